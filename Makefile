@@ -1,0 +1,39 @@
+# gpuhost: entry points. `make test` and `make run` work on a fresh Debian 12/13 machine.
+BUILD     ?= build
+JOBS      ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+# Debian packages the agent's build and tests need.
+BUILD_DEPS := cmake g++ make pkg-config pciutils pci.ids umockdev \
+              libpci-dev libkmod-dev libsystemd-dev libvirt-dev libcpp-httplib-dev \
+              nlohmann-json3-dev libgtest-dev
+
+.PHONY: all deps build test clean format
+
+all: build
+
+# Installs only what is missing, so a prepared machine never calls apt.
+deps:
+	@missing=$$(for p in $(BUILD_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing build dependencies:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install:" $$missing >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include image/image.mk

@@ -1,0 +1,146 @@
+#include "base/fileio.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "base/strings.h"
+
+namespace gpuhost {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+Status WriteAll(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("write " + what, errno);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status MakeParents(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return Status::Ok();
+  std::string dir = path.substr(0, slash);
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::Ok();
+    return Status::Invalid(dir + " is not a directory");
+  }
+  Status s = MakeParents(dir);
+  if (!s.ok()) return s;
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::FromErrno("mkdir " + dir, errno);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status MakeDirs(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    return S_ISDIR(st.st_mode) ? Status::Ok() : Status::Invalid(dir + " is not a directory");
+  }
+  return MakeParents(dir + "/x");
+}
+
+Result<std::string> ReadFileAt(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) return Status::FromErrno("open " + path, errno);
+  std::string out;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("read " + path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      return Status::Invalid(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  return out;
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  if (auto old = ReadFileAt(path); old.ok() && *old == data) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) == mode) return Status::Ok();
+  }
+  Status s = MakeParents(path);
+  if (!s.ok()) return s;
+  // One fixed temporary name per target: a killed run's leftover is simply
+  // truncated by the next run instead of piling up.
+  std::string tmp = path + ".gpuhost-tmp";
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (fd.get() < 0) return Status::FromErrno("create " + tmp, errno);
+  if (::fchmod(fd.get(), mode) != 0) return Status::FromErrno("chmod " + tmp, errno);
+  s = WriteAll(fd.get(), data, tmp);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = Status::FromErrno("fsync " + tmp, errno);
+  if (s.ok() && ::close(fd.release()) != 0) s = Status::FromErrno("close " + tmp, errno);
+  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    s = Status::FromErrno("rename " + tmp + " to " + path, errno);
+  }
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  // The rename is durable only once the directory entry is on disk.
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.get() < 0) return Status::FromErrno("open " + dir, errno);
+  if (::fsync(dfd.get()) != 0) return Status::FromErrno("fsync " + dir, errno);
+  return Status::Ok();
+}
+
+Status WriteVirtualFile(const std::string& path, std::string_view value, bool skip_if_same) {
+  if (skip_if_same) {
+    if (auto old = ReadFileAt(path, 1 << 16); old.ok() && Trim(*old) == Trim(value)) {
+      return Status::Ok();
+    }
+  }
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) return Status::FromErrno("open " + path, errno);
+  // sysfs takes one write() per value: a short write is an error, not a
+  // reason to write the rest (the kernel would parse the tail on its own).
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Status::FromErrno("write '" + std::string(Trim(value)) + "' to " + path, errno);
+  if (static_cast<size_t>(n) != value.size()) {
+    return Status::Io("short write to " + path);
+  }
+  return Status::Ok();
+}
+
+}  // namespace gpuhost

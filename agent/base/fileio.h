@@ -1,0 +1,34 @@
+// The only code that writes files (after systemd's fileio.c). Config and
+// state files are written atomically; sysfs/procfs attributes in one write().
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+#include "base/status.h"
+
+namespace gpuhost {
+
+// Whole-file read. Virtual files (sysfs) are read until EOF with a bounded
+// size so a runaway attribute cannot eat memory. NotFound if absent.
+Result<std::string> ReadFileAt(const std::string& path, size_t max_bytes = 16 << 20);
+
+// Writes `data` to a temporary file beside `path`, fsyncs it, renames it over
+// `path` and fsyncs the directory: readers see the old or the new contents,
+// never a torn file, also when the process is killed at any point. A stale
+// temporary from a killed run is replaced, never read. Creates missing parent
+// directories (mode 0755). Skips the write when `path` already holds `data`,
+// so a second run changes nothing (mtime included).
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+
+// One write() of `value` to a sysfs/procfs attribute (no O_CREAT, no
+// truncation semantics beyond what the kernel gives). With skip_if_same, the
+// attribute is read first and the write is skipped when it already holds the
+// value (trailing newline ignored).
+Status WriteVirtualFile(const std::string& path, std::string_view value, bool skip_if_same);
+
+// mkdir -p with mode 0755.
+Status MakeDirs(const std::string& dir);
+
+}  // namespace gpuhost

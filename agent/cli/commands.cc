@@ -1,0 +1,114 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+
+#include "base/fileio.h"
+#include "host/fs.h"
+#include "inventory/capture.h"
+#include "inventory/inventory.h"
+#include "inventory/json.h"
+#include "inventory/text.h"
+#include "report/serve.h"
+
+namespace gpuhost::cli {
+namespace {
+
+const OptionSpec kRoot{"root", true, false, "DIR",
+                       "Read /sys, /proc and /dev under DIR instead of / (a capture or fixture)."};
+
+void Err(const char* cmd, const std::string& msg) {
+  std::fprintf(stderr, "gpuhost-agent %s: %s\n", cmd, msg.c_str());
+}
+
+}  // namespace
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"inventory",
+       "Describe the machine: PCI functions, GPUs and their companions, IOMMU groups, CPU, KVM.",
+       "[--root DIR | --pci-dump FILE] [--json] [--out FILE]",
+       {kRoot,
+        {"pci-dump", true, false, "FILE",
+         "Read PCI functions from an 'lspci -x' dump (libpci's dump method) instead of sysfs."},
+        {"pci-ids", true, false, "FILE", "Use this pci.ids for names."},
+        {"json", false, false, "", "Print the stable JSON form (docs/inventory-json.md)."},
+        {"out", true, false, "FILE", "Write to FILE atomically instead of standard output."}},
+       RunInventory},
+      {"capture",
+       "Copy the part of /sys and /proc that inventory reads into DIR, for a bug report or a "
+       "test fixture.",
+       "--out DIR [--root DIR]",
+       {{"out", true, false, "DIR", "Where to write the captured tree (created if missing)."},
+        kRoot},
+       RunCapture},
+      {"serve",
+       "Serve the status page, JSON API and metrics from the agent's state directory.",
+       "[--listen ADDR:PORT]... [--state-dir DIR]",
+       {{"listen", true, true, "ADDR:PORT",
+         "Address to listen on (repeatable). Default 127.0.0.1:8080."},
+        {"state-dir", true, false, "DIR", "Where the agent's files are (default /var/lib/gpuhost)."}},
+       RunServe},
+  };
+  return commands;
+}
+
+int RunInventory(const Args& args) {
+  RootFs fs(args.Get("root", "/"));
+  inventory::PciSource source{args.Get("pci-dump"), args.Get("pci-ids")};
+  inventory::Inventory inv;
+  Status s = inventory::Collect(fs, source, &inv);
+  std::string out = args.Has("json") ? inventory::ToJson(inv).dump(2) + "\n"
+                                     : inventory::ToText(inv);
+  if (args.Has("out")) {
+    Status w = WriteFileAtomic(args.Get("out"), out, 0644);
+    if (!w.ok()) {
+      Err("inventory", w.ToString());
+      return 1;
+    }
+  } else {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  }
+  for (const auto& w : inv.warnings) {
+    std::fprintf(stderr, "warning: %s: %s\n", w.where.c_str(), w.message.c_str());
+  }
+  if (!s.ok()) {
+    Err("inventory", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+int RunCapture(const Args& args) {
+  if (!args.Has("out")) {
+    Err("capture", "--out DIR is required");
+    return 2;
+  }
+  RootFs src(args.Get("root", "/"));
+  RootFs dst(args.Get("out"));
+  auto stats = inventory::Capture(src, dst);
+  if (!stats.ok()) {
+    Err("capture", stats.status().ToString());
+    return 1;
+  }
+  for (const auto& w : stats->warnings) {
+    std::fprintf(stderr, "warning: %s: %s\n", w.where.c_str(), w.message.c_str());
+  }
+  std::printf("captured %d files and %d links into %s\n", stats->files, stats->links,
+              args.Get("out").c_str());
+  return 0;
+}
+
+int RunServe(const Args& args) {
+  report::ServeOptions opts;
+  opts.listen = args.GetAll("listen");
+  if (opts.listen.empty()) opts.listen.push_back("127.0.0.1:8080");
+  opts.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
+  Status s = report::Serve(opts);
+  if (!s.ok()) {
+    Err("serve", s.ToString());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace gpuhost::cli

@@ -1,0 +1,23 @@
+// One function per subcommand; main.cc only dispatches. Each returns the
+// process exit status: 0 success, 1 the work failed, 2 bad usage.
+#pragma once
+
+#include "cli/args.h"
+
+namespace gpuhost::cli {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  const char* usage;  // the line after "gpuhost-agent NAME"
+  std::vector<OptionSpec> options;
+  int (*run)(const Args& args);
+};
+
+const std::vector<Command>& Commands();
+
+int RunInventory(const Args& args);
+int RunCapture(const Args& args);
+int RunServe(const Args& args);
+
+}  // namespace gpuhost::cli

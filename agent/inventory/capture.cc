@@ -1,0 +1,103 @@
+#include "inventory/capture.h"
+
+#include "base/path.h"
+#include "inventory/model.h"
+
+namespace gpuhost::inventory {
+namespace {
+
+// The per-function attributes inventory and the later stages read.
+constexpr const char* kFunctionFiles[] = {
+    "vendor",        "device",        "subsystem_vendor", "subsystem_device", "class",
+    "revision",      "config",        "boot_vga",         "numa_node",        "reset_method",
+    "resource",      "irq",           "label",            "modalias",         "enable",
+    "local_cpulist", "driver_override", "d3cold_allowed", "power_state",      "current_link_speed",
+    "current_link_width",
+};
+constexpr const char* kFunctionLinks[] = {"driver", "iommu_group"};
+constexpr const char* kProcFiles[] = {"/proc/cpuinfo", "/proc/meminfo", "/proc/cmdline",
+                                      "/proc/sys/kernel/osrelease", "/proc/iomem"};
+
+class Copier {
+ public:
+  Copier(const Fs& src, Fs& dst) : src_(src), dst_(dst) {}
+
+  // Copies a regular file if it exists; a missing file is not an error.
+  Status File(const std::string& path) {
+    if (!src_.Exists(path)) return Status::Ok();
+    auto data = src_.Read(path);
+    if (!data.ok()) {
+      stats_.warnings.push_back({path, "not captured: " + data.status().ToString()});
+      return Status::Ok();
+    }
+    Status s = dst_.WriteAtomic(path, *data, 0644);
+    if (s.ok()) stats_.files++;
+    return s;
+  }
+  // Copies a symlink as a link; returns its resolved target ("" if none).
+  Result<std::string> Link(const std::string& path) {
+    auto target = src_.ReadLink(path);
+    if (!target.ok()) return std::string();
+    Status s = dst_.Symlink(*target, path);
+    if (!s.ok()) return s;
+    stats_.links++;
+    return ResolveLink(path, *target);
+  }
+  CaptureStats& stats() { return stats_; }
+
+ private:
+  const Fs& src_;
+  Fs& dst_;
+  CaptureStats stats_;
+};
+
+#define RETURN_IF_ERROR(expr)    \
+  do {                           \
+    Status _s = (expr);          \
+    if (!_s.ok()) return _s;     \
+  } while (0)
+
+}  // namespace
+
+Result<CaptureStats> Capture(const Fs& src, Fs& dst) {
+  Copier c(src, dst);
+  auto names = src.List("/sys/bus/pci/devices");
+  if (!names.ok()) {
+    c.stats().warnings.push_back({"/sys/bus/pci/devices", names.status().ToString()});
+  } else {
+    for (const auto& n : *names) {
+      auto dir = c.Link("/sys/bus/pci/devices/" + n);
+      if (!dir.ok()) return dir.status();
+      if (dir->empty()) continue;
+      for (const char* f : kFunctionFiles) RETURN_IF_ERROR(c.File(*dir + "/" + f));
+      for (const char* l : kFunctionLinks) {
+        if (auto r = c.Link(*dir + "/" + l); !r.ok()) return r.status();
+      }
+    }
+  }
+  if (auto groups = src.List("/sys/kernel/iommu_groups"); groups.ok()) {
+    for (const auto& g : *groups) {
+      std::string dir = "/sys/kernel/iommu_groups/" + g;
+      RETURN_IF_ERROR(c.File(dir + "/type"));
+      if (auto members = src.List(dir + "/devices"); members.ok()) {
+        for (const auto& m : *members) {
+          if (auto r = c.Link(dir + "/devices/" + m); !r.ok()) return r.status();
+        }
+      }
+    }
+  }
+  if (auto units = src.List("/sys/class/iommu"); units.ok()) {
+    for (const auto& u : *units) {
+      if (auto r = c.Link("/sys/class/iommu/" + u); !r.ok()) return r.status();
+    }
+  }
+  for (const char* table : {"DMAR", "IVRS"}) {
+    RETURN_IF_ERROR(c.File(std::string("/sys/firmware/acpi/tables/") + table));
+  }
+  for (const char* f : kProcFiles) RETURN_IF_ERROR(c.File(f));
+  // Only the presence of /dev/kvm matters: a plain file stands in for it.
+  if (src.Exists("/dev/kvm")) RETURN_IF_ERROR(dst.WriteAtomic("/dev/kvm", "", 0644));
+  return std::move(c.stats());
+}
+
+}  // namespace gpuhost::inventory

@@ -1,0 +1,288 @@
+#include "inventory/json.h"
+
+#include "base/strings.h"
+
+namespace gpuhost::inventory {
+namespace {
+
+using nlohmann::json;
+
+std::string Id(uint16_t v) { return Hex(v, 4); }
+
+template <typename T>
+json Opt(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json AddrList(const std::vector<PciAddress>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back(x.ToString());
+  return a;
+}
+
+json FunctionJson(const PciFunction& f) {
+  return {
+      {"address", f.address.ToString()},
+      {"vendor_id", Id(f.vendor_id)},
+      {"device_id", Id(f.device_id)},
+      {"subsystem_vendor_id", f.subsys_vendor_id ? json(Id(*f.subsys_vendor_id)) : json()},
+      {"subsystem_device_id", f.subsys_device_id ? json(Id(*f.subsys_device_id)) : json()},
+      {"vendor_name", f.vendor_name},
+      {"device_name", f.device_name},
+      {"subsystem_name", f.subsys_name},
+      {"class", Hex(f.class_id, 4)},
+      {"prog_if", Hex(f.prog_if, 2)},
+      {"class_name", f.class_name},
+      {"revision", Hex(f.revision, 2)},
+      {"driver", Opt(f.driver)},
+      {"iommu_group", Opt(f.iommu_group)},
+      {"numa_node", Opt(f.numa_node)},
+      {"boot_vga", f.boot_vga},
+      {"parent", f.parent ? json(f.parent->ToString()) : json()},
+      {"reset_methods", f.reset_methods},
+      {"role", RoleName(f.role)},
+  };
+}
+
+// Reading helpers: each names the field that is wrong.
+class Reader {
+ public:
+  explicit Reader(std::string where) : where_(std::move(where)) {}
+  const Status& status() const { return status_; }
+
+  const json* Field(const json& o, const char* key) {
+    if (!status_.ok()) return nullptr;
+    if (!o.is_object() || !o.contains(key)) {
+      status_ = Status::Invalid(where_ + ": missing field '" + key + "'");
+      return nullptr;
+    }
+    return &o.at(key);
+  }
+  std::string Str(const json& o, const char* key) {
+    const json* v = Field(o, key);
+    if (v == nullptr) return {};
+    if (!v->is_string()) return Fail<std::string>(key, "a string");
+    return v->get<std::string>();
+  }
+  bool Bool(const json& o, const char* key) {
+    const json* v = Field(o, key);
+    if (v == nullptr) return false;
+    if (!v->is_boolean()) return Fail<bool>(key, "true or false");
+    return v->get<bool>();
+  }
+  uint64_t Uint(const json& o, const char* key) {
+    const json* v = Field(o, key);
+    if (v == nullptr) return 0;
+    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0)) {
+      return Fail<uint64_t>(key, "a non-negative integer");
+    }
+    return v->get<uint64_t>();
+  }
+  std::optional<int> OptInt(const json& o, const char* key) {
+    const json* v = Field(o, key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    if (!v->is_number_integer()) return Fail<std::optional<int>>(key, "an integer or null");
+    return v->get<int>();
+  }
+  uint64_t HexStr(const json& o, const char* key, uint64_t max) {
+    std::string s = Str(o, key);
+    if (!status_.ok()) return 0;
+    auto v = ParseHex(s);
+    if (!v || *v > max) return Fail<uint64_t>(key, "a hex string");
+    return *v;
+  }
+  std::optional<uint64_t> OptHexStr(const json& o, const char* key, uint64_t max) {
+    const json* v = Field(o, key);
+    if (v == nullptr || v->is_null()) return std::nullopt;
+    return HexStr(o, key, max);
+  }
+  PciAddress Addr(const std::string& s, const char* key) {
+    auto a = PciAddress::Parse(s);
+    if (!a) return Fail<PciAddress>(key, "a PCI address");
+    return *a;
+  }
+  std::vector<PciAddress> AddrArray(const json& o, const char* key) {
+    std::vector<PciAddress> out;
+    const json* v = Field(o, key);
+    if (v == nullptr) return out;
+    if (!v->is_array()) return Fail<std::vector<PciAddress>>(key, "an array");
+    for (const auto& e : *v) {
+      if (!e.is_string()) return Fail<std::vector<PciAddress>>(key, "an array of addresses");
+      out.push_back(Addr(e.get<std::string>(), key));
+    }
+    return out;
+  }
+  std::vector<std::string> StrArray(const json& o, const char* key) {
+    std::vector<std::string> out;
+    const json* v = Field(o, key);
+    if (v == nullptr) return out;
+    if (!v->is_array()) return Fail<std::vector<std::string>>(key, "an array");
+    for (const auto& e : *v) {
+      if (!e.is_string()) return Fail<std::vector<std::string>>(key, "an array of strings");
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  }
+
+ private:
+  template <typename T>
+  T Fail(const char* key, const char* want) {
+    if (status_.ok()) {
+      status_ = Status::Invalid(where_ + ": field '" + key + "' must be " + want);
+    }
+    return T{};
+  }
+  std::string where_;
+  Status status_;
+};
+
+Role RoleFromName(const std::string& n) {
+  for (Role r : {Role::kGpu, Role::kGpuCompanion, Role::kNvSwitch, Role::kBridge}) {
+    if (n == RoleName(r)) return r;
+  }
+  return Role::kOther;
+}
+
+}  // namespace
+
+json ToJson(const Inventory& inv) {
+  json functions = json::array();
+  for (const auto& f : inv.functions) functions.push_back(FunctionJson(f));
+  json gpus = json::array();
+  for (const auto& g : inv.gpus) {
+    gpus.push_back({{"address", g.address.ToString()},
+                    {"kind", g.kind},
+                    {"companions", AddrList(g.companions)},
+                    {"boot_vga", g.boot_vga},
+                    {"iommu_group", Opt(g.iommu_group)},
+                    {"numa_node", Opt(g.numa_node)},
+                    {"vendor_name", g.vendor_name},
+                    {"model", g.model}});
+  }
+  json groups = json::array();
+  for (const auto& g : inv.iommu_groups) {
+    groups.push_back({{"id", g.id}, {"type", g.type}, {"members", AddrList(g.members)}});
+  }
+  json warnings = json::array();
+  for (const auto& w : inv.warnings) warnings.push_back({{"where", w.where}, {"message", w.message}});
+  const System& s = inv.system;
+  return {
+      {"schema_version", kInventorySchemaVersion},
+      {"source", inv.source},
+      {"system",
+       {{"cpu",
+         {{"vendor", s.cpu.vendor},
+          {"model", s.cpu.model},
+          {"logical_cpus", s.cpu.logical_cpus},
+          {"virtualization", s.cpu.virtualization}}},
+        {"iommu",
+         {{"enabled", s.iommu.enabled},
+          {"units", s.iommu.units},
+          {"firmware_table", s.iommu.firmware_table}}},
+        {"memory",
+         {{"total_kib", s.memory.total_kib},
+          {"hugepages_total", s.memory.hugepages_total},
+          {"hugepages_free", s.memory.hugepages_free},
+          {"hugepage_size_kib", s.memory.hugepage_size_kib}}},
+        {"kvm_device", s.kvm_device},
+        {"kernel_release", s.kernel_release},
+        {"cmdline", s.cmdline}}},
+      {"functions", functions},
+      {"gpus", gpus},
+      {"nvswitches", AddrList(inv.nvswitches)},
+      {"iommu_groups", groups},
+      {"warnings", warnings},
+  };
+}
+
+Result<Inventory> InventoryFromJson(const json& j) {
+  Reader r("inventory");
+  Inventory inv;
+  if (r.Uint(j, "schema_version") != static_cast<uint64_t>(kInventorySchemaVersion) &&
+      r.status().ok()) {
+    return Status::Invalid("inventory: unsupported schema_version");
+  }
+  inv.source = r.Str(j, "source");
+  if (const json* s = r.Field(j, "system")) {
+    if (const json* c = r.Field(*s, "cpu")) {
+      inv.system.cpu.vendor = r.Str(*c, "vendor");
+      inv.system.cpu.model = r.Str(*c, "model");
+      inv.system.cpu.logical_cpus = static_cast<int>(r.Uint(*c, "logical_cpus"));
+      inv.system.cpu.virtualization = r.Str(*c, "virtualization");
+    }
+    if (const json* m = r.Field(*s, "iommu")) {
+      inv.system.iommu.enabled = r.Bool(*m, "enabled");
+      inv.system.iommu.units = r.StrArray(*m, "units");
+      inv.system.iommu.firmware_table = r.Str(*m, "firmware_table");
+    }
+    if (const json* m = r.Field(*s, "memory")) {
+      inv.system.memory.total_kib = r.Uint(*m, "total_kib");
+      inv.system.memory.hugepages_total = r.Uint(*m, "hugepages_total");
+      inv.system.memory.hugepages_free = r.Uint(*m, "hugepages_free");
+      inv.system.memory.hugepage_size_kib = r.Uint(*m, "hugepage_size_kib");
+    }
+    inv.system.kvm_device = r.Bool(*s, "kvm_device");
+    inv.system.kernel_release = r.Str(*s, "kernel_release");
+    inv.system.cmdline = r.Str(*s, "cmdline");
+  }
+  if (const json* fs = r.Field(j, "functions"); fs && fs->is_array()) {
+    for (const auto& e : *fs) {
+      PciFunction f;
+      f.address = r.Addr(r.Str(e, "address"), "address");
+      f.vendor_id = static_cast<uint16_t>(r.HexStr(e, "vendor_id", 0xffff));
+      f.device_id = static_cast<uint16_t>(r.HexStr(e, "device_id", 0xffff));
+      if (auto v = r.OptHexStr(e, "subsystem_vendor_id", 0xffff)) f.subsys_vendor_id = *v;
+      if (auto v = r.OptHexStr(e, "subsystem_device_id", 0xffff)) f.subsys_device_id = *v;
+      f.vendor_name = r.Str(e, "vendor_name");
+      f.device_name = r.Str(e, "device_name");
+      f.subsys_name = r.Str(e, "subsystem_name");
+      f.class_id = static_cast<uint16_t>(r.HexStr(e, "class", 0xffff));
+      f.prog_if = static_cast<uint8_t>(r.HexStr(e, "prog_if", 0xff));
+      f.class_name = r.Str(e, "class_name");
+      f.revision = static_cast<uint8_t>(r.HexStr(e, "revision", 0xff));
+      if (const json* d = r.Field(e, "driver"); d && d->is_string()) f.driver = d->get<std::string>();
+      f.iommu_group = r.OptInt(e, "iommu_group");
+      f.numa_node = r.OptInt(e, "numa_node");
+      f.boot_vga = r.Bool(e, "boot_vga");
+      if (const json* p = r.Field(e, "parent"); p && p->is_string()) {
+        f.parent = r.Addr(p->get<std::string>(), "parent");
+      }
+      f.reset_methods = r.StrArray(e, "reset_methods");
+      f.role = RoleFromName(r.Str(e, "role"));
+      inv.functions.push_back(std::move(f));
+    }
+  } else {
+    r.Field(j, "functions");
+  }
+  if (const json* gs = r.Field(j, "gpus"); gs && gs->is_array()) {
+    for (const auto& e : *gs) {
+      Gpu g;
+      g.address = r.Addr(r.Str(e, "address"), "address");
+      g.kind = r.Str(e, "kind");
+      g.companions = r.AddrArray(e, "companions");
+      g.boot_vga = r.Bool(e, "boot_vga");
+      g.iommu_group = r.OptInt(e, "iommu_group");
+      g.numa_node = r.OptInt(e, "numa_node");
+      g.vendor_name = r.Str(e, "vendor_name");
+      g.model = r.Str(e, "model");
+      inv.gpus.push_back(std::move(g));
+    }
+  }
+  inv.nvswitches = r.AddrArray(j, "nvswitches");
+  if (const json* gs = r.Field(j, "iommu_groups"); gs && gs->is_array()) {
+    for (const auto& e : *gs) {
+      IommuGroup g;
+      g.id = r.OptInt(e, "id").value_or(-1);
+      g.type = r.Str(e, "type");
+      g.members = r.AddrArray(e, "members");
+      inv.iommu_groups.push_back(std::move(g));
+    }
+  }
+  if (const json* ws = r.Field(j, "warnings"); ws && ws->is_array()) {
+    for (const auto& e : *ws) inv.warnings.push_back({r.Str(e, "where"), r.Str(e, "message")});
+  }
+  if (!r.status().ok()) return r.status();
+  return inv;
+}
+
+}  // namespace gpuhost::inventory

@@ -1,0 +1,129 @@
+// What the machine is: the inventory stage's output and the plan stage's
+// input. Plain structs; JSON in json.h, text tables in text.h. Every field is
+// what the kernel or the hardware said, never a guess: unknown stays empty.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gpuhost::inventory {
+
+// A PCI function address. Domains can need five hex digits (Intel VMD puts
+// devices in 10000+), so the domain is 32 bits wide.
+struct PciAddress {
+  uint32_t domain = 0;
+  uint8_t bus = 0;
+  uint8_t device = 0;    // 0..31
+  uint8_t function = 0;  // 0..7
+
+  // "0000:65:00.0"; at least four domain digits, more when needed.
+  std::string ToString() const;
+  // Accepts "DDDD:BB:dd.f" (4+ domain digits) and "BB:dd.f" (domain 0).
+  static std::optional<PciAddress> Parse(const std::string& text);
+  // Same domain, bus and device: functions of one slot (a GPU and its HDMI
+  // audio, USB and UCSI functions).
+  bool SameSlot(const PciAddress& o) const {
+    return domain == o.domain && bus == o.bus && device == o.device;
+  }
+  auto operator<=>(const PciAddress&) const = default;
+};
+
+// Why a function is interesting to a GPU host.
+enum class Role {
+  kOther,
+  kGpu,           // class 0x0300 VGA, 0x0302 3D, 0x0380 display
+  kGpuCompanion,  // another function in a GPU's slot (HDMI audio, USB, UCSI)
+  kNvSwitch,      // NVIDIA class 0x0680 (NVSwitch): flagged, never a GPU
+  kBridge,        // class 0x0604/0x0600 etc: fine inside an IOMMU group
+};
+const char* RoleName(Role r);
+
+struct Warning {
+  std::string where;  // a PCI address, a file path, or "inventory"
+  std::string message;
+};
+
+struct PciFunction {
+  PciAddress address;
+  uint16_t vendor_id = 0;
+  uint16_t device_id = 0;
+  std::optional<uint16_t> subsys_vendor_id;
+  std::optional<uint16_t> subsys_device_id;
+  std::string vendor_name;  // from pci.ids; empty when unknown
+  std::string device_name;
+  std::string subsys_name;
+  uint16_t class_id = 0;  // base class and subclass: 0x0300
+  uint8_t prog_if = 0;
+  uint8_t revision = 0;
+  std::string class_name;
+  std::optional<std::string> driver;      // bound driver (basename of `driver`)
+  std::optional<int> iommu_group;         // from the `iommu_group` link
+  std::optional<int> numa_node;           // empty for -1 (no affinity) or unknown
+  bool boot_vga = false;                  // `boot_vga` reads 1
+  std::optional<PciAddress> parent;       // upstream bridge, from the sysfs path
+  std::vector<std::string> reset_methods;  // `reset_method`, e.g. flr, bus
+  Role role = Role::kOther;
+};
+
+struct Gpu {
+  PciAddress address;  // the display-class function
+  std::string kind;    // "vga", "3d", "display"
+  std::vector<PciAddress> companions;  // other functions of its slot
+  bool boot_vga = false;
+  std::optional<int> iommu_group;
+  std::optional<int> numa_node;
+  std::string vendor_name;
+  std::string model;
+};
+
+struct IommuGroup {
+  int id = 0;
+  std::string type;  // /sys/kernel/iommu_groups/N/type: DMA, DMA-FQ, identity
+  std::vector<PciAddress> members;
+};
+
+struct Cpu {
+  std::string vendor;  // GenuineIntel, AuthenticAMD
+  std::string model;
+  int logical_cpus = 0;
+  std::string virtualization;  // "vmx", "svm" or "" (none)
+};
+
+struct Iommu {
+  bool enabled = false;                 // /sys/class/iommu has a unit
+  std::vector<std::string> units;       // dmar0, ivhd0, ...
+  std::string firmware_table;           // "DMAR" (Intel VT-d), "IVRS" (AMD-Vi) or ""
+};
+
+struct Memory {
+  uint64_t total_kib = 0;
+  uint64_t hugepages_total = 0;
+  uint64_t hugepages_free = 0;
+  uint64_t hugepage_size_kib = 0;
+};
+
+struct System {
+  Cpu cpu;
+  Iommu iommu;
+  Memory memory;
+  bool kvm_device = false;  // /dev/kvm exists
+  std::string kernel_release;
+  std::string cmdline;
+};
+
+struct Inventory {
+  std::string source;  // "sysfs:/", "sysfs:/path/to/root", "dump:FILE"
+  System system;
+  std::vector<PciFunction> functions;  // sorted by address
+  std::vector<Gpu> gpus;               // sorted by address
+  std::vector<PciAddress> nvswitches;
+  std::vector<IommuGroup> iommu_groups;  // sorted by id
+  std::vector<Warning> warnings;
+
+  const PciFunction* Find(const PciAddress& a) const;
+};
+
+}  // namespace gpuhost::inventory

@@ -1,0 +1,87 @@
+#!/bin/bash
+# Run mkosi 25 from the trixie tools tree (image/tools-tree.sh) on this bookworm machine.
+#
+#   image/mkosi.sh [-p PROFILE] [MKOSI-ARGS...]      (default PROFILE=kvm-host, default verb: build)
+#
+# How (see /work/shared/notes/gpu-host-facts.md, "Building trixie images on a bookworm machine"):
+# in a private mount namespace the tools tree is bind-mounted onto itself (mkosi's sandbox needs
+# "/" to be a mount point, else mount("/", MS_SLAVE) fails with EINVAL), /dev /proc /sys are
+# rbind-mounted into it, the project directory is bind-mounted at the same path, and mkosi runs
+# under chroot. All mounts vanish with the namespace: nothing to clean up on the host.
+#
+# The sandbox tree build/cache/sandbox/ carries etc/apt/sources.list.d/mkosi.sources: with that
+# file present mkosi uses it instead of its default list, which would add debian-debug and
+# security.debian.org (neither is reachable here).
+#
+# Environment:
+#   GPUHOST_MIRROR         Debian mirror (default: the one this machine's apt uses)
+#   GPUHOST_ROOT_PASSWORD  set a root password in the image (development only; default: root locked)
+#   GPUHOST_CMAKE_ARGS     extra -D arguments for the agent's CMake configure (whitespace-split)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+profile=${PROFILE:-kvm-host}
+if [[ ${1:-} == -p ]]; then profile=$2; shift 2; fi
+recipe="$root/recipes/$profile"
+[[ -f "$recipe/mkosi.conf" ]] || { echo "mkosi.sh: no recipe at $recipe" >&2; exit 1; }
+[[ $(id -u) == 0 ]] || { echo "mkosi.sh: must run as root" >&2; exit 1; }
+
+# shellcheck source=image/mirror.sh
+. "$here/mirror.sh"
+tree=$("$here/tools-tree.sh")
+
+cache="$root/build/cache"
+sandbox="$cache/sandbox"
+mkdir -p "$sandbox/etc/apt/sources.list.d" "$cache/mkosi-packages"
+sources=$(cat <<SOURCES
+Types: deb
+URIs: $GPUHOST_MIRROR
+Suites: trixie trixie-updates
+Components: main non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: ${GPUHOST_MIRROR%/debian}/debian-security
+Suites: trixie-security
+Components: main non-free-firmware
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+)
+# Rewrite only on change: mkosi's cache key includes the sandbox tree contents.
+if [[ "$(cat "$sandbox/etc/apt/sources.list.d/mkosi.sources" 2>/dev/null)" != "$sources" ]]; then
+    printf '%s\n' "$sources" >"$sandbox/etc/apt/sources.list.d/mkosi.sources"
+fi
+
+args=(
+    --directory="$recipe"
+    --sandbox-tree="$sandbox"
+    --package-cache-dir="$cache/mkosi-packages"
+)
+# Always set (possibly empty) so a stale value cached in $BUILDDIR's CMakeCache can't linger unseen.
+args+=(--environment="GPUHOST_CMAKE_ARGS=${GPUHOST_CMAKE_ARGS:-}")
+if [[ -n ${GPUHOST_ROOT_PASSWORD:-} ]]; then
+    args+=(--root-password="$GPUHOST_ROOT_PASSWORD")
+fi
+[[ $# -gt 0 ]] || set -- build
+
+# One mkosi at a time per checkout: they share caches.
+exec 9>"$cache/mkosi.lock"
+flock 9
+
+export tree root
+exec unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
+    mount --bind "$tree" "$tree"
+    mount --rbind /dev "$tree/dev"
+    mount --rbind /proc "$tree/proc"
+    mount --rbind /sys "$tree/sys"
+    mount -t tmpfs -o mode=0755 tmpfs "$tree/run"
+    mount -t tmpfs -o mode=1777 tmpfs "$tree/tmp"
+    touch "$tree/etc/resolv.conf"
+    mount --bind /etc/resolv.conf "$tree/etc/resolv.conf"
+    mkdir -p "$tree$root"
+    mount --bind "$root" "$tree$root"
+    cd "$root"
+    exec chroot "$tree" /usr/bin/env -i PATH=/usr/sbin:/usr/bin HOME=/root TERM="${TERM:-dumb}" \
+        LANG=C.UTF-8 /bin/sh -c "cd \"\$0\" && exec mkosi \"\$@\"" "$root" "$@"
+' mkosi.sh "${args[@]}" "$@"

@@ -1,0 +1,4 @@
+#include "base/fileio.h"
+
+#include <gtest/gtest.h>
+TEST(FileIo, Placeholder) {}
