@@ -1,0 +1,63 @@
+// The real gpuhost-agent binary, as a user or a unit runs it.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/test_env.h"
+
+namespace gpuhost::testing {
+namespace {
+
+std::string Agent(const std::string& args, int* status) {
+  return RunCommand("'" + AgentBinary() + "' " + args + " 2>&1", status);
+}
+
+TEST(AgentCliTest, EveryCommandHasHelp) {
+  int st = -1;
+  std::string top = Agent("--help", &st);
+  EXPECT_EQ(st, 0);
+  for (const char* cmd : {"inventory", "capture", "serve"}) {
+    EXPECT_NE(top.find(cmd), std::string::npos);
+    std::string help = Agent(std::string(cmd) + " --help", &st);
+    EXPECT_EQ(st, 0) << cmd;
+    EXPECT_NE(help.find("Usage: gpuhost-agent " + std::string(cmd)), std::string::npos) << help;
+  }
+}
+
+TEST(AgentCliTest, BadUsageExitsTwoAndSaysWhy) {
+  int st = -1;
+  EXPECT_NE(Agent("inventory --frobnicate", &st).find("--frobnicate"), std::string::npos);
+  EXPECT_EQ(st, 2);
+  Agent("no-such-command", &st);
+  EXPECT_EQ(st, 2);
+  EXPECT_NE(Agent("capture", &st).find("--out"), std::string::npos);
+  EXPECT_EQ(st, 2);
+}
+
+TEST(AgentCliTest, InventoryJsonToFileAndCapture) {
+  TempDir dir;
+  std::string tree = TestDataDir() + "/captures/h200-firecracker/tree";
+  int st = -1;
+  Agent("inventory --root '" + tree + "' --json --out '" + dir.path() + "/inv.json'", &st);
+  ASSERT_EQ(st, 0);
+  auto j = nlohmann::json::parse(RunCommand("cat '" + dir.path() + "/inv.json'"));
+  EXPECT_EQ(j["gpus"].size(), 1u);
+  std::string text = Agent("inventory --root '" + tree + "'", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_NE(text.find("0000:00:06.0  3d"), std::string::npos) << text;
+  Agent("capture --root '" + tree + "' --out '" + dir.path() + "/cap'", &st);
+  ASSERT_EQ(st, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/cap/sys/bus/pci/devices/0000:00:06.0"));
+}
+
+TEST(AgentCliTest, UnreadableRootFailsWithNonZeroExit) {
+  TempDir dir;
+  int st = -1;
+  std::string out = Agent("inventory --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 1);
+  EXPECT_NE(out.find("/sys/bus/pci"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace gpuhost::testing

@@ -1,0 +1,53 @@
+#include "inventory/json.h"
+
+#include <gtest/gtest.h>
+
+#include "inventory/inventory_test_util.h"
+#include "support/test_env.h"
+
+namespace gpuhost::testing {
+namespace {
+
+TEST(InventoryJsonTest, RoundTripsARealCapture) {
+  auto inv = CollectFromRoot(TestDataDir() + "/captures/h200-firecracker/tree");
+  nlohmann::json j = inventory::ToJson(inv);
+  auto back = inventory::InventoryFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(inventory::ToJson(*back), j);
+}
+
+TEST(InventoryJsonTest, DocumentedShape) {
+  auto inv = CollectFromRoot(TestDataDir() + "/captures/h200-firecracker/tree");
+  nlohmann::json j = inventory::ToJson(inv);
+  EXPECT_EQ(j["schema_version"], 1);
+  const auto& gpu = j["gpus"][0];
+  EXPECT_EQ(gpu["address"], "0000:00:06.0");
+  EXPECT_EQ(gpu["kind"], "3d");
+  EXPECT_TRUE(gpu["numa_node"].is_null());
+  const auto& f = j["functions"][6];
+  EXPECT_EQ(f["vendor_id"], "10de");
+  EXPECT_EQ(f["class"], "0302");
+  EXPECT_EQ(f["driver"], "nvidia");
+  EXPECT_EQ(f["role"], "gpu");
+  EXPECT_TRUE(j["system"]["kvm_device"].get<bool>());
+}
+
+TEST(InventoryJsonTest, BadInputNamesTheField) {
+  auto inv = CollectFromRoot(TestDataDir() + "/captures/h200-firecracker/tree");
+  nlohmann::json j = inventory::ToJson(inv);
+  j["functions"][0]["vendor_id"] = 12;
+  auto r = inventory::InventoryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("vendor_id"), std::string::npos);
+  j = inventory::ToJson(inv);
+  j.erase("system");
+  r = inventory::InventoryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("'system'"), std::string::npos);
+  j = inventory::ToJson(inv);
+  j["gpus"][0]["address"] = "not-an-address";
+  EXPECT_FALSE(inventory::InventoryFromJson(j).ok());
+}
+
+}  // namespace
+}  // namespace gpuhost::testing

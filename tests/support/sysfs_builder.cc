@@ -1,0 +1,216 @@
+#include "support/sysfs_builder.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "base/strings.h"
+
+namespace gpuhost::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string HexAttr(uint64_t v, int width) { return "0x" + Hex(v, width) + "\n"; }
+
+void WriteFile(const std::string& path, const std::string& content) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+}
+
+// A relative link target from the directory of `from` to `to` (both absolute).
+std::string Relative(const std::string& from, const std::string& to) {
+  return fs::path(to).lexically_relative(fs::path(from).parent_path()).string();
+}
+
+std::string Config(const FakeFunction& f) {
+  std::string c(64, '\0');
+  if (f.powered_down) return std::string(64, '\xff');
+  auto put16 = [&](size_t off, uint16_t v) {
+    c[off] = static_cast<char>(v & 0xff);
+    c[off + 1] = static_cast<char>(v >> 8);
+  };
+  put16(0, f.vendor);
+  put16(2, f.device);
+  put16(4, 0x0006);
+  put16(6, 0x0010);
+  c[8] = static_cast<char>(f.revision);
+  c[9] = static_cast<char>(f.class_code & 0xff);
+  c[10] = static_cast<char>((f.class_code >> 8) & 0xff);
+  c[11] = static_cast<char>((f.class_code >> 16) & 0xff);
+  bool bridge = (f.class_code >> 8) == 0x0604;
+  c[14] = bridge ? 1 : 0;
+  if (!bridge) {
+    put16(0x2c, f.subsys_vendor);
+    put16(0x2e, f.subsys_device);
+  }
+  return c;
+}
+
+}  // namespace
+
+SysfsBuilder::SysfsBuilder(std::string root) : root_(std::move(root)) {
+  Write("/proc/cpuinfo",
+        "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test Xeon\n"
+        "flags\t\t: fpu vmx sse2\n\nprocessor\t: 1\nvendor_id\t: GenuineIntel\n"
+        "model name\t: Test Xeon\nflags\t\t: fpu vmx sse2\n");
+  Write("/proc/meminfo",
+        "MemTotal:       65536000 kB\nHugePages_Total:       8\nHugePages_Free:        8\n"
+        "Hugepagesize:       2048 kB\n");
+  Write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 intel_iommu=on\n");
+  Write("/proc/sys/kernel/osrelease", "6.12.0-test\n");
+  fs::create_directories(root_ + "/sys/bus/pci/devices");
+}
+
+void SysfsBuilder::Write(const std::string& path, const std::string& content) {
+  WriteFile(root_ + path, content);
+}
+
+void SysfsBuilder::Remove(const std::string& path) { fs::remove(root_ + path); }
+
+void SysfsBuilder::Link(const std::string& path, const std::string& target) {
+  fs::create_directories(fs::path(root_ + path).parent_path());
+  fs::remove(root_ + path);
+  fs::create_symlink(Relative(path, target), root_ + path);
+}
+
+std::string SysfsBuilder::DevicePath(const std::string& address) const {
+  return device_paths_.at(address);
+}
+
+void SysfsBuilder::Add(const FakeFunction& f) {
+  std::string dir;
+  if (f.parent.empty()) {
+    // pciDDDD:BB from "DDDD:BB:dd.f"
+    size_t last = f.address.rfind(':');
+    dir = "/sys/devices/pci" + f.address.substr(0, last) + "/" + f.address;
+  } else {
+    dir = device_paths_.at(f.parent) + "/" + f.address;
+  }
+  device_paths_[f.address] = dir;
+  bool ff = f.powered_down;
+  Write(dir + "/vendor", HexAttr(ff ? 0xffff : f.vendor, 4));
+  Write(dir + "/device", HexAttr(ff ? 0xffff : f.device, 4));
+  Write(dir + "/class", HexAttr(ff ? 0xffffff : f.class_code, 6));
+  Write(dir + "/revision", HexAttr(ff ? 0xff : f.revision, 2));
+  Write(dir + "/subsystem_vendor", HexAttr(ff ? 0xffff : f.subsys_vendor, 4));
+  Write(dir + "/subsystem_device", HexAttr(ff ? 0xffff : f.subsys_device, 4));
+  Write(dir + "/config", Config(f));
+  Write(dir + "/irq", "0\n");
+  Write(dir + "/resource", "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+  Write(dir + "/numa_node", f.numa_node + "\n");
+  Write(dir + "/enable", "1\n");
+  if (f.boot_vga >= 0) Write(dir + "/boot_vga", std::to_string(f.boot_vga) + "\n");
+  if (!f.reset_method.empty()) Write(dir + "/reset_method", f.reset_method + "\n");
+  Link("/sys/bus/pci/devices/" + f.address, dir);
+  if (!f.driver.empty()) {
+    fs::create_directories(root_ + "/sys/bus/pci/drivers/" + f.driver);
+    Link(dir + "/driver", "/sys/bus/pci/drivers/" + f.driver);
+  }
+  if (f.iommu_group >= 0) {
+    std::string g = "/sys/kernel/iommu_groups/" + std::to_string(f.iommu_group);
+    Write(g + "/type", "DMA\n");
+    Link(dir + "/iommu_group", g);
+    Link(g + "/devices/" + f.address, dir);
+  }
+}
+
+void SysfsBuilder::AddIommuUnit(const std::string& name, const std::string& acpi_table) {
+  fs::create_directories(root_ + "/sys/devices/virtual/iommu/" + name);
+  Link("/sys/class/iommu/" + name, "/sys/devices/virtual/iommu/" + name);
+  if (!acpi_table.empty()) Write("/sys/firmware/acpi/tables/" + acpi_table, "table");
+}
+
+namespace {
+
+// umockdev escapes attribute values C-style (\n, \\, \ooo octal).
+std::string Unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\' || i + 1 >= s.size()) {
+      out += s[i];
+      continue;
+    }
+    char n = s[++i];
+    if (n == 'n') {
+      out += '\n';
+    } else if (n >= '0' && n <= '7' && i + 2 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i, 3), nullptr, 8));
+      i += 2;
+    } else {
+      out += n;
+    }
+  }
+  return out;
+}
+
+std::string FromHex(const std::string& hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  return out;
+}
+
+}  // namespace
+
+int MaterializeUmockdev(const std::string& recording, const std::string& root) {
+  std::ifstream in(recording);
+  EXPECT_TRUE(in.good()) << "cannot read " << recording;
+  std::string line, dev;
+  bool is_pci = false;
+  int count = 0;
+  auto finish = [&] {
+    if (!dev.empty() && is_pci) {
+      std::string bdf = fs::path(dev).filename().string();
+      std::string link = root + "/sys/bus/pci/devices/" + bdf;
+      fs::create_directories(fs::path(link).parent_path());
+      if (!fs::is_symlink(link)) {
+        fs::create_symlink(Relative("/sys/bus/pci/devices/" + bdf, "/sys" + dev), link);
+        ++count;
+      }
+    }
+    is_pci = false;
+  };
+  while (std::getline(in, line)) {
+    if (line.size() < 3 || line[1] != ':') continue;
+    char kind = line[0];
+    std::string rest = line.substr(3);
+    if (kind == 'P') {
+      finish();
+      dev = rest;
+      fs::create_directories(root + "/sys" + dev);
+      continue;
+    }
+    size_t eq = rest.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = rest.substr(0, eq), value = rest.substr(eq + 1);
+    std::string path = root + "/sys" + dev + "/" + name;
+    if (kind == 'E' && name == "SUBSYSTEM") is_pci = value == "pci";
+    if (kind == 'A') WriteFile(path, Unescape(value) + "\n");
+    if (kind == 'H') WriteFile(path, FromHex(value));
+    if (kind == 'L') {
+      fs::create_directories(fs::path(path).parent_path());
+      if (!fs::exists(fs::symlink_status(path))) fs::create_symlink(value, path);
+      if (name == "iommu_group") {
+        std::string group = fs::path(value).filename().string();
+        std::string bdf = fs::path(dev).filename().string();
+        std::string g = "/sys/kernel/iommu_groups/" + group + "/devices/" + bdf;
+        fs::create_directories(fs::path(root + g).parent_path());
+        if (!fs::exists(fs::symlink_status(root + g))) {
+          fs::create_symlink(Relative(g, "/sys" + dev), root + g);
+        }
+      }
+    }
+  }
+  finish();
+  return count;
+}
+
+}  // namespace gpuhost::testing

@@ -1,0 +1,56 @@
+// Writes sysfs-shaped fixture trees for cases the real captures lack (two
+// identical GPUs, a GPU sharing its group with a NIC, Turing's four
+// functions, domain 10000, garbage attributes). The tree has the kernel's
+// shape: /sys/devices/pciDDDD:BB/.../BDF, /sys/bus/pci/devices/BDF links,
+// iommu_group and driver links, /sys/kernel/iommu_groups/N/devices links.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace gpuhost::testing {
+
+struct FakeFunction {
+  std::string address;  // "0000:01:00.0"
+  uint16_t vendor = 0;
+  uint16_t device = 0;
+  uint32_t class_code = 0;  // 24 bits: 0x030000 VGA
+  uint8_t revision = 0xa1;
+  uint16_t subsys_vendor = 0;
+  uint16_t subsys_device = 0;
+  std::string parent;  // upstream bridge address; "" on a root bus
+  std::string driver;  // "" when unbound
+  int iommu_group = -1;
+  std::string numa_node = "-1";  // raw text, so a test can write garbage
+  int boot_vga = -1;             // -1: no boot_vga file; else its value
+  std::string reset_method;      // "" : no file
+  bool powered_down = false;     // config and ids read all ff
+};
+
+class SysfsBuilder {
+ public:
+  // Writes a minimal /proc and an Intel CPU with VT-x under `root`.
+  explicit SysfsBuilder(std::string root);
+
+  // REQUIRES: the parent was added first.
+  void Add(const FakeFunction& f);
+  void AddIommuUnit(const std::string& name, const std::string& acpi_table);
+  void Write(const std::string& path, const std::string& content);
+  void Remove(const std::string& path);
+  // The function's directory under /sys/devices (root-relative).
+  std::string DevicePath(const std::string& address) const;
+
+ private:
+  void Link(const std::string& path, const std::string& target);
+  std::string root_;
+  std::map<std::string, std::string> device_paths_;  // address -> /sys/devices/...
+};
+
+// Turns a umockdev recording into a sysfs tree under `root`. PCI devices
+// (E: SUBSYSTEM=pci) get /sys/bus/pci/devices links; iommu_group links get
+// their /sys/kernel/iommu_groups/N/devices entries. Returns the number of
+// PCI devices written.
+int MaterializeUmockdev(const std::string& recording, const std::string& root);
+
+}  // namespace gpuhost::testing

@@ -1,0 +1,51 @@
+// Shared test helpers: temp directories, the real hardware data beside the
+// checkout, running lspci as the reference, and ASSERT_OK.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+#define ASSERT_OK(expr)                                   \
+  do {                                                    \
+    const auto& _r = (expr);                              \
+    ASSERT_TRUE(_r.ok()) << #expr << ": " << _r.status().ToString(); \
+  } while (0)
+
+namespace gpuhost::testing {
+
+inline const gpuhost::Status& StatusOf(const gpuhost::Status& s) { return s; }
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// ../shared/hardware beside the checkout (GPUHOST_HARDWARE_DIR at build
+// time). Tests fail, never skip, when it is missing: it is the real data.
+std::string HardwareDir();
+// tests/data in the source tree.
+std::string TestDataDir();
+// The built gpuhost-agent binary.
+std::string AgentBinary();
+
+// Runs a shell command, returns its standard output; fails the test on a
+// non-zero exit status.
+std::string RunCommand(const std::string& command, int* exit_status = nullptr);
+
+// One line of `lspci -mm -n -D`: address -> "class vendor device rev".
+std::map<std::string, std::string> LspciIds(const std::string& lspci_args);
+
+}  // namespace gpuhost::testing
