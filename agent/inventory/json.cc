@@ -1,5 +1,6 @@
 #include "inventory/json.h"
 
+#include "inventory/json_reader.h"
 #include "base/strings.h"
 
 namespace gpuhost::inventory {
@@ -43,98 +44,6 @@ json FunctionJson(const PciFunction& f) {
       {"role", RoleName(f.role)},
   };
 }
-
-// Reading helpers: each names the field that is wrong.
-class Reader {
- public:
-  explicit Reader(std::string where) : where_(std::move(where)) {}
-  const Status& status() const { return status_; }
-
-  const json* Field(const json& o, const char* key) {
-    if (!status_.ok()) return nullptr;
-    if (!o.is_object() || !o.contains(key)) {
-      status_ = Status::Invalid(where_ + ": missing field '" + key + "'");
-      return nullptr;
-    }
-    return &o.at(key);
-  }
-  std::string Str(const json& o, const char* key) {
-    const json* v = Field(o, key);
-    if (v == nullptr) return {};
-    if (!v->is_string()) return Fail<std::string>(key, "a string");
-    return v->get<std::string>();
-  }
-  bool Bool(const json& o, const char* key) {
-    const json* v = Field(o, key);
-    if (v == nullptr) return false;
-    if (!v->is_boolean()) return Fail<bool>(key, "true or false");
-    return v->get<bool>();
-  }
-  uint64_t Uint(const json& o, const char* key) {
-    const json* v = Field(o, key);
-    if (v == nullptr) return 0;
-    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<int64_t>() >= 0)) {
-      return Fail<uint64_t>(key, "a non-negative integer");
-    }
-    return v->get<uint64_t>();
-  }
-  std::optional<int> OptInt(const json& o, const char* key) {
-    const json* v = Field(o, key);
-    if (v == nullptr || v->is_null()) return std::nullopt;
-    if (!v->is_number_integer()) return Fail<std::optional<int>>(key, "an integer or null");
-    return v->get<int>();
-  }
-  uint64_t HexStr(const json& o, const char* key, uint64_t max) {
-    std::string s = Str(o, key);
-    if (!status_.ok()) return 0;
-    auto v = ParseHex(s);
-    if (!v || *v > max) return Fail<uint64_t>(key, "a hex string");
-    return *v;
-  }
-  std::optional<uint64_t> OptHexStr(const json& o, const char* key, uint64_t max) {
-    const json* v = Field(o, key);
-    if (v == nullptr || v->is_null()) return std::nullopt;
-    return HexStr(o, key, max);
-  }
-  PciAddress Addr(const std::string& s, const char* key) {
-    auto a = PciAddress::Parse(s);
-    if (!a) return Fail<PciAddress>(key, "a PCI address");
-    return *a;
-  }
-  std::vector<PciAddress> AddrArray(const json& o, const char* key) {
-    std::vector<PciAddress> out;
-    const json* v = Field(o, key);
-    if (v == nullptr) return out;
-    if (!v->is_array()) return Fail<std::vector<PciAddress>>(key, "an array");
-    for (const auto& e : *v) {
-      if (!e.is_string()) return Fail<std::vector<PciAddress>>(key, "an array of addresses");
-      out.push_back(Addr(e.get<std::string>(), key));
-    }
-    return out;
-  }
-  std::vector<std::string> StrArray(const json& o, const char* key) {
-    std::vector<std::string> out;
-    const json* v = Field(o, key);
-    if (v == nullptr) return out;
-    if (!v->is_array()) return Fail<std::vector<std::string>>(key, "an array");
-    for (const auto& e : *v) {
-      if (!e.is_string()) return Fail<std::vector<std::string>>(key, "an array of strings");
-      out.push_back(e.get<std::string>());
-    }
-    return out;
-  }
-
- private:
-  template <typename T>
-  T Fail(const char* key, const char* want) {
-    if (status_.ok()) {
-      status_ = Status::Invalid(where_ + ": field '" + key + "' must be " + want);
-    }
-    return T{};
-  }
-  std::string where_;
-  Status status_;
-};
 
 Role RoleFromName(const std::string& n) {
   for (Role r : {Role::kGpu, Role::kGpuCompanion, Role::kNvSwitch, Role::kBridge}) {
@@ -196,7 +105,7 @@ json ToJson(const Inventory& inv) {
 }
 
 Result<Inventory> InventoryFromJson(const json& j) {
-  Reader r("inventory");
+  JsonReader r("inventory");
   Inventory inv;
   if (r.Uint(j, "schema_version") != static_cast<uint64_t>(kInventorySchemaVersion) &&
       r.status().ok()) {

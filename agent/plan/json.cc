@@ -1,0 +1,105 @@
+#include "plan/json.h"
+
+#include "inventory/json_reader.h"
+
+namespace gpuhost::plan {
+namespace {
+
+using inventory::JsonReader;
+using nlohmann::json;
+
+constexpr ActionKind kKinds[] = {ActionKind::kLoadModule,  ActionKind::kBindVfio,
+                                 ActionKind::kWriteFile,   ActionKind::kSetSysctl,
+                                 ActionKind::kKernelParam, ActionKind::kRequestReboot};
+
+json Addrs(const std::vector<PciAddress>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back(x.ToString());
+  return a;
+}
+
+Action ReadAction(JsonReader& r, const json& j) {
+  Action a;
+  std::string kind = r.Str(j, "kind");
+  bool known = false;
+  for (ActionKind k : kKinds) {
+    if (kind == ActionKindName(k)) {
+      a.kind = k;
+      known = true;
+    }
+  }
+  if (!known && r.status().ok()) r.Fail<int>("kind", "a known action kind");
+  a.target = r.Str(j, "target");
+  a.value = r.Str(j, "value");
+  a.reason = r.Str(j, "reason");
+  return a;
+}
+
+}  // namespace
+
+json ToJson(const Action& a) {
+  return {{"kind", ActionKindName(a.kind)},
+          {"target", a.target},
+          {"value", a.value},
+          {"reason", a.reason}};
+}
+
+json ToJson(const Plan& p) {
+  json gpus = json::array();
+  for (const auto& g : p.gpus) {
+    gpus.push_back({{"gpu", g.gpu.ToString()},
+                    {"functions", Addrs(g.functions)},
+                    {"assignment", AssignmentName(g.assignment)},
+                    {"rule", g.rule},
+                    {"reason", g.reason},
+                    {"one_start_per_boot", g.one_start_per_boot}});
+  }
+  json actions = json::array();
+  for (const auto& a : p.actions) actions.push_back(ToJson(a));
+  json warnings = json::array();
+  for (const auto& w : p.warnings) warnings.push_back({{"where", w.where}, {"message", w.message}});
+  return {{"gpus", gpus},
+          {"actions", actions},
+          {"kernel_params", p.kernel_params},
+          {"warnings", warnings}};
+}
+
+Result<Action> ActionFromJson(const json& j) {
+  JsonReader r("action");
+  Action a = ReadAction(r, j);
+  if (!r.status().ok()) return r.status();
+  return a;
+}
+
+Result<Plan> PlanFromJson(const json& j) {
+  JsonReader r("plan");
+  Plan p;
+  if (const json* gs = r.Field(j, "gpus"); gs && gs->is_array()) {
+    for (const auto& e : *gs) {
+      GpuDecision g;
+      g.gpu = r.Addr(r.Str(e, "gpu"), "gpu");
+      g.functions = r.AddrArray(e, "functions");
+      std::string as = r.Str(e, "assignment");
+      if (as == "vfio") {
+        g.assignment = Assignment::kVfio;
+      } else if (as != "host" && r.status().ok()) {
+        r.Fail<int>("assignment", "\"host\" or \"vfio\"");
+      }
+      g.rule = r.Str(e, "rule");
+      g.reason = r.Str(e, "reason");
+      g.one_start_per_boot = r.Bool(e, "one_start_per_boot");
+      p.gpus.push_back(std::move(g));
+    }
+  }
+  if (const json* as = r.Field(j, "actions"); as && as->is_array()) {
+    for (const auto& e : *as) p.actions.push_back(ReadAction(r, e));
+  }
+  p.kernel_params = r.StrArray(j, "kernel_params");
+  if (const json* ws = r.Field(j, "warnings"); ws && ws->is_array()) {
+    for (const auto& e : *ws) p.warnings.push_back({r.Str(e, "where"), r.Str(e, "message")});
+  }
+  if (!r.status().ok()) return r.status();
+  return p;
+}
+
+}  // namespace gpuhost::plan

@@ -1,0 +1,58 @@
+// The agent's result file, /var/lib/gpuhost/state.json: what was found,
+// decided, done and failed, with timings. Written atomically by apply; read
+// by serve (page, API, metrics) and by the next run. docs/state-json.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "inventory/model.h"
+#include "plan/model.h"
+
+namespace gpuhost::report {
+
+inline constexpr int kStateSchemaVersion = 1;
+
+// How one action went.
+struct ActionResult {
+  plan::Action action;
+  std::string outcome;  // "done", "unchanged", "failed", "skipped", "dry-run"
+  std::string message;  // why it failed or was skipped; what was read back
+  int64_t duration_us = 0;
+};
+
+// One read-back check (hardening sysctl, module loaded, device bound).
+struct Check {
+  std::string name;    // "kernel.kptr_restrict", "module vfio_pci"
+  std::string wanted;
+  std::string actual;
+  bool ok = false;
+};
+
+struct State {
+  std::string agent_version;
+  std::string started_at;   // RFC 3339 UTC
+  std::string finished_at;
+  std::string result;       // "ok", "degraded" (warnings/failed actions), "failed"
+  bool dry_run = false;
+  inventory::Inventory inventory;
+  plan::Plan plan;
+  std::vector<ActionResult> actions;
+  std::vector<Check> checks;
+  std::vector<std::string> kernel_params_missing;  // wanted but not in /proc/cmdline
+  bool reboot_requested = false;
+  std::vector<inventory::Warning> warnings;
+  std::vector<inventory::Warning> errors;
+  std::map<std::string, int64_t> timings_us;  // "inventory", "plan", "apply", "total"
+};
+
+nlohmann::json StateToJson(const State& s);
+// Invalid names the first bad field.
+Result<State> StateFromJson(const nlohmann::json& j);
+
+}  // namespace gpuhost::report
