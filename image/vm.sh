@@ -1,0 +1,72 @@
+#!/bin/bash
+# Boot a built image under qemu (shared by `make run` and `make qa`). Execs qemu; extra
+# arguments are appended to its command line.
+#
+# Environment:
+#   IMAGE      disk image (default build/$PROFILE/image.raw, PROFILE default kvm-host)
+#   HOST_PORT  host port forwarded to the guest's 8080 on 127.0.0.1 (default 8080)
+#   SERIAL     "stdio" (interactive console; Ctrl-A X quits) or a file for the serial log
+#   ACCEL      auto (default: kvm when /dev/kvm works, else tcg), kvm or tcg
+#   VARS       OVMF variable store to use (default: a fresh copy in build/$PROFILE/)
+#
+# The disk is attached with snapshot=on: the guest's writes go to a temporary overlay, so every
+# boot is a first boot of the image as built and the image file never changes under mkosi.
+#
+# Machine: q35 with an emulated Intel IOMMU (kernel-irqchip=split + intel-iommu intremap=on
+# caching-mode=on: vfio works inside the guest, see gpu-host-facts.md), OVMF without Secure
+# Boot, 2 vCPUs, 2 GiB, -cpu max, user networking.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+profile=${PROFILE:-kvm-host}
+image=${IMAGE:-$root/build/$profile/image.raw}
+host_port=${HOST_PORT:-8080}
+serial=${SERIAL:-stdio}
+accel=${ACCEL:-auto}
+
+[[ -f $image ]] || { echo "vm.sh: no image at $image (make image)" >&2; exit 1; }
+
+ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
+ovmf_vars_template=/usr/share/OVMF/OVMF_VARS_4M.fd
+[[ -f $ovmf_code ]] || { echo "vm.sh: $ovmf_code missing (apt-get install ovmf)" >&2; exit 1; }
+vars=${VARS:-$(dirname "$image")/OVMF_VARS.fd}
+if [[ -z ${VARS:-} ]]; then
+    cp "$ovmf_vars_template" "$vars"
+fi
+
+# KVM only when it can actually be opened; qemu then still falls back to TCG by itself if KVM
+# fails to initialise (-accel kvm -accel tcg tries them in order).
+case $accel in
+    auto) if [[ -r /dev/kvm && -w /dev/kvm ]] && (exec 3<>/dev/kvm) 2>/dev/null; then
+              accel_args=(-accel kvm -accel tcg)
+          else
+              accel_args=(-accel tcg)
+          fi ;;
+    kvm) accel_args=(-accel kvm) ;;
+    tcg) accel_args=(-accel tcg) ;;
+    *) echo "vm.sh: ACCEL must be auto, kvm or tcg" >&2; exit 1 ;;
+esac
+
+if [[ $serial == stdio ]]; then
+    serial_args=(-serial mon:stdio)
+else
+    serial_args=(-serial "file:$serial" -monitor none)
+fi
+
+echo "vm.sh: $image, ${accel_args[*]}, http://127.0.0.1:$host_port/ -> guest :8080" >&2
+exec qemu-system-x86_64 \
+    -name gpuhost-"$profile" \
+    -machine q35,kernel-irqchip=split \
+    "${accel_args[@]}" \
+    -cpu max -smp 2 -m 2048 \
+    -device intel-iommu,intremap=on,caching-mode=on \
+    -drive if=pflash,format=raw,unit=0,readonly=on,file="$ovmf_code" \
+    -drive if=pflash,format=raw,unit=1,file="$vars" \
+    -drive if=none,id=root,format=raw,file="$image",snapshot=on \
+    -device virtio-blk-pci,drive=root,bootindex=1 \
+    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:"$host_port"-:8080 \
+    -device virtio-net-pci,netdev=n0 \
+    -display none \
+    "${serial_args[@]}" \
+    "$@"
