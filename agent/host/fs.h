@@ -59,8 +59,8 @@ class RootFs : public Fs {
   const std::string& root() const override { return root_; }
 
  private:
+  Status Relative(Status s, const std::string& path) const;
   std::string root_;  // no trailing slash; "" for "/"
-  std::string root_display_;
 };
 
 }  // namespace gpuhost

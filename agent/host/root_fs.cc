@@ -12,7 +12,6 @@ namespace gpuhost {
 
 RootFs::RootFs(std::string root) : root_(std::move(root)) {
   while (!root_.empty() && root_.back() == '/') root_.pop_back();
-  root_display_ = root_.empty() ? "/" : root_;
 }
 
 std::string RootFs::HostPath(const std::string& path) const {
@@ -20,15 +19,43 @@ std::string RootFs::HostPath(const std::string& path) const {
   return root_ + path;
 }
 
+// Errors name the root-relative path: the root is said once, elsewhere
+// ("source" in the inventory), and messages stay the same on every root.
+Status RootFs::Relative(Status s, const std::string& path) const {
+  if (s.ok() || root_.empty()) return s;
+  std::string msg = s.message();
+  std::string host = HostPath(path);
+  for (size_t pos = msg.find(host); pos != std::string::npos; pos = msg.find(host, pos)) {
+    msg.replace(pos, host.size(), path);
+    pos += path.size();
+  }
+  switch (s.code()) {
+    case Status::Code::kNotFound:
+      return Status::NotFound(msg);
+    case Status::Code::kInvalid:
+      return Status::Invalid(msg);
+    case Status::Code::kBusy:
+      return Status::Busy(msg);
+    case Status::Code::kTimeout:
+      return Status::Timeout(msg);
+    case Status::Code::kUnsupported:
+      return Status::Unsupported(msg);
+    default:
+      return Status::Io(msg);
+  }
+}
+
 Result<std::string> RootFs::Read(const std::string& path) const {
-  return ReadFileAt(HostPath(path));
+  auto r = ReadFileAt(HostPath(path));
+  if (!r.ok()) return Relative(r.status(), path);
+  return r;
 }
 
 Result<std::string> RootFs::ReadLink(const std::string& path) const {
   std::string real = HostPath(path);
   std::string buf(4096, '\0');
   ssize_t n = ::readlink(real.c_str(), buf.data(), buf.size());
-  if (n < 0) return Status::FromErrno("readlink " + real, errno);
+  if (n < 0) return Status::FromErrno("readlink " + path, errno);
   buf.resize(static_cast<size_t>(n));
   return buf;
 }
@@ -36,7 +63,7 @@ Result<std::string> RootFs::ReadLink(const std::string& path) const {
 Result<std::vector<std::string>> RootFs::List(const std::string& dir) const {
   std::string real = HostPath(dir);
   DIR* d = ::opendir(real.c_str());
-  if (d == nullptr) return Status::FromErrno("opendir " + real, errno);
+  if (d == nullptr) return Status::FromErrno("opendir " + dir, errno);
   std::vector<std::string> names;
   while (struct dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
@@ -58,12 +85,12 @@ bool RootFs::IsDir(const std::string& path) const {
 }
 
 Status RootFs::WriteAtomic(const std::string& path, std::string_view data, unsigned mode) {
-  return WriteFileAtomic(HostPath(path), data, static_cast<mode_t>(mode));
+  return Relative(WriteFileAtomic(HostPath(path), data, static_cast<mode_t>(mode)), path);
 }
 
 Status RootFs::WriteAttribute(const std::string& path, std::string_view value,
                               bool skip_if_same) {
-  return WriteVirtualFile(HostPath(path), value, skip_if_same);
+  return Relative(WriteVirtualFile(HostPath(path), value, skip_if_same), path);
 }
 
 Status RootFs::Symlink(const std::string& target, const std::string& path) {

@@ -15,8 +15,12 @@ constexpr const char* kFunctionFiles[] = {
     "current_link_width",
 };
 constexpr const char* kFunctionLinks[] = {"driver", "iommu_group"};
-constexpr const char* kProcFiles[] = {"/proc/cpuinfo", "/proc/meminfo", "/proc/cmdline",
-                                      "/proc/sys/kernel/osrelease", "/proc/iomem"};
+constexpr const char* kProcFiles[] = {"/proc/cpuinfo",     "/proc/meminfo",
+                                      "/proc/cmdline",     "/proc/sys/kernel/osrelease",
+                                      "/proc/iomem",       "/proc/self/mountinfo",
+                                      "/proc/net/route"};
+// Link folders that name the root disk and the default route's NIC.
+constexpr const char* kLinkDirs[] = {"/sys/dev/block", "/sys/class/block", "/sys/class/net"};
 
 class Copier {
  public:
@@ -89,6 +93,20 @@ Result<CaptureStats> Capture(const Fs& src, Fs& dst) {
   if (auto units = src.List("/sys/class/iommu"); units.ok()) {
     for (const auto& u : *units) {
       if (auto r = c.Link("/sys/class/iommu/" + u); !r.ok()) return r.status();
+    }
+  }
+  for (const char* dir : kLinkDirs) {
+    if (auto entries = src.List(dir); entries.ok()) {
+      for (const auto& n : *entries) {
+        auto target = c.Link(std::string(dir) + "/" + n);
+        if (!target.ok()) return target.status();
+        // dm/md devices name their disks in slaves/.
+        if (auto slaves = src.List(*target + "/slaves"); !target->empty() && slaves.ok()) {
+          for (const auto& sl : *slaves) {
+            if (auto r = c.Link(*target + "/slaves/" + sl); !r.ok()) return r.status();
+          }
+        }
+      }
     }
   }
   for (const char* table : {"DMAR", "IVRS"}) {

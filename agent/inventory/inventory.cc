@@ -1,5 +1,6 @@
 #include "inventory/inventory.h"
 
+#include "inventory/critical_scan.h"
 #include "inventory/gpu.h"
 #include "inventory/system_scan.h"
 
@@ -21,6 +22,9 @@ Status Collect(const Fs& fs, const PciSource& source, Inventory* inv) {
     inv->warnings.push_back({"inventory", "no PCI functions: " + status.ToString()});
   }
   ClassifyGpus(inv);
+  if (source.dump_file.empty()) {
+    inv->critical = ScanCriticalDevices(fs, inv->functions, &inv->warnings);
+  }
   // A function in a group's devices/ but without its own iommu_group link
   // (or the reverse) means the tree is inconsistent: say so, trust the group.
   for (const auto& g : inv->iommu_groups) {

@@ -74,6 +74,10 @@ json ToJson(const Inventory& inv) {
   }
   json warnings = json::array();
   for (const auto& w : inv.warnings) warnings.push_back({{"where", w.where}, {"message", w.message}});
+  json critical = json::array();
+  for (const auto& c : inv.critical) {
+    critical.push_back({{"address", c.address.ToString()}, {"why", c.why}});
+  }
   const System& s = inv.system;
   return {
       {"schema_version", kInventorySchemaVersion},
@@ -100,6 +104,7 @@ json ToJson(const Inventory& inv) {
       {"gpus", gpus},
       {"nvswitches", AddrList(inv.nvswitches)},
       {"iommu_groups", groups},
+      {"critical", critical},
       {"warnings", warnings},
   };
 }
@@ -186,6 +191,9 @@ Result<Inventory> InventoryFromJson(const json& j) {
       g.members = r.AddrArray(e, "members");
       inv.iommu_groups.push_back(std::move(g));
     }
+  }
+  if (const json* cs = r.Field(j, "critical"); cs && cs->is_array()) {
+    for (const auto& e : *cs) inv.critical.push_back({r.Addr(r.Str(e, "address"), "address"), r.Str(e, "why")});
   }
   if (const json* ws = r.Field(j, "warnings"); ws && ws->is_array()) {
     for (const auto& e : *ws) inv.warnings.push_back({r.Str(e, "where"), r.Str(e, "message")});

@@ -59,4 +59,19 @@ const PciFunction* Inventory::Find(const PciAddress& a) const {
   return nullptr;
 }
 
+std::string Inventory::CriticalWhy(const PciAddress& a) const {
+  std::string why;
+  for (const auto& c : critical) {
+    if (c.address == a) why += (why.empty() ? "" : "; ") + c.why;
+  }
+  return why;
+}
+
+const IommuGroup* Inventory::Group(int id) const {
+  for (const auto& g : iommu_groups) {
+    if (g.id == id) return &g;
+  }
+  return nullptr;
+}
+
 }  // namespace gpuhost::inventory

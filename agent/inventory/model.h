@@ -114,6 +114,12 @@ struct System {
   std::string cmdline;
 };
 
+// A function the running host depends on.
+struct CriticalDevice {
+  PciAddress address;
+  std::string why;  // "root file system on vda1", "default route via eth0", "boot console"
+};
+
 struct Inventory {
   std::string source;  // "sysfs:/", "sysfs:/path/to/root", "dump:FILE"
   System system;
@@ -121,9 +127,13 @@ struct Inventory {
   std::vector<Gpu> gpus;               // sorted by address
   std::vector<PciAddress> nvswitches;
   std::vector<IommuGroup> iommu_groups;  // sorted by id
+  std::vector<CriticalDevice> critical;  // sorted by address
   std::vector<Warning> warnings;
 
   const PciFunction* Find(const PciAddress& a) const;
+  // Why the host needs this function ("" when it does not).
+  std::string CriticalWhy(const PciAddress& a) const;
+  const IommuGroup* Group(int id) const;
 };
 
 }  // namespace gpuhost::inventory

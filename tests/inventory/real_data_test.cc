@@ -200,6 +200,10 @@ TEST(CaptureFixtureTest, H200InFirecrackerVm) {
   EXPECT_FALSE(inv.system.iommu.enabled);
   EXPECT_TRUE(inv.system.kvm_device);
   EXPECT_EQ(inv.system.kernel_release, "6.18.44-fc-v657-gpu");
+  // The VM's root disk and its default route's NIC are what the host needs.
+  EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:01.0")), "root file system on vda");
+  EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:03.0")), "default route via eth0");
+  EXPECT_EQ(inv.CriticalWhy(g.address), "");
   EXPECT_TRUE(inv.warnings.empty()) << inv.warnings[0].where << ": " << inv.warnings[0].message;
 }
 

@@ -65,6 +65,8 @@ SysfsBuilder::SysfsBuilder(std::string root) : root_(std::move(root)) {
         "Hugepagesize:       2048 kB\n");
   Write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 intel_iommu=on\n");
   Write("/proc/sys/kernel/osrelease", "6.12.0-test\n");
+  // Root on a file system without a block device (as in a container).
+  Write("/proc/self/mountinfo", "21 1 0:30 / / rw,relatime - overlay overlay rw\n");
   fs::create_directories(root_ + "/sys/bus/pci/devices");
 }
 
