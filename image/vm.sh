@@ -35,14 +35,17 @@ if [[ -z ${VARS:-} ]]; then
     cp "$ovmf_vars_template" "$vars"
 fi
 
-# KVM only when it can actually be opened; qemu then still falls back to TCG by itself if KVM
-# fails to initialise (-accel kvm -accel tcg tries them in order).
+# KVM only when it really runs a guest: on some machines /dev/kvm opens and qemu's KVM init
+# succeeds, then the first vCPU setup aborts ("failed to set MSR 0x10a"). A 2 s trial boot of
+# an empty machine tells: still running when the timeout hits (status 124) means KVM works.
+kvm_works() {
+    [[ -r /dev/kvm && -w /dev/kvm ]] || return 1
+    timeout 2 qemu-system-x86_64 -accel kvm -cpu max -machine q35 -m 64 -nodefaults \
+        -display none -serial none -monitor none -no-reboot >/dev/null 2>&1
+    [[ $? == 124 ]]
+}
 case $accel in
-    auto) if [[ -r /dev/kvm && -w /dev/kvm ]] && (exec 3<>/dev/kvm) 2>/dev/null; then
-              accel_args=(-accel kvm -accel tcg)
-          else
-              accel_args=(-accel tcg)
-          fi ;;
+    auto) if kvm_works; then accel_args=(-accel kvm); else accel_args=(-accel tcg); fi ;;
     kvm) accel_args=(-accel kvm) ;;
     tcg) accel_args=(-accel tcg) ;;
     *) echo "vm.sh: ACCEL must be auto, kvm or tcg" >&2; exit 1 ;;

@@ -1,0 +1,62 @@
+# Image pipeline targets, included from the top-level Makefile.
+#
+#   make image          build build/$(PROFILE)/image.raw (only when an input changed)
+#   make image-force    rebuild it regardless (mkosi's incremental cache still applies)
+#   make run            boot it under qemu; prints the status page URL once /healthz answers
+#   make qa             boot it headless and check first boot (qa/boot-test.sh)
+#   make image-deps     install the Debian packages the pipeline needs on this machine
+#   make image-clean    remove the built image; image-distclean also the tools tree and caches
+#
+# Variables: PROFILE (recipe under recipes/), HOST_PORT (run's forwarded port), QA_PORT,
+# ACCEL (auto|kvm|tcg), SERIAL (run: stdio or a log file). Everything here runs as root.
+
+PROFILE   ?= kvm-host
+HOST_PORT ?= 8080
+QA_PORT   ?= 18080
+ACCEL     ?= auto
+SERIAL    ?= stdio
+
+IMAGE_OUT := build/$(PROFILE)
+IMAGE_RAW := $(IMAGE_OUT)/image.raw
+
+# Host packages: mmdebstrap bootstraps the trixie tools tree (mkosi itself comes from trixie,
+# inside that tree); qemu/ovmf boot the image; curl and python3 drive the checks.
+IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 ovmf zstd curl python3 util-linux
+
+# What the image is made of: a change to any of these makes `make image` rebuild.
+IMAGE_INPUTS := $(shell find recipes/$(PROFILE) overlays image agent -type f ! -name '*.md' 2>/dev/null) \
+                $(wildcard CMakeLists.txt)
+
+.PHONY: image image-force image-deps tools-tree run qa image-clean image-distclean
+
+image-deps:
+	@missing=$$(for p in $(IMAGE_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing image pipeline dependencies:" $$missing; \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install:" $$missing >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+tools-tree: image-deps
+	image/tools-tree.sh
+
+image: $(IMAGE_RAW)
+
+$(IMAGE_RAW): $(IMAGE_INPUTS) | image-deps
+	PROFILE=$(PROFILE) image/mkosi.sh -f build
+	@touch $@
+
+image-force: image-deps
+	PROFILE=$(PROFILE) image/mkosi.sh -f build
+
+run: image
+	PROFILE=$(PROFILE) HOST_PORT=$(HOST_PORT) ACCEL=$(ACCEL) SERIAL=$(SERIAL) image/run.sh
+
+qa: image
+	PROFILE=$(PROFILE) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-test.sh
+
+image-clean:
+	rm -rf $(IMAGE_OUT)
+
+image-distclean: image-clean
+	rm -rf build/cache
