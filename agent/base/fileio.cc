@@ -93,7 +93,11 @@ Result<std::string> ReadFileAt(const std::string& path, size_t max_bytes) {
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   if (auto old = ReadFileAt(path); old.ok() && *old == data) {
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) == mode) return Status::Ok();
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) == mode) {
+      // A run killed mid-write may have left its temporary behind.
+      ::unlink((path + ".gpuhost-tmp").c_str());
+      return Status::Ok();
+    }
   }
   Status s = MakeParents(path);
   if (!s.ok()) return s;

@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/fileio.h"
 #include "host/fs.h"
@@ -8,13 +9,26 @@
 #include "inventory/inventory.h"
 #include "inventory/json.h"
 #include "inventory/text.h"
+#include "plan/json.h"
+#include "plan/plan.h"
+#include "plan/policy.h"
+#include "plan/text.h"
 #include "report/serve.h"
+#include "run/agent_run.h"
 
 namespace gpuhost::cli {
 namespace {
 
 const OptionSpec kRoot{"root", true, false, "DIR",
                        "Read /sys, /proc and /dev under DIR instead of / (a capture or fixture)."};
+const OptionSpec kPolicy{"policy", true, false, "FILE",
+                         "Policy file (default: credential gpuhost.policy, then "
+                         "/etc/gpuhost/policy.json under the root, then built-in defaults)."};
+
+std::string CredentialsDir() {
+  const char* d = std::getenv("CREDENTIALS_DIRECTORY");
+  return d == nullptr ? "" : d;
+}
 
 void Err(const char* cmd, const std::string& msg) {
   std::fprintf(stderr, "gpuhost-agent %s: %s\n", cmd, msg.c_str());
@@ -41,6 +55,20 @@ const std::vector<Command>& Commands() {
        {{"out", true, false, "DIR", "Where to write the captured tree (created if missing)."},
         kRoot},
        RunCapture},
+      {"plan",
+       "Show what apply would do and why: GPU assignments (host or vfio) and ordered actions.",
+       "[--root DIR] [--policy FILE] [--json]",
+       {kRoot, kPolicy, {"json", false, false, "", "Print the plan as JSON."}},
+       RunPlan},
+      {"apply",
+       "Bring the machine to the state its policy asks for; write the result file.",
+       "[--root DIR] [--policy FILE] [--dry-run] [--state-dir DIR] [--json]",
+       {kRoot, kPolicy,
+        {"dry-run", false, false, "", "Decide and report; change nothing, write no state."},
+        {"state-dir", true, false, "DIR",
+         "Where state.json goes, under the root (default /var/lib/gpuhost)."},
+        {"json", false, false, "", "Print the result (state.json) instead of a summary."}},
+       RunApply},
       {"serve",
        "Serve the status page, JSON API and metrics from the agent's state directory.",
        "[--listen ADDR:PORT]... [--state-dir DIR]",
@@ -98,10 +126,46 @@ int RunCapture(const Args& args) {
   return 0;
 }
 
+int RunPlan(const Args& args) {
+  RootFs fs(args.Get("root", "/"));
+  inventory::Inventory inv;
+  (void)inventory::Collect(fs, {}, &inv);
+  auto policy = plan::LoadPolicy(fs, args.Get("policy"), CredentialsDir());
+  if (!policy.ok()) {
+    Err("plan", policy.status().message());
+    return 2;
+  }
+  plan::Plan p = plan::MakePlan(inv, *policy);
+  std::string out = args.Has("json") ? plan::ToJson(p).dump(2) + "\n" : plan::ToText(inv, p);
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+int RunApply(const Args& args) {
+  run::RunOptions o;
+  o.root = args.Get("root", "/");
+  o.policy_file = args.Get("policy");
+  o.credentials_dir = CredentialsDir();
+  o.dry_run = args.Has("dry-run");
+  o.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
+  o.print_json = args.Has("json");
+  return run::RunAgent(o);
+}
+
 int RunServe(const Args& args) {
   report::ServeOptions opts;
   opts.listen = args.GetAll("listen");
-  if (opts.listen.empty()) opts.listen.push_back("127.0.0.1:8080");
+  if (opts.listen.empty()) {
+    // The policy names the addresses; without one, loopback only.
+    RootFs fs("/");
+    auto policy = plan::LoadPolicy(fs, "", CredentialsDir());
+    if (!policy.ok()) {
+      Err("serve", policy.status().message() + " (serving on 127.0.0.1:8080)");
+      opts.listen.push_back("127.0.0.1:8080");
+    } else {
+      opts.listen = policy->listen;
+    }
+  }
   opts.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
   Status s = report::Serve(opts);
   if (!s.ok()) {

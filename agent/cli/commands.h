@@ -18,6 +18,8 @@ const std::vector<Command>& Commands();
 
 int RunInventory(const Args& args);
 int RunCapture(const Args& args);
+int RunPlan(const Args& args);
+int RunApply(const Args& args);
 int RunServe(const Args& args);
 
 }  // namespace gpuhost::cli

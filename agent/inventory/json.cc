@@ -99,7 +99,8 @@ json ToJson(const Inventory& inv) {
           {"hugepage_size_kib", s.memory.hugepage_size_kib}}},
         {"kvm_device", s.kvm_device},
         {"kernel_release", s.kernel_release},
-        {"cmdline", s.cmdline}}},
+        {"cmdline", s.cmdline},
+        {"bootloader", s.bootloader}}},
       {"functions", functions},
       {"gpus", gpus},
       {"nvswitches", AddrList(inv.nvswitches)},
@@ -138,6 +139,7 @@ Result<Inventory> InventoryFromJson(const json& j) {
     inv.system.kvm_device = r.Bool(*s, "kvm_device");
     inv.system.kernel_release = r.Str(*s, "kernel_release");
     inv.system.cmdline = r.Str(*s, "cmdline");
+    inv.system.bootloader = r.Str(*s, "bootloader");
   }
   if (const json* fs = r.Field(j, "functions"); fs && fs->is_array()) {
     for (const auto& e : *fs) {

@@ -112,6 +112,10 @@ struct System {
   bool kvm_device = false;  // /dev/kvm exists
   std::string kernel_release;
   std::string cmdline;
+  // Which bootloader takes kernel parameters: "grub" (/boot/grub/grub.cfg),
+  // "systemd-boot" (loader/ on the ESP), "" when neither is found (a UKI
+  // with a baked command line, PXE, or a container).
+  std::string bootloader;
 };
 
 // A function the running host depends on.

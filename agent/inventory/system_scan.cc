@@ -75,6 +75,12 @@ System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
   s.kernel_release = ReadTrimmed(fs, "/proc/sys/kernel/osrelease", warnings);
   s.cmdline = ReadTrimmed(fs, "/proc/cmdline", warnings);
   s.kvm_device = fs.Exists("/dev/kvm");
+  if (fs.Exists("/boot/grub/grub.cfg")) {
+    s.bootloader = "grub";
+  } else if (fs.IsDir("/boot/efi/loader/entries") || fs.IsDir("/efi/loader/entries") ||
+             fs.IsDir("/boot/loader/entries")) {
+    s.bootloader = "systemd-boot";
+  }
   if (auto units = fs.List("/sys/class/iommu"); units.ok()) {
     s.iommu.units = *units;
     s.iommu.enabled = !units->empty();

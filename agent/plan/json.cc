@@ -10,7 +10,8 @@ using nlohmann::json;
 
 constexpr ActionKind kKinds[] = {ActionKind::kLoadModule,  ActionKind::kBindVfio,
                                  ActionKind::kWriteFile,   ActionKind::kSetSysctl,
-                                 ActionKind::kKernelParam, ActionKind::kRequestReboot};
+                                 ActionKind::kKernelParam, ActionKind::kUpdateBootloader,
+                                 ActionKind::kRequestReboot};
 
 json Addrs(const std::vector<PciAddress>& v) {
   json a = json::array();

@@ -16,6 +16,8 @@ const char* ActionKindName(ActionKind k) {
       return "set-sysctl";
     case ActionKind::kKernelParam:
       return "kernel-param";
+    case ActionKind::kUpdateBootloader:
+      return "update-bootloader";
     case ActionKind::kRequestReboot:
       return "request-reboot";
   }

@@ -31,8 +31,9 @@ enum class ActionKind {
   kBindVfio,        // target: PCI address; value: the driver it has now ("" none)
   kWriteFile,       // target: root-relative path; value: contents
   kSetSysctl,       // target: key (net.ipv4...); value: wanted value
-  kKernelParam,     // target: parameter ("intel_iommu=on"); for the bootloader
-  kRequestReboot,   // target: why
+  kKernelParam,     // target: parameter ("intel_iommu=on"); checked against /proc/cmdline
+  kUpdateBootloader,  // target: "grub"; regenerate its configuration
+  kRequestReboot,   // target: the missing parameters
 };
 const char* ActionKindName(ActionKind k);  // "load-module", "bind-vfio", ...
 

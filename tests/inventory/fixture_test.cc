@@ -17,31 +17,6 @@ namespace {
 using inventory::Inventory;
 using inventory::Role;
 
-FakeFunction RootPort(const std::string& addr, int group) {
-  FakeFunction f;
-  f.address = addr;
-  f.vendor = 0x8086;
-  f.device = 0x1901;
-  f.class_code = 0x060400;
-  f.driver = "pcieport";
-  f.iommu_group = group;
-  return f;
-}
-
-FakeFunction Fn(const std::string& addr, uint16_t vendor, uint16_t device, uint32_t cls,
-                const std::string& parent, const std::string& driver, int group) {
-  FakeFunction f;
-  f.address = addr;
-  f.vendor = vendor;
-  f.device = device;
-  f.class_code = cls;
-  f.parent = parent;
-  f.driver = driver;
-  f.iommu_group = group;
-  f.numa_node = "0";
-  return f;
-}
-
 void ExpectLspciAgrees(const std::string& root, const Inventory& inv) {
   ExpectMatchesLspci(inv, LspciIds("-A linux-sysfs -O 'sysfs.path=" + root + "/sys/bus/pci'"));
 }

@@ -55,7 +55,34 @@ std::string Config(const FakeFunction& f) {
 
 }  // namespace
 
+FakeFunction RootPort(const std::string& address, int iommu_group) {
+  FakeFunction f;
+  f.address = address;
+  f.vendor = 0x8086;
+  f.device = 0x1901;
+  f.class_code = 0x060400;
+  f.driver = "pcieport";
+  f.iommu_group = iommu_group;
+  return f;
+}
+
+FakeFunction Fn(const std::string& address, uint16_t vendor, uint16_t device, uint32_t class_code,
+                const std::string& parent, const std::string& driver, int iommu_group) {
+  FakeFunction f;
+  f.address = address;
+  f.vendor = vendor;
+  f.device = device;
+  f.class_code = class_code;
+  f.parent = parent;
+  f.driver = driver;
+  f.iommu_group = iommu_group;
+  f.numa_node = "0";
+  return f;
+}
+
 SysfsBuilder::SysfsBuilder(std::string root) : root_(std::move(root)) {
+  // A second builder on the same tree keeps what the first one wrote.
+  if (fs::exists(root_ + "/proc/cpuinfo")) return;
   Write("/proc/cpuinfo",
         "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Test Xeon\n"
         "flags\t\t: fpu vmx sse2\n\nprocessor\t: 1\nvendor_id\t: GenuineIntel\n"
@@ -83,7 +110,13 @@ void SysfsBuilder::Link(const std::string& path, const std::string& target) {
 }
 
 std::string SysfsBuilder::DevicePath(const std::string& address) const {
-  return device_paths_.at(address);
+  auto it = device_paths_.find(address);
+  if (it != device_paths_.end()) return it->second;
+  // Added by another builder on the same tree: follow the bus link.
+  std::string link = "/sys/bus/pci/devices/" + address;
+  return fs::path(fs::path(link).parent_path() / fs::read_symlink(root_ + link))
+      .lexically_normal()
+      .string();
 }
 
 void SysfsBuilder::Add(const FakeFunction& f) {
@@ -108,6 +141,7 @@ void SysfsBuilder::Add(const FakeFunction& f) {
   Write(dir + "/resource", "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
   Write(dir + "/numa_node", f.numa_node + "\n");
   Write(dir + "/enable", "1\n");
+  Write(dir + "/driver_override", "(null)\n");
   if (f.boot_vga >= 0) Write(dir + "/boot_vga", std::to_string(f.boot_vga) + "\n");
   if (!f.reset_method.empty()) Write(dir + "/reset_method", f.reset_method + "\n");
   Link("/sys/bus/pci/devices/" + f.address, dir);
@@ -127,6 +161,39 @@ void SysfsBuilder::AddIommuUnit(const std::string& name, const std::string& acpi
   fs::create_directories(root_ + "/sys/devices/virtual/iommu/" + name);
   Link("/sys/class/iommu/" + name, "/sys/devices/virtual/iommu/" + name);
   if (!acpi_table.empty()) Write("/sys/firmware/acpi/tables/" + acpi_table, "table");
+}
+
+void SysfsBuilder::SetDefaultRoute(const std::string& address, const std::string& iface) {
+  Write("/proc/net/route",
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
+            iface + "\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n");
+  Link("/sys/class/net/" + iface, DevicePath(address) + "/net/" + iface);
+  fs::create_directories(root_ + DevicePath(address) + "/net/" + iface);
+}
+
+void SysfsBuilder::SetRootDisk(const std::string& address, const std::string& disk) {
+  Write("/proc/self/mountinfo", "25 1 259:1 / / rw,relatime shared:1 - ext4 /dev/" + disk +
+                                    "p1 rw\n");
+  std::string dir = DevicePath(address) + "/nvme/nvme0/" + disk + "/" + disk + "p1";
+  fs::create_directories(root_ + dir);
+  Link("/sys/dev/block/259:1", dir);
+}
+
+void SysfsBuilder::AddSysctlDefaults() {
+  for (const char* kv :
+       {"kernel/kptr_restrict=0", "kernel/dmesg_restrict=0", "kernel/unprivileged_bpf_disabled=2",
+        "net/core/bpf_jit_harden=0", "kernel/kexec_load_disabled=0", "kernel/perf_event_paranoid=2",
+        "kernel/randomize_va_space=2", "kernel/sysrq=438", "dev/tty/ldisc_autoload=1",
+        "fs/protected_symlinks=1", "fs/protected_hardlinks=1", "fs/protected_fifos=1",
+        "fs/protected_regular=2", "fs/suid_dumpable=0", "net/ipv4/conf/all/accept_redirects=1",
+        "net/ipv4/conf/default/accept_redirects=1", "net/ipv6/conf/all/accept_redirects=1",
+        "net/ipv4/conf/all/send_redirects=1", "net/ipv4/tcp_syncookies=1",
+        "vm/unprivileged_userfaultfd=0", "vm/nr_hugepages=0"}) {
+    std::string s = kv;
+    size_t eq = s.find('=');
+    Write("/proc/sys/" + s.substr(0, eq), s.substr(eq + 1) + "\n");
+  }
+  // No Yama in this kernel: kernel.yama.ptrace_scope is absent on purpose.
 }
 
 namespace {

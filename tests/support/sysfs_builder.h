@@ -28,14 +28,27 @@ struct FakeFunction {
   bool powered_down = false;     // config and ids read all ff
 };
 
+// An Intel PCIe root port on pcieport.
+FakeFunction RootPort(const std::string& address, int iommu_group);
+// A function with the fields most tests set; numa_node 0.
+FakeFunction Fn(const std::string& address, uint16_t vendor, uint16_t device, uint32_t class_code,
+                const std::string& parent, const std::string& driver, int iommu_group);
+
 class SysfsBuilder {
  public:
-  // Writes a minimal /proc and an Intel CPU with VT-x under `root`.
+  // Writes a minimal /proc and an Intel CPU with VT-x under `root`, unless
+  // the tree already has them (a second builder on the same tree).
   explicit SysfsBuilder(std::string root);
 
   // REQUIRES: the parent was added first.
   void Add(const FakeFunction& f);
   void AddIommuUnit(const std::string& name, const std::string& acpi_table);
+  // Makes `address` the NIC of the default route (as interface `iface`).
+  void SetDefaultRoute(const std::string& address, const std::string& iface);
+  // Makes `address` the controller of the root file system's disk.
+  void SetRootDisk(const std::string& address, const std::string& disk);
+  // /proc/sys entries with the kernel's usual defaults for the hardening keys.
+  void AddSysctlDefaults();
   void Write(const std::string& path, const std::string& content);
   void Remove(const std::string& path);
   // The function's directory under /sys/devices (root-relative).

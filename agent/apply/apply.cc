@@ -1,0 +1,172 @@
+#include "apply/apply.h"
+
+#include <chrono>
+#include <ctime>
+
+#include "apply/reboot_guard.h"
+#include "base/strings.h"
+
+namespace gpuhost::apply {
+namespace {
+
+using plan::ActionKind;
+using report::ActionResult;
+
+std::string NowRfc3339() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool ModuleLoaded(const Fs& fs, const std::string& name) {
+  std::string n = name;
+  for (char& c : n) c = c == '-' ? '_' : c;
+  return fs.Exists("/sys/module/" + n);
+}
+
+void LoadModule(Env& env, const Options& opts, const plan::Action& a, ActionResult* r) {
+  if (ModuleLoaded(env.fs, a.target)) {
+    r->outcome = "unchanged";
+    r->message = "loaded";
+    return;
+  }
+  Status s = env.modules.Load(a.target, a.value);
+  if (!s.ok()) {
+    // --root: the module exists but is not for this kernel to load.
+    r->outcome = (!opts.live && s.code() == Status::Code::kUnsupported) ? "skipped" : "failed";
+    r->message = s.ToString();
+    return;
+  }
+  if (!ModuleLoaded(env.fs, a.target)) {
+    r->outcome = "failed";
+    r->message = "libkmod reported success but /sys/module/" + a.target + " is absent";
+    return;
+  }
+  r->outcome = "done";
+}
+
+void WriteFile(Env& env, const plan::Action& a, ActionResult* r) {
+  auto old = env.fs.Read(a.target);
+  if (old.ok() && *old == a.value) {
+    // Same bytes: leave mtime alone (still clears a killed run's temp file).
+    (void)env.fs.WriteAtomic(a.target, a.value, 0644);
+    r->outcome = "unchanged";
+    return;
+  }
+  if (Status s = env.fs.WriteAtomic(a.target, a.value, 0644); !s.ok()) {
+    r->outcome = "failed";
+    r->message = s.ToString();
+    return;
+  }
+  auto back = env.fs.Read(a.target);
+  if (!back.ok() || *back != a.value) {
+    r->outcome = "failed";
+    r->message = "read back differs";
+    return;
+  }
+  r->outcome = "done";
+  r->message = old.ok() ? "updated" : "created";
+}
+
+std::string Result(const report::State& s) {
+  if (!s.errors.empty()) return "failed";
+  if (!s.warnings.empty() || !s.kernel_params_missing.empty()) return "degraded";
+  return "ok";
+}
+
+}  // namespace
+
+report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env& env,
+                    const Options& opts) {
+  using Clock = std::chrono::steady_clock;
+  report::State st;
+  st.started_at = NowRfc3339();
+  st.dry_run = opts.dry_run;
+  st.inventory = inv;
+  st.plan = plan;
+  for (const auto& w : inv.warnings) st.warnings.push_back(w);
+  for (const auto& w : plan.warnings) st.warnings.push_back(w);
+  auto start = Clock::now();
+  bool vfio_driver_failed = false;
+  std::vector<std::string> missing;
+  for (const auto& a : plan.actions) {
+    ActionResult r;
+    r.action = a;
+    auto t0 = Clock::now();
+    if (a.kind == ActionKind::kKernelParam) {
+      // A check, not a change: the same in dry runs.
+      r.outcome = a.value == "present" ? "unchanged" : "missing";
+      if (a.value != "present") missing.push_back(a.target);
+    } else if (opts.dry_run) {
+      r.outcome = "dry-run";
+    } else {
+      switch (a.kind) {
+        case ActionKind::kLoadModule:
+          LoadModule(env, opts, a, &r);
+          if (a.target == "vfio_pci" && r.outcome == "failed") vfio_driver_failed = true;
+          break;
+        case ActionKind::kBindVfio:
+          if (!opts.live) {
+            r.outcome = "skipped";
+            r.message = "--root is not the running system";
+          } else if (vfio_driver_failed) {
+            r.outcome = "skipped";
+            r.message = "vfio_pci could not be loaded";
+          } else {
+            auto addr = inventory::PciAddress::Parse(a.target);
+            BindVfio(env.fs, *addr, &r);
+          }
+          break;
+        case ActionKind::kWriteFile:
+          WriteFile(env, a, &r);
+          break;
+        case ActionKind::kSetSysctl: {
+          if (!opts.live) {
+            r.outcome = "skipped";
+            r.message = "--root is not the running system";
+            break;
+          }
+          report::Check c;
+          SetSysctl(env.fs, a.target, a.value, &r, &c);
+          st.checks.push_back(c);
+          break;
+        }
+        case ActionKind::kUpdateBootloader:
+          if (!opts.live) {
+            r.outcome = "skipped";
+            r.message = "--root is not the running system";
+          } else if (Status s = env.commands.Run({"update-grub"}, 120000); !s.ok()) {
+            r.outcome = "failed";
+            r.message = s.ToString();
+          } else {
+            r.outcome = "done";
+          }
+          break;
+        case ActionKind::kRequestReboot:
+          RequestReboot(env, opts, a, &r, &st);
+          break;
+        case ActionKind::kKernelParam:
+          break;
+      }
+    }
+    r.duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+    if (r.outcome == "failed") st.errors.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + ": " + r.message});
+    if (r.outcome == "skipped" && opts.live) {
+      st.warnings.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + " skipped: " + r.message});
+    }
+    if (env.on_action) env.on_action(r);
+    st.actions.push_back(std::move(r));
+  }
+  st.kernel_params_missing = missing;
+  st.timings_us["apply"] =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  st.finished_at = NowRfc3339();
+  st.result = Result(st);
+  return st;
+}
+
+}  // namespace gpuhost::apply

@@ -1,0 +1,71 @@
+#include "apply/apply.h"
+#include "base/strings.h"
+
+namespace gpuhost::apply {
+namespace {
+
+std::string DriverOf(const Fs& fs, const std::string& dev) {
+  auto l = fs.ReadLink(dev + "/driver");
+  return l.ok() ? l->substr(l->rfind('/') + 1) : "";
+}
+
+}  // namespace
+
+// The per-address sequence from the kernel's documentation: driver_override,
+// unbind from the old driver, drivers_probe, then read the driver link back
+// (drivers_probe reports success even when no driver took the device).
+void BindVfio(Fs& fs, const inventory::PciAddress& addr, report::ActionResult* r) {
+  const std::string a = addr.ToString();
+  const std::string dev = "/sys/bus/pci/devices/" + a;
+  if (!fs.Exists(dev)) {
+    r->outcome = "failed";
+    r->message = "device " + a + " is gone from " + "/sys/bus/pci/devices";
+    return;
+  }
+  std::string before = DriverOf(fs, dev);
+  auto override_now = fs.Read(dev + "/driver_override");
+  bool override_set = override_now.ok() && Trim(*override_now) == "vfio-pci";
+  if (before == "vfio-pci" && override_set) {
+    r->outcome = "unchanged";
+    r->message = "already on vfio-pci";
+    return;
+  }
+  if (!fs.Exists("/sys/bus/pci/drivers/vfio-pci")) {
+    r->outcome = "failed";
+    r->message = "the vfio-pci driver is not registered (module vfio_pci not loaded)";
+    return;
+  }
+  if (Status s = fs.WriteAttribute(dev + "/driver_override", "vfio-pci", true); !s.ok()) {
+    r->outcome = "failed";
+    r->message = "driver_override: " + s.ToString();
+    return;
+  }
+  if (before == "vfio-pci") {
+    r->outcome = "done";
+    r->message = "was on vfio-pci; driver_override now pins it there";
+    return;
+  }
+  if (!before.empty()) {
+    if (Status s = fs.WriteAttribute(dev + "/driver/unbind", a, false); !s.ok()) {
+      r->outcome = "failed";
+      r->message = "unbind from " + before + ": " + s.ToString();
+      return;
+    }
+  }
+  if (Status s = fs.WriteAttribute("/sys/bus/pci/drivers_probe", a, false); !s.ok()) {
+    r->outcome = "failed";
+    r->message = "drivers_probe: " + s.ToString();
+    return;
+  }
+  std::string after = DriverOf(fs, dev);
+  if (after != "vfio-pci") {
+    r->outcome = "failed";
+    r->message = "read back: driver is '" + (after.empty() ? std::string("none") : after) +
+                 "', not vfio-pci";
+    return;
+  }
+  r->outcome = "done";
+  r->message = before.empty() ? "bound to vfio-pci" : "moved from " + before + " to vfio-pci";
+}
+
+}  // namespace gpuhost::apply

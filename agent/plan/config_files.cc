@@ -1,0 +1,90 @@
+#include "plan/config_files.h"
+
+namespace gpuhost::plan {
+namespace {
+
+constexpr const char* kHeader =
+    "# Written by gpuhost-agent from its policy; changes here are overwritten.\n";
+
+}  // namespace
+
+std::string ModprobeConf(bool host_nvidia) {
+  std::string s = kHeader;
+  s +=
+      "# vfio-pci loads before every GPU driver, so the driver_override set by\n"
+      "# 70-gpuhost-vfio.rules hands passthrough GPUs to it first.\n";
+  for (const char* d : {"nvidia", "nvidia_current", "nouveau", "amdgpu", "radeon", "i915", "xe",
+                        "snd_hda_intel", "xhci_pci", "i2c_nvidia_gpu", "ast", "mgag200"}) {
+    s += std::string("softdep ") + d + " pre: vfio-pci\n";
+  }
+  s += "# nouveau never drives a GPU here (the NVIDIA driver or vfio-pci does).\n";
+  s += "blacklist nouveau\noptions nouveau modeset=0\n";
+  if (host_nvidia) s += "# Host GPUs: KMS for Xorg and Wayland.\noptions nvidia-drm modeset=1\n";
+  return s;
+}
+
+std::string BlacklistConf(const std::vector<std::string>& modules) {
+  std::string s = kHeader;
+  s += "# Hardening: modules a GPU/KVM host never needs cannot be auto-loaded.\n";
+  for (const auto& m : modules) s += "install " + m + " /bin/false\n";
+  return s;
+}
+
+std::string ModulesLoadConf(const std::vector<std::string>& modules) {
+  std::string s = kHeader;
+  for (const auto& m : modules) s += m + "\n";
+  return s;
+}
+
+std::string UdevRules(const std::vector<PciAddress>& vfio_functions) {
+  std::string s = kHeader;
+  s += "# Each passthrough function is claimed by address (never by vendor:device,\n"
+       "# which would also take a host GPU of the same model).\n";
+  for (const auto& a : vfio_functions) {
+    s += "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"" + a.ToString() +
+         "\", ATTR{driver_override}=\"vfio-pci\"\n";
+  }
+  return s;
+}
+
+std::string SysctlConf(const std::vector<std::pair<std::string, std::string>>& settings) {
+  std::string s = kHeader;
+  for (const auto& [k, v] : settings) s += k + " = " + v + "\n";
+  return s;
+}
+
+std::string XorgBusId(const PciAddress& a) {
+  std::string id = "PCI:" + std::to_string(a.bus);
+  if (a.domain != 0) id += "@" + std::to_string(a.domain);
+  return id + ":" + std::to_string(a.device) + ":" + std::to_string(a.function);
+}
+
+std::string XorgConf(const std::vector<PciAddress>& host_nvidia_gpus) {
+  std::string s = kHeader;
+  s +=
+      "Section \"OutputClass\"\n"
+      "    Identifier \"gpuhost-nvidia\"\n"
+      "    MatchDriver \"nvidia-drm\"\n"
+      "    Driver \"nvidia\"\n"
+      "    Option \"PrimaryGPU\" \"yes\"\n"
+      "EndSection\n";
+  for (size_t i = 0; i < host_nvidia_gpus.size(); ++i) {
+    s += "\nSection \"Device\"\n"
+         "    Identifier \"gpuhost-gpu" + std::to_string(i) + "\"\n"
+         "    Driver \"nvidia\"\n"
+         "    BusID \"" + XorgBusId(host_nvidia_gpus[i]) + "\"\n"
+         "    # Keep the driver off the GPUs handed to vfio-pci.\n"
+         "    Option \"ProbeAllGpus\" \"false\"\n"
+         "EndSection\n";
+  }
+  return s;
+}
+
+std::string GrubConf(const std::vector<std::string>& params) {
+  std::string joined;
+  for (const auto& p : params) joined += " " + p;
+  return std::string(kHeader) + "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT" +
+         joined + "\"\n";
+}
+
+}  // namespace gpuhost::plan

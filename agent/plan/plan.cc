@@ -1,0 +1,142 @@
+#include "plan/plan.h"
+
+#include <algorithm>
+
+#include "base/strings.h"
+#include "plan/config_files.h"
+#include "plan/decide.h"
+#include "plan/hardening.h"
+
+namespace gpuhost::plan {
+namespace {
+
+bool OnCmdline(const std::string& cmdline, const std::string& param) {
+  for (const auto& tok : Split(cmdline, ' ')) {
+    if (Trim(tok) == param) return true;
+  }
+  return false;
+}
+
+void Add(Plan* p, ActionKind kind, std::string target, std::string value, std::string reason) {
+  p->actions.push_back({kind, std::move(target), std::move(value), std::move(reason)});
+}
+
+}  // namespace
+
+std::vector<std::string> WantedKernelParams(const inventory::Inventory& inv, const Policy& policy) {
+  std::vector<std::string> params;
+  if (inv.system.iommu.firmware_table == "DMAR") params.push_back("intel_iommu=on");
+  // Identity-map the host's own devices for speed; strict keeps translation.
+  if (policy.hardening != Hardening::kStrict) params.push_back("iommu=pt");
+  if (policy.hugepage_size_kib == 1048576 && policy.hugepages > 0) {
+    params.push_back("hugepagesz=1G");
+    params.push_back("hugepages=" + std::to_string(policy.hugepages));
+  }
+  for (const auto& p : policy.kernel_params) {
+    if (std::find(params.begin(), params.end(), p) == params.end()) params.push_back(p);
+  }
+  return params;
+}
+
+Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
+  Plan plan;
+  Decisions d = DecideGpus(inv, policy);
+  plan.gpus = d.gpus;
+  plan.warnings = d.warnings;
+  plan.kernel_params = WantedKernelParams(inv, policy);
+
+  std::vector<std::string> missing;
+  for (const auto& p : plan.kernel_params) {
+    bool present = OnCmdline(inv.system.cmdline, p);
+    Add(&plan, ActionKind::kKernelParam, p, present ? "present" : "missing",
+        present ? "in /proc/cmdline" : "wanted, not in /proc/cmdline");
+    if (!present) missing.push_back(p);
+  }
+  bool any_vfio = !d.vfio_functions.empty();
+  if (any_vfio && inv.system.iommu.firmware_table.empty() && !inv.system.iommu.enabled) {
+    plan.warnings.push_back({"iommu", "no ACPI DMAR or IVRS table: this firmware shows no IOMMU; "
+                                      "enable VT-d/AMD-Vi in the firmware setup"});
+  }
+
+  std::vector<PciAddress> host_nvidia;
+  for (size_t i = 0; i < d.gpus.size(); ++i) {
+    const auto* f = inv.Find(d.gpus[i].gpu);
+    if (f && f->vendor_id == 0x10de && d.gpus[i].assignment == Assignment::kHost) {
+      host_nvidia.push_back(d.gpus[i].gpu);
+    }
+  }
+
+  // Persistence first: a run killed after these still binds at next boot.
+  std::vector<PciAddress> vfio;
+  for (const auto& [a, why] : d.vfio_functions) vfio.push_back(a);
+  std::vector<std::string> boot_modules = {"vfio", "vfio_iommu_type1", "vfio_pci", "vhost_net"};
+  if (inv.system.cpu.virtualization == "vmx") boot_modules.push_back("kvm_intel");
+  if (inv.system.cpu.virtualization == "svm") boot_modules.push_back("kvm_amd");
+  Add(&plan, ActionKind::kWriteFile, kModprobeConf, ModprobeConf(!host_nvidia.empty()),
+      "vfio-pci before GPU drivers; nouveau blacklisted");
+  Add(&plan, ActionKind::kWriteFile, kModulesLoadConf, ModulesLoadConf(boot_modules),
+      "load the vfio and KVM modules at every boot");
+  Add(&plan, ActionKind::kWriteFile, kUdevRules, UdevRules(vfio),
+      std::to_string(vfio.size()) + " function(s) claimed for vfio-pci at boot");
+  auto blacklist = BlacklistedModules(policy.hardening);
+  Add(&plan, ActionKind::kWriteFile, kBlacklistConf, BlacklistConf(blacklist),
+      std::string("hardening ") + HardeningName(policy.hardening) + ": " +
+          std::to_string(blacklist.size()) + " modules kept from loading");
+
+  for (const auto& m : boot_modules) {
+    Add(&plan, ActionKind::kLoadModule, m, "", "KVM host and GPU passthrough");
+  }
+  if (inv.system.cpu.virtualization.empty()) {
+    plan.warnings.push_back({"cpu", "no VT-x/AMD-V flag in /proc/cpuinfo: KVM cannot run VMs "
+                                    "(enable virtualisation in the firmware setup)"});
+  }
+  for (const auto& [a, why] : d.vfio_functions) {
+    const auto* f = inv.Find(a);
+    Add(&plan, ActionKind::kBindVfio, a.ToString(), f && f->driver ? *f->driver : "", why);
+  }
+  // Host NVIDIA GPUs get their driver only after the vfio GPUs are bound.
+  if (!host_nvidia.empty()) {
+    std::string why = "host NVIDIA GPU(s)";
+    Add(&plan, ActionKind::kLoadModule, "nvidia", "", why);
+    Add(&plan, ActionKind::kLoadModule, "nvidia_modeset", "", why);
+    Add(&plan, ActionKind::kLoadModule, "nvidia_drm", "modeset=1", why + ": KMS");
+    Add(&plan, ActionKind::kLoadModule, "nvidia_uvm", "", why + ": CUDA");
+    Add(&plan, ActionKind::kWriteFile, kXorgConf, XorgConf(host_nvidia),
+        "Xorg on host GPUs only, never on vfio GPUs");
+  }
+
+  std::vector<std::pair<std::string, std::string>> sysctls;
+  for (const auto& s : HardeningSysctls(policy.hardening)) sysctls.push_back({s.key, s.value});
+  if (policy.hugepage_size_kib == 2048 && policy.hugepages > 0) {
+    sysctls.push_back({"vm.nr_hugepages", std::to_string(policy.hugepages)});
+  }
+  Add(&plan, ActionKind::kWriteFile, kSysctlConf, SysctlConf(sysctls),
+      std::string("hardening ") + HardeningName(policy.hardening) + " and hugepages, every boot");
+  for (const auto& [k, v] : sysctls) {
+    Add(&plan, ActionKind::kSetSysctl, k, v,
+        k == "vm.nr_hugepages" ? "policy hugepages" : "hardening");
+  }
+
+  if (!missing.empty()) {
+    std::string joined;
+    for (const auto& m : missing) joined += (joined.empty() ? "" : " ") + m;
+    if (inv.system.bootloader == "grub") {
+      Add(&plan, ActionKind::kWriteFile, kGrubConf, GrubConf(plan.kernel_params),
+          "kernel parameters for GRUB");
+      Add(&plan, ActionKind::kUpdateBootloader, "grub", "", "regenerate grub.cfg");
+      Add(&plan, ActionKind::kRequestReboot, joined, "",
+          "the running kernel lacks: " + joined);
+    } else {
+      plan.warnings.push_back(
+          {"kernel parameters",
+           "missing from /proc/cmdline: " + joined +
+               (inv.system.bootloader.empty()
+                    ? "; no GRUB or systemd-boot entries found (a UKI's command line is baked "
+                      "at image build): rebuild the image with them"
+                    : "; systemd-boot: add them to the loader entry or /etc/kernel/cmdline")});
+    }
+  }
+  return plan;
+}
+
+}  // namespace gpuhost::plan

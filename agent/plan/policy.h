@@ -1,0 +1,57 @@
+// The policy: what the operator wants (docs/policy.md). A JSON file,
+// /etc/gpuhost/policy.json by default, or the systemd credential
+// `gpuhost.policy` so a fleet hands each node its policy at boot.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "host/fs.h"
+#include "plan/model.h"
+
+namespace gpuhost::plan {
+
+// All given fields must match; an empty match matches every GPU.
+struct GpuMatch {
+  std::optional<PciAddress> address;
+  std::optional<uint16_t> vendor;
+  std::optional<uint16_t> device;  // with vendor: "10de:2330"
+  std::optional<bool> boot_vga;
+  std::optional<int> numa_node;
+};
+
+struct GpuRule {
+  GpuMatch match;
+  Assignment assign = Assignment::kHost;
+  std::string name;  // "gpus[1]" plus the rule's comment, for reasons
+};
+
+enum class Hardening { kOff, kBaseline, kStrict };
+const char* HardeningName(Hardening h);
+
+struct Policy {
+  std::string source = "built-in defaults";  // file path or credential name
+  std::vector<GpuRule> gpus;                  // first match wins
+  std::vector<std::string> kernel_params;     // extra parameters, validated tokens
+  uint64_t hugepage_size_kib = 0;             // 2048 or 1048576; 0: leave alone
+  uint64_t hugepages = 0;
+  Hardening hardening = Hardening::kBaseline;
+  std::vector<std::string> listen = {"127.0.0.1:8080"};  // status page
+  bool reboot_when_needed = false;  // reboot by itself for missing kernel parameters
+};
+
+// Parses policy text. Errors name `source`, and a line and column where
+// the text shows them: "policy.json:4:12: unknown key 'vendr' in gpus[0].match".
+Result<Policy> ParsePolicy(std::string_view text, const std::string& source);
+
+// Where the policy comes from, first found wins: `explicit_path` (a path on
+// the real file system, from --policy), $CREDENTIALS_DIRECTORY/gpuhost.policy,
+// /etc/gpuhost/policy.json under fs's root, else the built-in defaults.
+Result<Policy> LoadPolicy(const Fs& fs, const std::string& explicit_path,
+                          const std::string& credentials_dir);
+
+}  // namespace gpuhost::plan
