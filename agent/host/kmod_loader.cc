@@ -79,6 +79,11 @@ Status KmodLoader::Load(const std::string& name, const std::string& options) {
 }
 
 Status OfflineModuleLoader::Load(const std::string& name, const std::string&) {
+  if (!fs_.IsDir("/lib/modules/" + release_)) {
+    return Status::Unsupported("no /lib/modules/" + release_ +
+                               " under the root: modules not checked (--root is not the "
+                               "running system)");
+  }
   std::string dir = fs_.HostPath("/lib/modules/" + release_);
   std::string etc = fs_.HostPath("/etc/modprobe.d");
   const char* config[] = {etc.c_str(), nullptr};

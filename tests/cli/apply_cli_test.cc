@@ -1,0 +1,92 @@
+// `gpuhost-agent plan` and `apply` as the unit and a person run them, on a
+// --root tree (an image being built): files are written, the running
+// kernel is left alone.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "base/fileio.h"
+#include "plan/plan_fixtures.h"
+#include "support/sysfs_builder.h"
+#include "support/test_env.h"
+
+namespace gpuhost::testing {
+namespace {
+
+std::string Agent(const std::string& args, int* status) {
+  return RunCommand("'" + AgentBinary() + "' " + args + " 2>&1", status);
+}
+
+TEST(ApplyCliTest, PlanExplainsEachGpu) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  int st = -1;
+  std::string out = Agent("plan --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_NE(out.find("0000:03:00.0  host"), std::string::npos) << out;
+  EXPECT_NE(out.find("why: the boot VGA GPU stays on the host for the console"), std::string::npos);
+  EXPECT_NE(out.find("bind-vfio 0000:00:03.1"), std::string::npos);
+  auto j = nlohmann::json::parse(Agent("plan --json --root '" + dir.path() + "'", &st));
+  EXPECT_EQ(j["gpus"].size(), 5u);
+}
+
+TEST(ApplyCliTest, ApplyOnARootTreeWritesFilesAndStateButTouchesNoKernel) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  int st = -1;
+  std::string out = Agent("apply --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_TRUE(std::filesystem::exists(dir.path() + "/etc/udev/rules.d/70-gpuhost-vfio.rules"));
+  auto state = nlohmann::json::parse(*ReadFileAt(dir.path() + "/var/lib/gpuhost/state.json"));
+  EXPECT_EQ(state["schema_version"], 1);
+  EXPECT_EQ(state["result"], "degraded") << "kernel parameters missing";
+  for (const auto& a : state["actions"]) {
+    if (a["kind"] == "bind-vfio" || a["kind"] == "set-sysctl") {
+      EXPECT_EQ(a["outcome"], "skipped") << a.dump();
+    }
+  }
+  EXPECT_EQ(*ReadFileAt(dir.path() + "/proc/sys/kernel/kptr_restrict"), "0\n");
+  std::string driver =
+      RunCommand("readlink '" + dir.path() + "/sys/bus/pci/devices/0000:17:00.0/driver'");
+  EXPECT_EQ(driver.substr(driver.rfind('/') + 1), "nvidia\n") << "no bind on a --root tree";
+  EXPECT_GT(state["timings_us"]["total"].get<int64_t>(), 0);
+  // A second run changes no file.
+  std::string before = RunCommand("cd '" + dir.path() + "' && find etc -type f -printf '%p %i %T@\\n' | sort");
+  Agent("apply --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(RunCommand("cd '" + dir.path() + "' && find etc -type f -printf '%p %i %T@\\n' | sort"),
+            before);
+}
+
+TEST(ApplyCliTest, DryRunWritesNothing) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  int st = -1;
+  std::string out = Agent("apply --dry-run --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_NE(out.find("(dry run)"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/etc/udev"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/var/lib/gpuhost/state.json"));
+}
+
+TEST(ApplyCliTest, BadPolicyFailsWithItsPlaceAndAResultFile) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  SysfsBuilder b(dir.path());
+  b.Write("/etc/gpuhost/policy.json", "{\n  \"gpus\": [\n    {\"match\": {}, \"asign\": \"vfio\"}\n  ]\n}\n");
+  int st = -1;
+  std::string out = Agent("apply --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 1) << out;
+  EXPECT_NE(out.find("/etc/gpuhost/policy.json:3:"), std::string::npos) << out;
+  EXPECT_NE(out.find("unknown key 'asign'"), std::string::npos) << out;
+  auto state = nlohmann::json::parse(*ReadFileAt(dir.path() + "/var/lib/gpuhost/state.json"));
+  EXPECT_EQ(state["result"], "failed");
+  EXPECT_EQ(state["errors"][0]["where"], "policy");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/etc/udev")) << "nothing half-applied";
+  Agent("plan --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 2);
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
