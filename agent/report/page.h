@@ -1,16 +1,17 @@
-// The status page: plain HTML, readable without JavaScript or CSS files.
+// GET /: the status page. Plain HTML with one inline style sheet: readable
+// without JavaScript (the CSP forbids scripts) and without external files.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-#include "inventory/model.h"
+#include "report/view.h"
 
 namespace gpuhost::report {
 
 // &, <, >, " and ' escaped: everything from the machine is untrusted text.
 std::string HtmlEscape(std::string_view s);
 
-std::string RenderPage(const inventory::Inventory& inv, const std::string& hostname);
+std::string RenderPage(const View& v);
 
 }  // namespace gpuhost::report

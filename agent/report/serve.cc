@@ -3,18 +3,19 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <memory>
-#include <thread>
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 
-#include <httplib.h>
-#include <systemd/sd-daemon.h>
-
-#include "base/fileio.h"
 #include "base/strings.h"
-#include "inventory/json.h"
-#include "report/page.h"
+#include "report/metrics.h"
+
+#ifndef GPUHOST_VERSION
+#define GPUHOST_VERSION "dev"
+#endif
 
 namespace gpuhost::report {
 namespace {
@@ -28,12 +29,16 @@ Result<ListenAddress> ParseListen(const std::string& text) {
   std::string host, port;
   if (StartsWith(text, "[")) {
     size_t close = text.find("]:");
-    if (close == std::string::npos) return Status::Invalid("listen address '" + text + "': want [ADDR]:PORT");
+    if (close == std::string::npos) {
+      return Status::Invalid("listen address '" + text + "': want [ADDR]:PORT");
+    }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     size_t colon = text.rfind(':');
-    if (colon == std::string::npos) return Status::Invalid("listen address '" + text + "': want ADDR:PORT");
+    if (colon == std::string::npos) {
+      return Status::Invalid("listen address '" + text + "': want ADDR:PORT");
+    }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -42,15 +47,14 @@ Result<ListenAddress> ParseListen(const std::string& text) {
     return Status::Invalid("listen address '" + text + "': '" + host + "' is not an IP address");
   }
   auto p = ParseInt(port);
-  if (!p || *p < 1 || *p > 65535) {
+  if (!p || *p < 0 || *p > 65535) {
     return Status::Invalid("listen address '" + text + "': bad port '" + port + "'");
   }
   return ListenAddress{host, static_cast<int>(*p)};
 }
 
-bool IsIpLiteral(const std::string& host) {
+bool IsIpLiteral(std::string h) {
   unsigned char buf[16];
-  std::string h = host;
   if (StartsWith(h, "[") && h.size() > 2 && h.back() == ']') h = h.substr(1, h.size() - 2);
   return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
 }
@@ -65,139 +69,159 @@ std::string HostName(const std::string& header) {
   return colon == std::string::npos ? header : header.substr(0, colon);
 }
 
-class StatusServer {
- public:
-  explicit StatusServer(const ServeOptions& opts) : opts_(opts) {
-    char buf[256] = {};
-    if (gethostname(buf, sizeof buf - 1) == 0) hostname_ = buf;
-  }
+std::string LocalHostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
 
-  // DNS-rebinding defence: a browser only sends a Host we did not choose
-  // when some DNS name points at us. IP literals, localhost and our own
-  // host name are fine; any other name is refused.
-  bool HostAllowed(const httplib::Request& req) const {
-    if (!req.has_header("Host")) return true;  // HTTP/1.0 clients
-    std::string name = HostName(req.get_header_value("Host"));
-    return IsIpLiteral(name) || name == "localhost" || (!hostname_.empty() && name == hostname_);
-  }
+const httplib::Headers& SecurityHeaders() {
+  static const httplib::Headers headers = {
+      {"Content-Security-Policy",
+       "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+       "frame-ancestors 'none'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Referrer-Policy", "no-referrer"},
+      {"Cross-Origin-Resource-Policy", "same-origin"},
+      {"Cache-Control", "no-store"},
+  };
+  return headers;
+}
 
-  void Configure(httplib::Server& s) {
-    s.set_payload_max_length(4096);
-    s.set_read_timeout(5, 0);
-    s.set_write_timeout(5, 0);
-    s.set_keep_alive_max_count(100);
-    s.set_keep_alive_timeout(5);
-    s.new_task_queue = [] { return new httplib::ThreadPool(4); };
-    s.set_default_headers({
-        {"Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"},
-        {"X-Content-Type-Options", "nosniff"},
-        {"X-Frame-Options", "DENY"},
-        {"Referrer-Policy", "no-referrer"},
-        {"Cache-Control", "no-store"},
-    });
-    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (req.method != "GET" && req.method != "HEAD") {
-        res.status = 405;
-        res.set_header("Allow", "GET, HEAD");
-        res.set_content("method not allowed\n", "text/plain");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (!HostAllowed(req)) {
-        res.status = 421;
-        res.set_content("unknown host\n", "text/plain");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (res.body.empty()) {
-        res.set_content(std::to_string(res.status) + "\n", "text/plain");
-      }
-    });
-    s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-      auto inv = Load();
-      if (inv.ok()) {
-        res.set_content("ok\n", "text/plain");
-      } else {
-        res.status = 503;
-        res.set_content(inv.status().ToString() + "\n", "text/plain");
-      }
-    });
-    s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
-      auto inv = Load();
-      nlohmann::json j;
-      if (inv.ok()) {
-        j = {{"hostname", hostname_}, {"healthy", true}, {"inventory", inventory::ToJson(*inv)}};
-      } else {
-        res.status = 503;
-        j = {{"hostname", hostname_}, {"healthy", false}, {"error", inv.status().ToString()}};
-      }
-      res.set_content(j.dump(2) + "\n", "application/json");
-    });
-    s.Get("/", [this](const httplib::Request&, httplib::Response& res) {
-      auto inv = Load();
-      if (!inv.ok()) {
-        res.status = 503;
-        inventory::Inventory empty;
-        empty.warnings.push_back({"agent", inv.status().ToString()});
-        res.set_content(RenderPage(empty, hostname_), "text/html; charset=utf-8");
-        return;
-      }
-      res.set_content(RenderPage(*inv, hostname_), "text/html; charset=utf-8");
-    });
-  }
-
-  Result<inventory::Inventory> Load() const {
-    std::string path = opts_.state_dir + "/inventory.json";
-    auto text = ReadFileAt(path);
-    if (!text.ok()) return text.status();
-    auto j = nlohmann::json::parse(*text, nullptr, false);
-    if (j.is_discarded()) return Status::Invalid(path + ": not valid JSON");
-    return inventory::InventoryFromJson(j);
-  }
-
- private:
-  ServeOptions opts_;
-  std::string hostname_;
-};
+using Handled = httplib::Server::HandlerResponse;
 
 }  // namespace
 
-Status Serve(const ServeOptions& opts) {
+StatusServer::StatusServer(ServeOptions opts)
+    : opts_(std::move(opts)),
+      cache_(opts_.state_dir + "/state.json",
+             opts_.hostname.empty() ? LocalHostname() : opts_.hostname,
+             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}),
+      http_(opts_.limits, opts_.threads) {
+  if (opts_.hostname.empty()) opts_.hostname = LocalHostname();
+  Configure();
+}
+
+StatusServer::~StatusServer() { Stop(); }
+
+// DNS-rebinding defence: a browser only sends a Host we did not choose when
+// some DNS name points at us. IP literals, localhost and our own host name
+// are fine; any other name is refused.
+bool StatusServer::HostAllowed(const std::string& host_header) const {
+  std::string name = HostName(host_header);
+  return IsIpLiteral(name) || name == "localhost" || name == opts_.hostname;
+}
+
+void StatusServer::Configure() {
+  Routes& r = http_.routes();
+  http_.SetDefaultHeaders(SecurityHeaders());
+  r.set_payload_max_length(0);
+  // One pre-routing handler answers everything: no regex routing per
+  // request, and nothing reaches httplib's body readers.
+  r.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.status = 405;
+      res.set_header("Allow", "GET, HEAD");
+      res.set_content("method not allowed\n", "text/plain");
+      return Handled::Handled;
+    }
+    if (req.has_header("Host") && !HostAllowed(req.get_header_value("Host"))) {
+      res.status = 421;
+      res.set_content("unknown host\n", "text/plain");
+      return Handled::Handled;
+    }
+    auto snap = cache_.Current();
+    if (req.path == "/") {
+      res.set_content(snap->page, "text/html; charset=utf-8");
+    } else if (req.path == "/healthz") {
+      res.status = snap->health.http_status;
+      res.set_content(snap->healthz, "text/plain; charset=utf-8");
+    } else if (req.path == "/api/v1/status") {
+      res.set_content(snap->api, "application/json");
+    } else if (req.path == "/metrics") {
+      res.set_content(snap->metrics, kMetricsContentType);
+    } else {
+      res.status = 404;
+      res.set_content("not found\n", "text/plain");
+    }
+    return Handled::Handled;
+  });
+  r.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) res.set_content(std::to_string(res.status) + "\n", "text/plain");
+  });
+  r.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    res.status = 500;
+    res.set_content("internal error\n", "text/plain");
+  });
+}
+
+Result<std::vector<int>> StatusServer::Start() {
   std::vector<ListenAddress> addrs;
-  for (const auto& l : opts.listen) {
+  for (const auto& l : opts_.listen) {
     auto a = ParseListen(l);
     if (!a.ok()) return a.status();
     addrs.push_back(*a);
   }
-  // Signals are taken synchronously by this thread; server threads never see them.
+  if (addrs.empty()) return Status::Invalid("no address to listen on");
+  std::vector<int> ports;
+  for (const auto& a : addrs) {
+    auto port = http_.Listen(a.host, a.port);
+    if (!port.ok()) return port.status();
+    ports.push_back(*port);
+  }
+  Status s = http_.Start();
+  if (!s.ok()) return s;
+  cache_.Current();  // render once now, so the first request is as cheap as the rest
+  return ports;
+}
+
+void StatusServer::Stop() { http_.Stop(); }
+
+Status Serve(const ServeOptions& opts) {
+  // Signals are taken synchronously by this thread; the loops never see them.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
 
-  StatusServer status(opts);
-  std::vector<std::unique_ptr<httplib::Server>> servers;
-  for (const auto& a : addrs) {
-    auto s = std::make_unique<httplib::Server>();
-    status.Configure(*s);
-    if (!s->bind_to_port(a.host, a.port)) {
-      return Status::Io("cannot listen on " + a.host + ":" + std::to_string(a.port));
-    }
-    servers.push_back(std::move(s));
-  }
-  std::vector<std::thread> threads;
-  for (auto& s : servers) threads.emplace_back([&s] { s->listen_after_bind(); });
+  StatusServer server(opts);
+  auto ports = server.Start();
+  if (!ports.ok()) return ports.status();
   std::string where;
-  for (const auto& l : opts.listen) where += " " + l;
+  for (size_t i = 0; i < opts.listen.size(); ++i) {
+    where += " " + opts.listen[i];
+    if (!opts.listen[i].ends_with(":" + std::to_string((*ports)[i]))) {
+      where += " (port " + std::to_string((*ports)[i]) + ")";
+    }
+  }
   sd_notifyf(0, "READY=1\nSTATUS=serving on%s", where.c_str());
   std::fprintf(stderr, "gpuhost-agent serve: listening on%s\n", where.c_str());
-  int sig = 0;
-  sigwait(&set, &sig);
+
+  // This thread is the watchdog's timer: it wakes at half of WATCHDOG_USEC
+  // and pings only while every event loop went round in that time.
+  uint64_t watchdog_us = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0;
+  uint64_t interval_us = watchdog ? watchdog_us / 2 : 3600ull * 1000000;
+  timespec ts{static_cast<time_t>(interval_us / 1000000),
+              static_cast<long>(interval_us % 1000000) * 1000};
+  auto max_age = std::chrono::milliseconds(std::max<uint64_t>(interval_us / 1000, 500));
+  if (watchdog) sd_notify(0, "WATCHDOG=1");
+  for (;;) {
+    int sig = sigtimedwait(&set, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig < 0 && errno != EAGAIN && errno != EINTR) break;
+    if (!watchdog) continue;
+    if (server.http().LoopsAlive(max_age)) {
+      sd_notify(0, "WATCHDOG=1");
+    } else {
+      std::fprintf(stderr, "gpuhost-agent serve: an event loop is stuck; no watchdog ping\n");
+    }
+  }
   sd_notify(0, "STOPPING=1");
-  for (auto& s : servers) s->stop();
-  for (auto& t : threads) t.join();
+  server.Stop();
   return Status::Ok();
 }
 

@@ -1,19 +1,52 @@
-// `gpuhost-agent serve`: the status page, JSON API and health check.
+// `gpuhost-agent serve`: the status page, JSON API, health check and metrics,
+// rendered from the agent's state file (docs/status-api.md).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "report/http_server.h"
+#include "report/snapshot.h"
 
 namespace gpuhost::report {
 
 struct ServeOptions {
-  std::vector<std::string> listen;  // "127.0.0.1:8080", "[::1]:8080"
-  std::string state_dir;            // holds inventory.json (written by the agent)
+  std::vector<std::string> listen;  // "127.0.0.1:8080", "[::1]:8080"; port 0 picks one
+  std::string state_dir;            // holds state.json (written by the agent)
+  int threads = 2;                  // event loops; bounded 1..64
+  HttpLimits limits;
+  std::string hostname;  // empty: gethostname()
 };
 
-// Runs until SIGTERM/SIGINT. Fails when an address cannot be parsed or bound.
+// The status server without signals or systemd: Serve() runs one, tests run
+// one in-process.
+class StatusServer {
+ public:
+  explicit StatusServer(ServeOptions opts);
+  ~StatusServer();
+
+  // Binds every --listen address, then starts serving. Returns the ports
+  // bound, in --listen order. Fails naming an address that cannot be parsed
+  // or bound; nothing is served then.
+  Result<std::vector<int>> Start();
+  void Stop();
+
+  HttpServer& http() { return http_; }
+  SnapshotCache& cache() { return cache_; }
+
+ private:
+  void Configure();
+  bool HostAllowed(const std::string& host_header) const;
+
+  ServeOptions opts_;
+  SnapshotCache cache_;
+  HttpServer http_;
+};
+
+// Runs until SIGTERM or SIGINT: READY=1 once every address is bound, and
+// WATCHDOG=1 at half of WATCHDOG_USEC while every event loop is alive.
 Status Serve(const ServeOptions& opts);
 
 }  // namespace gpuhost::report

@@ -1,0 +1,142 @@
+#include "report/metrics.h"
+
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+namespace gpuhost::report {
+namespace {
+
+// Builds one metric family at a time: HELP and TYPE, then its samples.
+class Exposition {
+ public:
+  void Family(const char* name, const char* type, const char* help) {
+    name_ = name;
+    out_ += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  }
+  // labels: already formatted `a="b",c="d"` or empty.
+  void Sample(const std::string& labels, double value) {
+    out_ += name_;
+    if (!labels.empty()) out_ += "{" + labels + "}";
+    char buf[64];
+    if (value == static_cast<double>(static_cast<int64_t>(value))) {
+      std::snprintf(buf, sizeof buf, " %lld\n", static_cast<long long>(value));
+    } else {
+      std::snprintf(buf, sizeof buf, " %.6f\n", value);
+    }
+    out_ += buf;
+  }
+  void Sample(double value) { Sample("", value); }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string name_;
+  std::string out_;
+};
+
+std::string Label(const char* name, std::string_view value) {
+  return std::string(name) + "=\"" + EscapeLabelValue(value) + "\"";
+}
+
+}  // namespace
+
+std::string EscapeLabelValue(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+double ParseRfc3339Utc(const std::string& s) {
+  std::tm tm{};
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return -1;
+  double frac = 0;
+  if (*rest == '.') {
+    double scale = 0.1;
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest, scale /= 10) frac += (*rest - '0') * scale;
+  }
+  if (std::string_view(rest) != "Z") return -1;
+  time_t t = timegm(&tm);
+  return t < 0 ? -1 : static_cast<double>(t) + frac;
+}
+
+std::string RenderMetrics(const View& v) {
+  Exposition m;
+  const State* s = v.state ? &*v.state : nullptr;
+  Health h = Evaluate(v);
+
+  m.Family("gpuhost_build_info", "gauge", "The gpuhost-agent serving these metrics (always 1).");
+  m.Sample(Label("version", v.build.version) + "," + Label("httplib", v.build.httplib_version), 1);
+  m.Family("gpuhost_state_loaded", "gauge",
+           "1 when the agent's state file was read and is valid, 0 when missing or invalid.");
+  m.Sample(s ? 1 : 0);
+  m.Family("gpuhost_healthy", "gauge", "1 when GET /healthz answers 200.");
+  m.Sample(h.http_status == 200 ? 1 : 0);
+  m.Family("gpuhost_apply_result", "gauge",
+           "The last run's result: 1 for the one it had, 0 for the others.");
+  for (const char* r : {"ok", "degraded", "failed"}) {
+    m.Sample(Label("result", r), s && s->result == r ? 1 : 0);
+  }
+  if (s == nullptr) return m.Take();
+
+  m.Family("gpuhost_apply_dry_run", "gauge", "1 when the last run was a dry run.");
+  m.Sample(s->dry_run ? 1 : 0);
+  m.Family("gpuhost_apply_duration_seconds", "gauge",
+           "How long each stage of the last run took, in seconds.");
+  for (const auto& [stage, us] : s->timings_us) {
+    m.Sample(Label("stage", stage), static_cast<double>(us) / 1e6);
+  }
+  if (double t = ParseRfc3339Utc(s->finished_at); t >= 0) {
+    m.Family("gpuhost_apply_finished_timestamp_seconds", "gauge",
+             "When the last run finished, in seconds since the epoch.");
+    m.Sample(t);
+  }
+
+  auto rows = GpuRows(*s);
+  std::map<std::string, int> by_assignment{{"host", 0}, {"vfio", 0}, {"undecided", 0}};
+  for (const auto& r : rows) ++by_assignment[r.assignment];
+  m.Family("gpuhost_gpus", "gauge", "GPUs by assignment: host, vfio, or undecided by the plan.");
+  for (const auto& [a, n] : by_assignment) m.Sample(Label("assignment", a), n);
+  m.Family("gpuhost_gpu_info", "gauge", "One series per GPU with its assignment (always 1).");
+  for (const auto& r : rows) {
+    m.Sample(Label("address", r.gpu->address.ToString()) + "," + Label("model", r.model) + "," +
+                 Label("assignment", r.assignment) + "," + Label("driver", r.driver),
+             1);
+  }
+  m.Family("gpuhost_iommu_groups", "gauge", "IOMMU groups the kernel reports.");
+  m.Sample(static_cast<double>(s->inventory.iommu_groups.size()));
+
+  m.Family("gpuhost_actions", "gauge", "Actions of the last run by outcome.");
+  for (const auto& [outcome, n] : OutcomeCounts(*s)) m.Sample(Label("outcome", outcome), n);
+  int checks_failed = 0;
+  for (const auto& c : s->checks) checks_failed += c.ok ? 0 : 1;
+  m.Family("gpuhost_checks", "gauge", "Read-back checks of the last run.");
+  m.Sample(static_cast<double>(s->checks.size()));
+  m.Family("gpuhost_checks_failed", "gauge", "Read-back checks of the last run that failed.");
+  m.Sample(checks_failed);
+  int params_missing = 0;
+  for (const auto& p : KernelParamRows(*s)) params_missing += p.in_effect ? 0 : 1;
+  m.Family("gpuhost_kernel_params_missing", "gauge",
+           "Kernel parameters the plan wants that the running kernel was not booted with.");
+  m.Sample(params_missing);
+  m.Family("gpuhost_reboot_requested", "gauge", "1 when the last run asked for a reboot.");
+  m.Sample(s->reboot_requested ? 1 : 0);
+  m.Family("gpuhost_warnings", "gauge", "Warnings of the last run.");
+  m.Sample(static_cast<double>(AllWarnings(*s).size()));
+  m.Family("gpuhost_errors", "gauge", "Errors of the last run.");
+  m.Sample(static_cast<double>(s->errors.size()));
+  return m.Take();
+}
+
+}  // namespace gpuhost::report

@@ -1,0 +1,109 @@
+#include "report/snapshot.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "base/fileio.h"
+#include "report/metrics.h"
+#include "report/page.h"
+#include "report/status_json.h"
+
+namespace gpuhost::report {
+namespace {
+
+constexpr size_t kMaxStateBytes = 64 << 20;
+constexpr size_t kMaxHealthzLine = 1000;
+
+// One line of printable text: the body never carries a CR or LF from the file.
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (s.size() > kMaxHealthzLine) s = s.substr(0, kMaxHealthzLine) + "...";
+  return s + "\n";
+}
+
+}  // namespace
+
+View LoadView(const std::string& path, const std::string& hostname, const BuildInfo& build) {
+  View v;
+  v.state_path = path;
+  v.hostname = hostname;
+  v.build = build;
+  auto text = ReadFileAt(path, kMaxStateBytes);
+  if (!text.ok()) {
+    if (text.status().IsNotFound()) return v;
+    v.source = View::Source::kInvalid;
+    v.load_error = text.status().message();
+    return v;
+  }
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded()) {
+    v.source = View::Source::kInvalid;
+    v.load_error = "not valid JSON";
+    return v;
+  }
+  auto state = StateFromJson(j);
+  if (!state.ok()) {
+    v.source = View::Source::kInvalid;
+    v.load_error = state.status().message();
+    return v;
+  }
+  v.source = View::Source::kLoaded;
+  v.state = std::move(*state);
+  return v;
+}
+
+Snapshot Render(const View& v) {
+  Snapshot s;
+  s.health = Evaluate(v);
+  const Health& h = s.health;
+  if (h.status == "no-state") {
+    s.healthz = OneLine(h.reason);
+  } else {
+    s.healthz = OneLine(h.reason.empty() ? h.status : h.status + ": " + h.reason);
+  }
+  s.page = RenderPage(v);
+  s.api = StatusJson(v).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  s.metrics = RenderMetrics(v);
+  return s;
+}
+
+SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, BuildInfo build)
+    : path_(std::move(state_path)), hostname_(std::move(hostname)), build_(std::move(build)) {}
+
+std::shared_ptr<const Snapshot> SnapshotCache::Current() {
+  Key key;
+  struct stat st;
+  if (stat(path_.c_str(), &st) == 0) {
+    key = {0,
+           st.st_dev,
+           st.st_ino,
+           st.st_size,
+           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+           static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+  } else {
+    key.err = errno;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_ && key == key_) return current_;
+  }
+  // Render outside the lock: concurrent callers may render the same version
+  // twice, which is harmless; none waits behind a slow parse.
+  auto snap = std::make_shared<const Snapshot>(Render(LoadView(path_, hostname_, build_)));
+  std::lock_guard<std::mutex> lock(mu_);
+  key_ = key;
+  current_ = snap;
+  ++loads_;
+  return snap;
+}
+
+int SnapshotCache::loads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return loads_;
+}
+
+}  // namespace gpuhost::report

@@ -1,0 +1,61 @@
+// The answers `serve` gives, rendered once per version of the state file so
+// that a request costs one stat() and a copy.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "report/view.h"
+
+namespace gpuhost::report {
+
+struct Snapshot {
+  Health health;
+  std::string healthz;  // GET /healthz body: one line
+  std::string page;     // GET /
+  std::string api;      // GET /api/v1/status
+  std::string metrics;  // GET /metrics
+};
+
+// Reads `path` into a View: kMissing when it does not exist, kInvalid (with
+// the reason) when it cannot be read or is not a valid state file.
+View LoadView(const std::string& path, const std::string& hostname, const BuildInfo& build);
+
+Snapshot Render(const View& v);
+
+class SnapshotCache {
+ public:
+  SnapshotCache(std::string state_path, std::string hostname, BuildInfo build);
+
+  // The snapshot for the file as it is now. Stats the file on every call and
+  // re-reads and re-renders it only when its inode, size, mtime or ctime
+  // changed (or it appeared or vanished). Safe to call from any thread.
+  std::shared_ptr<const Snapshot> Current();
+
+  // How many times the file was (re)loaded: for tests.
+  int loads() const;
+
+ private:
+  struct Key {
+    int err = -1;  // errno of stat(); 0 when it exists
+    dev_t dev = 0;
+    ino_t ino = 0;
+    off_t size = 0;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
+    bool operator==(const Key&) const = default;
+  };
+
+  const std::string path_;
+  const std::string hostname_;
+  const BuildInfo build_;
+  mutable std::mutex mu_;
+  Key key_;
+  std::shared_ptr<const Snapshot> current_;
+  int loads_ = 0;
+};
+
+}  // namespace gpuhost::report

@@ -1,0 +1,161 @@
+#include "report/status_json.h"
+
+#include "plan/json.h"
+
+namespace gpuhost::report {
+namespace {
+
+using nlohmann::json;
+
+json OptInt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
+
+json Addrs(const std::vector<inventory::PciAddress>& v) {
+  json a = json::array();
+  for (const auto& x : v) a.push_back(x.ToString());
+  return a;
+}
+
+json Warnings(const std::vector<inventory::Warning>& ws) {
+  json a = json::array();
+  for (const auto& w : ws) a.push_back({{"where", w.where}, {"message", w.message}});
+  return a;
+}
+
+json CheckJson(const Check& c) {
+  return {{"name", c.name}, {"wanted", c.wanted}, {"actual", c.actual}, {"ok", c.ok}};
+}
+
+json Machine(const State& s) {
+  const auto& sys = s.inventory.system;
+  return {
+      {"cpu",
+       {{"vendor", sys.cpu.vendor},
+        {"model", sys.cpu.model},
+        {"logical_cpus", sys.cpu.logical_cpus},
+        {"virtualization", sys.cpu.virtualization}}},
+      {"memory_kib", sys.memory.total_kib},
+      {"hugepages",
+       {{"total", sys.memory.hugepages_total},
+        {"free", sys.memory.hugepages_free},
+        {"size_kib", sys.memory.hugepage_size_kib}}},
+      {"kvm_device", sys.kvm_device},
+      {"iommu",
+       {{"enabled", sys.iommu.enabled},
+        {"firmware_table", sys.iommu.firmware_table},
+        {"units", sys.iommu.units}}},
+      {"kernel_release", sys.kernel_release},
+      {"cmdline", sys.cmdline},
+  };
+}
+
+json Gpus(const State& s) {
+  json a = json::array();
+  for (const auto& r : GpuRows(s)) {
+    const auto& g = *r.gpu;
+    json j = {
+        {"address", g.address.ToString()},
+        {"model", r.model},
+        {"kind", g.kind},
+        {"boot_vga", g.boot_vga},
+        {"driver", r.driver.empty() ? json(nullptr) : json(r.driver)},
+        {"iommu_group", OptInt(g.iommu_group)},
+        {"numa_node", OptInt(g.numa_node)},
+        {"companions", Addrs(g.companions)},
+        {"assignment", r.assignment},
+        {"rule", r.decision ? r.decision->rule : ""},
+        {"reason", r.decision ? r.decision->reason : "the plan did not decide on this GPU"},
+        {"one_start_per_boot", r.decision ? r.decision->one_start_per_boot : false},
+    };
+    a.push_back(std::move(j));
+  }
+  return a;
+}
+
+json IommuGroups(const State& s) {
+  json a = json::array();
+  for (const auto& g : s.inventory.iommu_groups) {
+    json members = json::array();
+    for (const auto& m : g.members) {
+      const auto* f = s.inventory.Find(m);
+      members.push_back({{"address", m.ToString()},
+                         {"driver", f && f->driver ? json(*f->driver) : json(nullptr)},
+                         {"role", f ? inventory::RoleName(f->role) : "other"}});
+    }
+    a.push_back({{"id", g.id}, {"type", g.type}, {"members", members}});
+  }
+  return a;
+}
+
+json Modules(const State& s) {
+  json a = json::array();
+  for (const auto& m : ModuleRows(s)) {
+    a.push_back({{"name", m.name},
+                 {"options", m.options},
+                 {"outcome", m.outcome},
+                 {"message", m.message},
+                 {"check", m.check ? CheckJson(*m.check) : json(nullptr)}});
+  }
+  return a;
+}
+
+json KernelParams(const State& s) {
+  json wanted = json::array(), missing = json::array();
+  for (const auto& r : KernelParamRows(s)) {
+    wanted.push_back(r.param);
+    if (!r.in_effect) missing.push_back(r.param);
+  }
+  return {{"wanted", wanted},
+          {"in_effect", CmdlineWords(s.inventory.system.cmdline)},
+          {"missing", missing}};
+}
+
+json Run(const State& s) {
+  json actions = json::array();
+  for (const auto& a : s.actions) {
+    json j = plan::ToJson(a.action);
+    j["outcome"] = a.outcome;
+    j["message"] = a.message;
+    j["duration_us"] = a.duration_us;
+    actions.push_back(std::move(j));
+  }
+  json checks = json::array();
+  for (const auto* c : OtherChecks(s)) checks.push_back(CheckJson(*c));
+  return {
+      {"agent_version", s.agent_version},
+      {"started_at", s.started_at},
+      {"finished_at", s.finished_at},
+      {"result", s.result},
+      {"dry_run", s.dry_run},
+      {"reboot_requested", s.reboot_requested},
+      {"timings_us", s.timings_us},
+      {"actions", actions},
+      {"checks", checks},
+  };
+}
+
+}  // namespace
+
+json StatusJson(const View& v) {
+  Health h = Evaluate(v);
+  json j = {
+      {"api_version", kStatusApiVersion},
+      {"hostname", v.hostname},
+      {"server", {{"version", v.build.version}, {"httplib", v.build.httplib_version}}},
+      {"health", {{"healthy", h.http_status == 200}, {"status", h.status}, {"reason", h.reason}}},
+      {"state_file", v.state_path},
+  };
+  if (!v.state) return j;
+  const State& s = *v.state;
+  j["machine"] = Machine(s);
+  j["gpus"] = Gpus(s);
+  j["nvswitches"] = Addrs(s.inventory.nvswitches);
+  j["iommu_groups"] = IommuGroups(s);
+  j["modules"] = Modules(s);
+  j["kernel_params"] = KernelParams(s);
+  j["run"] = Run(s);
+  j["warnings"] = Warnings(AllWarnings(s));
+  j["errors"] = Warnings(s.errors);
+  return j;
+}
+
+}  // namespace gpuhost::report

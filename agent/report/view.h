@@ -1,0 +1,87 @@
+// What `serve` shows: the agent's state file as last read (or why there is
+// none), plus the rows the page, the JSON API and the metrics share. Pure:
+// built from a State and a few strings, never touches the machine.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/state.h"
+
+namespace gpuhost::report {
+
+// Who is serving: goes into build info and the page footer.
+struct BuildInfo {
+  std::string version;          // gpuhost-agent version
+  std::string httplib_version;  // cpp-httplib the server was built with
+};
+
+struct View {
+  enum class Source {
+    kMissing,  // no state file: the agent has not finished a run
+    kInvalid,  // the file exists but cannot be read or parsed
+    kLoaded,
+  };
+  Source source = Source::kMissing;
+  std::string state_path;      // the file, for messages
+  std::string load_error;      // kInvalid: why
+  std::optional<State> state;  // kLoaded only
+  std::string hostname;
+  BuildInfo build;
+};
+
+// The answer of GET /healthz. Decision:
+//  - "ok": result "ok", no failed action and no error: 200;
+//  - "degraded": result "degraded" with warnings but no failed action and no
+//    error: 200, the body says so and names the first warning;
+//  - "failed": result "failed", any action failed, any error, or a result we
+//    do not know: 503 naming the first error or failed action;
+//  - "no-state" / "invalid-state": 503 naming the file.
+struct Health {
+  int http_status = 503;
+  std::string status;  // ok, degraded, failed, no-state, invalid-state
+  std::string reason;  // one line; empty for a plain "ok"
+};
+Health Evaluate(const View& v);
+
+// One GPU: what inventory found joined with what the plan decided.
+struct GpuRow {
+  const inventory::Gpu* gpu = nullptr;
+  const plan::GpuDecision* decision = nullptr;  // null: the plan did not mention it
+  std::string driver;                           // bound driver or "" (none)
+  std::string model;                            // "NVIDIA H200" or "Device 10de:2335"
+  std::string assignment;                       // "host", "vfio" or "undecided"
+};
+std::vector<GpuRow> GpuRows(const State& s);
+
+// One kernel parameter the plan wants, and whether /proc/cmdline has it.
+struct KernelParamRow {
+  std::string param;
+  bool in_effect = false;
+};
+std::vector<KernelParamRow> KernelParamRows(const State& s);
+// Words of /proc/cmdline, in order.
+std::vector<std::string> CmdlineWords(const std::string& cmdline);
+
+// A module the plan loads, with how it went and its read-back check if any.
+struct ModuleRow {
+  std::string name;
+  std::string options;
+  std::string outcome;  // from the action; "" when the plan only checked it
+  std::string message;
+  const Check* check = nullptr;  // the "module NAME" check
+};
+std::vector<ModuleRow> ModuleRows(const State& s);
+
+// Checks that are not module read-backs (hardening sysctls, bound drivers).
+std::vector<const Check*> OtherChecks(const State& s);
+
+// The run's warnings, then the plan's and the inventory's that it did not
+// already carry (apply may copy them over; each is listed once).
+std::vector<inventory::Warning> AllWarnings(const State& s);
+
+// Count of actions per outcome ("done", "failed", ...), in name order.
+std::vector<std::pair<std::string, int>> OutcomeCounts(const State& s);
+
+}  // namespace gpuhost::report

@@ -1,0 +1,94 @@
+#include "report/metrics.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fileio.h"
+#include "report/state_fixtures.h"
+#include "support/test_env.h"
+
+namespace gpuhost::testing {
+namespace {
+
+report::View Loaded(report::State s) {
+  report::View v;
+  v.source = report::View::Source::kLoaded;
+  v.state_path = "/var/lib/gpuhost/state.json";
+  v.build = {"0.1.0", "0.11.4"};
+  v.state = std::move(s);
+  return v;
+}
+
+bool HasLine(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+// promtool from Debian's prometheus package (in the Makefile's BUILD_DEPS):
+// the reference for what Prometheus accepts and its naming lint.
+void ExpectPromtoolClean(const std::string& metrics) {
+  TempDir dir;
+  std::string file = dir.path() + "/metrics.txt";
+  ASSERT_TRUE(WriteFileAtomic(file, metrics).ok());
+  int status = -1;
+  std::string out = RunCommand("promtool check metrics < " + file + " 2>&1", &status);
+  EXPECT_EQ(status, 0) << "promtool (apt-get install prometheus) says:\n" << out << "\n" << metrics;
+  EXPECT_EQ(out, "") << metrics;
+}
+
+TEST(MetricsTest, CountsGpusByAssignmentAndRunResult) {
+  std::string m = report::RenderMetrics(Loaded(H200State()));
+  EXPECT_TRUE(HasLine(m, "gpuhost_build_info{version=\"0.1.0\",httplib=\"0.11.4\"} 1")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_state_loaded 1"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_healthy 1"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_gpus{assignment=\"vfio\"} 1"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_gpus{assignment=\"host\"} 0"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_apply_result{result=\"degraded\"} 1"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_apply_result{result=\"ok\"} 0"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_apply_duration_seconds{stage=\"total\"} 0.853350"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_apply_finished_timestamp_seconds 1795600801.250000")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_actions{outcome=\"done\"} 4"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_checks_failed 1"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_kernel_params_missing 2"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_reboot_requested 1"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_warnings 1"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_errors 0"));
+  EXPECT_TRUE(HasLine(m,
+                      "gpuhost_gpu_info{address=\"0000:00:06.0\",model=\"NVIDIA Corporation "
+                      "Device 2335\",assignment=\"vfio\",driver=\"nvidia\"} 1"))
+      << m;
+}
+
+TEST(MetricsTest, WithoutStateOnlyTheBasics) {
+  report::View v;
+  v.build = {"0.1.0", "0.11.4"};
+  std::string m = report::RenderMetrics(v);
+  EXPECT_TRUE(HasLine(m, "gpuhost_state_loaded 0"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_healthy 0"));
+  EXPECT_EQ(m.find("gpuhost_gpus"), std::string::npos);
+  ExpectPromtoolClean(m);
+}
+
+TEST(MetricsTest, LabelValuesAreEscaped) {
+  EXPECT_EQ(report::EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  auto s = H200State();
+  s.inventory.gpus[0].model = "H200 \"SXM\"\n\\";
+  s.timings_us["odd \"stage\""] = 5;
+  std::string m = report::RenderMetrics(Loaded(s));
+  EXPECT_NE(m.find("model=\"NVIDIA Corporation H200 \\\"SXM\\\"\\n\\\\\""), std::string::npos) << m;
+  ExpectPromtoolClean(m);
+}
+
+TEST(MetricsTest, PromtoolAcceptsEveryFixture) {
+  ExpectPromtoolClean(report::RenderMetrics(Loaded(H200State())));
+  TempDir dir;
+  ExpectPromtoolClean(report::RenderMetrics(Loaded(GpuServerState(dir.path()))));
+}
+
+TEST(MetricsTest, ParsesRfc3339) {
+  EXPECT_EQ(report::ParseRfc3339Utc("1970-01-01T00:00:10Z"), 10.0);
+  EXPECT_DOUBLE_EQ(report::ParseRfc3339Utc("1970-01-01T00:00:10.5Z"), 10.5);
+  EXPECT_EQ(report::ParseRfc3339Utc("yesterday"), -1);
+  EXPECT_EQ(report::ParseRfc3339Utc("1970-01-01T00:00:10+02:00"), -1);
+}
+
+}  // namespace
+}  // namespace gpuhost::testing

@@ -1,0 +1,79 @@
+#include "report/state_fixtures.h"
+
+#include <gtest/gtest.h>
+
+#include "base/fileio.h"
+#include "inventory/inventory_test_util.h"
+#include "plan/plan.h"
+#include "plan/plan_fixtures.h"
+#include "support/test_env.h"
+
+namespace gpuhost::testing {
+
+using plan::Action;
+using plan::ActionKind;
+
+report::State H200State() {
+  report::State s;
+  s.agent_version = "0.1.0";
+  s.started_at = "2026-11-25T10:00:00Z";
+  s.finished_at = "2026-11-25T10:00:01.250Z";
+  s.result = "degraded";
+  s.inventory = CollectFromRoot(TestDataDir() + "/captures/h200-firecracker/tree");
+  auto gpu = *inventory::PciAddress::Parse("0000:00:06.0");
+  s.plan.gpus.push_back({gpu,
+                         {gpu},
+                         plan::Assignment::kVfio,
+                         "policy gpus[0] (H200 for VMs)",
+                         "Policy rule gpus[0] matches 10de:2335: the GPU is handed to VMs.",
+                         false});
+  s.plan.kernel_params = {"intel_iommu=on", "iommu=pt"};
+  std::vector<Action> planned = {
+      {ActionKind::kLoadModule, "vfio_pci", "", "GPUs go to VMs through vfio-pci."},
+      {ActionKind::kBindVfio, "0000:00:06.0", "nvidia", "Policy rule gpus[0]."},
+      {ActionKind::kSetSysctl, "kernel.kptr_restrict", "2", "Baseline hardening."},
+      {ActionKind::kKernelParam, "intel_iommu=on", "", "The IOMMU must be on for vfio."},
+  };
+  s.plan.actions = planned;
+  const char* outcomes[] = {"done", "done", "done", "done"};
+  for (size_t i = 0; i < planned.size(); ++i) {
+    s.actions.push_back({planned[i], outcomes[i], "", static_cast<int64_t>(1500 * (i + 1))});
+  }
+  s.actions[1].message = "read back: vfio-pci";
+  s.checks = {
+      {"module vfio_pci", "loaded", "loaded", true},
+      {"kernel.kptr_restrict", "2", "2", true},
+      {"kernel.dmesg_restrict", "1", "0", false},
+  };
+  s.kernel_params_missing = {"intel_iommu=on", "iommu=pt"};
+  s.reboot_requested = true;
+  s.warnings = {{"0000:00:06.0", "no reset_method: one VM start per host boot"}};
+  s.timings_us = {{"inventory", 41000}, {"plan", 350}, {"apply", 812000}, {"total", 853350}};
+  return s;
+}
+
+report::State GpuServerState(const std::string& scratch_dir) {
+  BuildGpuServer(scratch_dir);
+  report::State s;
+  s.agent_version = "0.1.0";
+  s.started_at = "2026-11-25T10:00:00Z";
+  s.finished_at = "2026-11-25T10:00:02Z";
+  s.result = "ok";
+  s.inventory = CollectFromRoot(scratch_dir);
+  s.plan = plan::MakePlan(s.inventory, plan::Policy());
+  for (const auto& a : s.plan.actions) s.actions.push_back({a, "done", "", 1200});
+  for (const auto& a : s.plan.actions) {
+    if (a.kind == ActionKind::kLoadModule)
+      s.checks.push_back({"module " + a.target, "loaded", "loaded", true});
+    if (a.kind == ActionKind::kSetSysctl) s.checks.push_back({a.target, a.value, a.value, true});
+  }
+  s.timings_us = {{"inventory", 52000}, {"plan", 410}, {"apply", 1210000}, {"total", 1262410}};
+  return s;
+}
+
+void WriteState(const std::string& dir, const report::State& s) {
+  Status w = WriteFileAtomic(dir + "/state.json", report::StateToJson(s).dump(2) + "\n", 0644);
+  ASSERT_TRUE(w.ok()) << w.ToString();
+}
+
+}  // namespace gpuhost::testing

@@ -1,0 +1,24 @@
+// State files for the serve tests: real inventories (the H200 capture, the
+// two-socket fixture server) with plan decisions and run results.
+#pragma once
+
+#include <string>
+
+#include "report/state.h"
+
+namespace gpuhost::testing {
+
+// The H200 capture's inventory; the GPU goes to vfio by a policy rule. The
+// run: vfio_pci loaded and read back, the GPU bound, two kernel parameters
+// wanted and missing from /proc/cmdline, one hardening check failing, one
+// warning. result "degraded", no failed action.
+report::State H200State();
+
+// The fixture GPU server (plan_fixtures.h) planned with the default policy,
+// every planned action "done", result "ok": five GPUs, IOMMU groups.
+report::State GpuServerState(const std::string& scratch_dir);
+
+// Writes state.json into `dir` atomically (a new inode, as the agent does).
+void WriteState(const std::string& dir, const report::State& s);
+
+}  // namespace gpuhost::testing
