@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "apply/holders.h"
 #include "apply/reboot_guard.h"
 #include "base/strings.h"
 
@@ -71,6 +72,31 @@ void WriteFile(Env& env, const plan::Action& a, ActionResult* r) {
   r->message = old.ok() ? "updated" : "created";
 }
 
+// The holders gate: a function in use stays where it is, and the result
+// says who uses it. Only a function that is on another driver is checked:
+// one already on vfio-pci is never touched (BindVfio sees it unchanged).
+void BindVfioIfFree(Fs& fs, const inventory::Inventory& inv, const inventory::PciAddress& addr,
+                    ActionResult* r) {
+  inventory::PciFunction f;
+  if (const auto* known = inv.Find(addr)) f = *known;
+  f.address = addr;
+  auto link = fs.ReadLink("/sys/bus/pci/devices/" + addr.ToString() + "/driver");
+  f.driver.reset();
+  if (link.ok()) f.driver = link->substr(link->rfind('/') + 1);
+  if (f.driver && *f.driver != "vfio-pci") {
+    auto holders = FindHolders(fs, f);
+    if (!holders.empty()) {
+      r->outcome = "held";
+      r->message = "left on " + *f.driver + ": ";
+      for (size_t i = 0; i < holders.size(); ++i) {
+        r->message += (i ? "; " : "") + Describe(holders[i]);
+      }
+      return;
+    }
+  }
+  BindVfio(fs, addr, r);
+}
+
 std::string Result(const report::State& s) {
   if (!s.errors.empty()) return "failed";
   if (!s.warnings.empty() || !s.kernel_params_missing.empty()) return "degraded";
@@ -117,7 +143,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
             r.message = "vfio_pci could not be loaded";
           } else {
             auto addr = inventory::PciAddress::Parse(a.target);
-            BindVfio(env.fs, *addr, &r);
+            BindVfioIfFree(env.fs, inv, *addr, &r);
           }
           break;
         case ActionKind::kWriteFile:
@@ -154,7 +180,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
     }
     r.duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-    if (r.outcome == "failed") st.errors.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + ": " + r.message});
+    if (r.outcome == "failed" || r.outcome == "held") st.errors.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + ": " + r.message});
     if (r.outcome == "skipped" && opts.live) {
       st.warnings.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + " skipped: " + r.message});
     }

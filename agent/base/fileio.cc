@@ -1,9 +1,15 @@
 #include "base/fileio.h"
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <string>
 
@@ -145,6 +151,69 @@ Status WriteVirtualFile(const std::string& path, std::string_view value, bool sk
     return Status::Io("short write to " + path);
   }
   return Status::Ok();
+}
+
+Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view value,
+                                    bool skip_if_same, int timeout_ms) {
+  if (skip_if_same) {
+    if (auto old = ReadFileAt(path, 1 << 16); old.ok() && Trim(*old) == Trim(value)) {
+      return Status::Ok();
+    }
+  }
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return Status::FromErrno("fork", errno);
+  }
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    Status s = WriteVirtualFile(path, value, false);
+    // The child reports the parent's message text through the pipe.
+    std::string msg = s.ok() ? "" : std::to_string(static_cast<int>(s.code())) + " " + s.message();
+    ssize_t ignored = ::write(pipefd[1], msg.data(), msg.size());
+    (void)ignored;
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int st = 0;
+  while (true) {
+    pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) {
+      ::close(pipefd[0]);
+      return Status::FromErrno("waitpid", errno);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::close(pipefd[0]);
+      ::kill(pid, SIGKILL);  // works unless it is stuck in the kernel
+      return Status::Timeout("write '" + std::string(Trim(value)) + "' to " + path +
+                             " did not return within " + std::to_string(timeout_ms) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+  ::close(pipefd[0]);
+  if (msg.empty()) return Status::Ok();
+  size_t sp = msg.find(' ');
+  int code = std::atoi(msg.substr(0, sp).c_str());
+  std::string text = sp == std::string::npos ? msg : msg.substr(sp + 1);
+  switch (static_cast<Status::Code>(code)) {
+    case Status::Code::kNotFound:
+      return Status::NotFound(text);
+    case Status::Code::kBusy:
+      return Status::Busy(text);
+    case Status::Code::kInvalid:
+      return Status::Invalid(text);
+    default:
+      return Status::Io(text);
+  }
 }
 
 }  // namespace gpuhost

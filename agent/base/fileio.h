@@ -28,6 +28,13 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 // value (trailing newline ignored).
 Status WriteVirtualFile(const std::string& path, std::string_view value, bool skip_if_same);
 
+// The same write done by a child process that gets `timeout_ms`: a sysfs
+// write can block in the kernel (an unbind waiting for a GPU's users), and
+// the agent must not freeze with it. On timeout the child is left behind
+// (a task stuck in the kernel cannot be killed) and Timeout is returned.
+Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view value,
+                                    bool skip_if_same, int timeout_ms);
+
 // mkdir -p with mode 0755.
 Status MakeDirs(const std::string& dir);
 

@@ -44,7 +44,9 @@ class Fs {
 // The real file system under `root`.
 class RootFs : public Fs {
  public:
-  explicit RootFs(std::string root);
+  // Attribute writes get `write_timeout_ms` each (see
+  // WriteVirtualFileWithDeadline); 0 writes in-process without a deadline.
+  explicit RootFs(std::string root, int write_timeout_ms = 10000);
 
   Result<std::string> Read(const std::string& path) const override;
   Result<std::string> ReadLink(const std::string& path) const override;
@@ -61,6 +63,7 @@ class RootFs : public Fs {
  private:
   Status Relative(Status s, const std::string& path) const;
   std::string root_;  // no trailing slash; "" for "/"
+  int write_timeout_ms_;
 };
 
 }  // namespace gpuhost

@@ -10,7 +10,8 @@
 
 namespace gpuhost {
 
-RootFs::RootFs(std::string root) : root_(std::move(root)) {
+RootFs::RootFs(std::string root, int write_timeout_ms)
+    : root_(std::move(root)), write_timeout_ms_(write_timeout_ms) {
   while (!root_.empty() && root_.back() == '/') root_.pop_back();
 }
 
@@ -90,7 +91,12 @@ Status RootFs::WriteAtomic(const std::string& path, std::string_view data, unsig
 
 Status RootFs::WriteAttribute(const std::string& path, std::string_view value,
                               bool skip_if_same) {
-  return Relative(WriteVirtualFile(HostPath(path), value, skip_if_same), path);
+  if (write_timeout_ms_ <= 0) {
+    return Relative(WriteVirtualFile(HostPath(path), value, skip_if_same), path);
+  }
+  return Relative(WriteVirtualFileWithDeadline(HostPath(path), value, skip_if_same,
+                                               write_timeout_ms_),
+                  path);
 }
 
 Status RootFs::Symlink(const std::string& target, const std::string& path) {

@@ -79,15 +79,19 @@ std::string ToText(const Inventory& inv) {
   if (inv.gpus.empty()) {
     out += "  none found\n";
   } else {
-    Table t({"ADDRESS", "KIND", "IDS", "DRIVER", "GROUP", "NUMA", "BOOT", "NAME"});
+    Table t({"ADDRESS", "KIND", "IDS", "DRIVER", "GROUP", "NUMA", "BOOT", "RESET", "NAME"});
     for (const auto& g : inv.gpus) {
       const PciFunction* f = inv.Find(g.address);
+      std::string reset;
+      for (const auto& m : f->reset_methods) reset += (reset.empty() ? "" : ",") + m;
+      // Without a reset the GPU can be handed to a VM once per host boot.
+      if (reset.empty()) reset = "none:1-start/boot";
       t.Add({g.address.ToString(), g.kind, Ids(*f), OrDash(f->driver), OrDash(g.iommu_group),
-             OrDash(g.numa_node), g.boot_vga ? "yes" : "", Name(*f)});
+             OrDash(g.numa_node), g.boot_vga ? "yes" : "", reset, Name(*f)});
       for (const auto& c : g.companions) {
         const PciFunction* cf = inv.Find(c);
         t.Add({"  + " + c.ToString(), "", Ids(*cf), OrDash(cf->driver), OrDash(cf->iommu_group),
-               "", "", cf->class_name.empty() ? Name(*cf) : cf->class_name});
+               "", "", "", cf->class_name.empty() ? Name(*cf) : cf->class_name});
       }
     }
     out += t.Render("  ");

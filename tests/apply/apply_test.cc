@@ -8,13 +8,19 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 
 #include "inventory/inventory_test_util.h"
 #include "plan/config_files.h"
 #include "plan/plan.h"
 #include "plan/plan_fixtures.h"
+#include "apply/holders.h"
 #include "support/fake_kernel_fs.h"
+#include "support/sysfs_builder.h"
 #include "support/test_env.h"
 
 namespace gpuhost::testing {
@@ -182,6 +188,85 @@ TEST(ApplyKillTest, KilledAtEveryStepTheNextRunCompletesTheWork) {
     EXPECT_EQ(got.find(".gpuhost-tmp"), std::string::npos) << "step " << n;
     ASSERT_EQ(got, want) << "killed at step " << n << " (" << full.log[n - 1] << ")";
   }
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
+
+namespace gpuhost::testing {
+namespace {
+
+// A process with the GPU's DRM node open, one with the audio function's
+// ALSA node open: both functions stay; the rest are bound.
+TEST(ApplySafetyTest, HeldFunctionsAreLeftAloneWithTheirHolderNamed) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  SysfsBuilder b(dir.path());
+  std::string gpu = b.DevicePath("0000:17:00.0");
+  b.Write(gpu + "/drm/card1/dev", "226:1\n");
+  b.Write(gpu + "/drm/renderD129/dev", "226:129\n");
+  b.Write("/proc/812/comm", "Xorg\n");
+  std::filesystem::create_directories(dir.path() + "/proc/812/fd");
+  std::filesystem::create_symlink("/dev/dri/card1", dir.path() + "/proc/812/fd/14");
+  std::filesystem::create_symlink("/dev/null", dir.path() + "/proc/812/fd/0");
+  std::string audio = b.DevicePath("0000:21:00.1");
+  b.Write(audio + "/sound/card2/id", "NVidia\n");
+  b.Write("/dev/snd/controlC2", "");
+  b.Write("/dev/snd/pcmC2D3p", "");
+  b.Write("/dev/snd/controlC12", "");
+  b.Write("/proc/977/comm", "pipewire\n");
+  std::filesystem::create_directories(dir.path() + "/proc/977/fd");
+  std::filesystem::create_symlink("/dev/snd/pcmC2D3p", dir.path() + "/proc/977/fd/31");
+  ApplyRun r = ApplyOnce(dir.path());
+  const auto* held = Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0");
+  EXPECT_EQ(held->outcome, "held");
+  EXPECT_EQ(held->message, "left on nvidia: pid 812 (Xorg) has /dev/dri/card1 open");
+  EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.0"), "nvidia\n");
+  const auto* held_audio = Find(r.state, plan::ActionKind::kBindVfio, "0000:21:00.1");
+  EXPECT_EQ(held_audio->outcome, "held");
+  EXPECT_NE(held_audio->message.find("pid 977 (pipewire) has /dev/snd/pcmC2D3p open"),
+            std::string::npos);
+  EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
+  EXPECT_EQ(r.state.result, "failed");
+  bool named = false;
+  for (const auto& e : r.state.errors) named = named || e.where == "0000:17:00.0";
+  EXPECT_TRUE(named);
+}
+
+TEST(ApplySafetyTest, RootDiskMountOnAControllerHoldsIt) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  inventory::PciFunction nvme;
+  nvme.address = *inventory::PciAddress::Parse("0000:3d:00.0");
+  nvme.driver = "nvme";
+  RootFs fs(dir.path());
+  auto holders = apply::FindHolders(fs, nvme);
+  ASSERT_EQ(holders.size(), 1u);
+  EXPECT_EQ(apply::Describe(holders[0]), "file system mounted on /");
+}
+
+TEST(ApplySafetyTest, AnUnbindThatNeverReturnsTimesOutAndTheRestGoesOn) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  // The nvidia driver's unbind attribute is a FIFO nobody reads: open()
+  // blocks, as a write to a wedged driver's unbind does.
+  ASSERT_EQ(mkfifo((dir.path() + "/sys/bus/pci/drivers/nvidia/unbind").c_str(), 0600), 0);
+  FakeKernelFs fs(dir.path());
+  fs.set_hanging_unbind("0000:17:00.0");
+  FakeModuleLoader modules(fs);
+  NoCommands commands;
+  inventory::Inventory inv = CollectFromRoot(dir.path());
+  plan::Plan p = plan::MakePlan(inv, plan::Policy());
+  apply::Env env{fs, modules, commands, nullptr};
+  apply::Options opts;
+  auto t0 = std::chrono::steady_clock::now();
+  report::State st = apply::Apply(inv, p, env, opts);
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto* a = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.0");
+  EXPECT_EQ(a->outcome, "failed");
+  EXPECT_NE(a->message.find("did not return within 300 ms"), std::string::npos) << a->message;
+  EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
+  EXPECT_LT(secs, 10.0);
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ Status FakeKernelFs::WriteAttribute(const std::string& path, std::string_view va
     std::string dev = "/sys/bus/pci/devices/" + v;
     if (!Exists(dev + "/driver")) return Status::NotFound("unbind " + v + ": no driver");
     if (v == stuck_) return Status::Ok();
+    if (v == hanging_) return RootFs::WriteAttribute(path, value, false);
     std::filesystem::remove(HostPath(dev + "/driver"));
     return Status::Ok();
   }

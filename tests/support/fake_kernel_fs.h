@@ -16,7 +16,8 @@ namespace gpuhost::testing {
 
 class FakeKernelFs : public RootFs {
  public:
-  explicit FakeKernelFs(const std::string& root) : RootFs(root) {}
+  // Real attribute writes (set_hanging) get 300 ms before they time out.
+  explicit FakeKernelFs(const std::string& root) : RootFs(root, 300) {}
 
   Status WriteAtomic(const std::string& path, std::string_view data, unsigned mode) override;
   Status WriteAttribute(const std::string& path, std::string_view value,
@@ -29,6 +30,9 @@ class FakeKernelFs : public RootFs {
   void set_die_at(int n) { die_at_ = n; }
   // A device whose unbind never finishes its job (the driver stays).
   void set_stuck_unbind(const std::string& address) { stuck_ = address; }
+  // A device whose unbind write is done for real on the tree, where a test
+  // put a FIFO nobody reads: the write blocks as a wedged driver's would.
+  void set_hanging_unbind(const std::string& address) { hanging_ = address; }
 
   // Records one mutating step (and dies there when asked to).
   void Step(const std::string& entry);
@@ -37,6 +41,7 @@ class FakeKernelFs : public RootFs {
   std::vector<std::string> log_;
   int die_at_ = 0;
   std::string stuck_;
+  std::string hanging_;
 };
 
 // Loads a module by creating /sys/module/NAME (and registering the PCI

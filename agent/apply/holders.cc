@@ -1,0 +1,116 @@
+#include "apply/holders.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "base/path.h"
+#include "base/strings.h"
+
+namespace gpuhost::apply {
+namespace {
+
+bool IsPid(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string Comm(const Fs& fs, const std::string& pid) {
+  auto c = fs.Read("/proc/" + pid + "/comm");
+  return c.ok() ? std::string(Trim(*c)) : "?";
+}
+
+// Mount points whose block device sits on this controller.
+std::vector<std::string> MountsOn(const Fs& fs, const inventory::PciAddress& a) {
+  std::vector<std::string> out;
+  auto info = fs.Read("/proc/self/mountinfo");
+  if (!info.ok()) return out;
+  for (const auto& line : Split(*info, '\n')) {
+    auto f = Split(line, ' ');
+    if (f.size() < 5) continue;
+    std::string link = "/sys/dev/block/" + f[2];
+    auto target = fs.ReadLink(link);
+    if (!target.ok()) continue;
+    std::string dir = ResolveLink(link, *target);
+    // The device path runs through the controller's directory.
+    if (dir.find("/" + a.ToString() + "/") != std::string::npos) out.push_back(f[4]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Describe(const Holder& h) {
+  if (h.pid == 0) return "file system mounted on " + h.what;
+  return "pid " + std::to_string(h.pid) + " (" + h.name + ") has " + h.what + " open";
+}
+
+std::vector<std::string> DeviceNodes(const Fs& fs, const inventory::PciFunction& f) {
+  std::vector<std::string> nodes;
+  const std::string dev = "/sys/bus/pci/devices/" + f.address.ToString();
+  if (auto drm = fs.List(dev + "/drm"); drm.ok()) {
+    for (const auto& n : *drm) {
+      if (StartsWith(n, "card") || StartsWith(n, "renderD")) nodes.push_back("/dev/dri/" + n);
+    }
+  }
+  if (auto snd = fs.List(dev + "/sound"); snd.ok()) {
+    for (const auto& n : *snd) {
+      if (!StartsWith(n, "card")) continue;
+      std::string idx = n.substr(4);
+      if (auto all = fs.List("/dev/snd"); all.ok()) {
+        for (const auto& node : *all) {
+          // controlC1, pcmC1D3p, hwC1D0: the card index follows 'C'.
+          size_t c = node.find('C');
+          if (c == std::string::npos) continue;
+          std::string rest = node.substr(c + 1);
+          if (rest.rfind(idx, 0) == 0 &&
+              (rest.size() == idx.size() || !std::isdigit(static_cast<unsigned char>(rest[idx.size()])))) {
+            nodes.push_back("/dev/snd/" + node);
+          }
+        }
+      }
+    }
+  }
+  auto info = fs.Read("/proc/driver/nvidia/gpus/" + f.address.ToString() + "/information");
+  if (info.ok()) {
+    for (const auto& line : Split(*info, '\n')) {
+      if (StartsWith(line, "Device Minor:")) {
+        nodes.push_back("/dev/nvidia" + std::string(Trim(line.substr(13))));
+      }
+    }
+  }
+  if (f.driver && *f.driver == "vfio-pci" && f.iommu_group) {
+    nodes.push_back("/dev/vfio/" + std::to_string(*f.iommu_group));
+  }
+  return nodes;
+}
+
+std::vector<Holder> FindHolders(const Fs& fs, const inventory::PciFunction& f) {
+  std::vector<Holder> out;
+  std::vector<std::string> nodes = DeviceNodes(fs, f);
+  bool nvidia = f.driver && (*f.driver == "nvidia" || StartsWith(*f.driver, "nvidia"));
+  auto pids = fs.List("/proc");
+  if (pids.ok()) {
+    for (const auto& pid : *pids) {
+      if (!IsPid(pid)) continue;
+      // nvidia-persistenced keeps every NVIDIA GPU open through nvidiactl.
+      if (nvidia && Comm(fs, pid) == "nvidia-persiste") {
+        out.push_back({std::stoi(pid), "nvidia-persistenced", "every NVIDIA GPU (persistence)"});
+        continue;
+      }
+      if (nodes.empty()) continue;
+      auto fds = fs.List("/proc/" + pid + "/fd");
+      if (!fds.ok()) continue;  // gone, or not ours to read
+      for (const auto& fd : *fds) {
+        auto target = fs.ReadLink("/proc/" + pid + "/fd/" + fd);
+        if (!target.ok()) continue;
+        if (std::find(nodes.begin(), nodes.end(), *target) != nodes.end()) {
+          out.push_back({std::stoi(pid), Comm(fs, pid), *target});
+          break;
+        }
+      }
+    }
+  }
+  for (const auto& m : MountsOn(fs, f.address)) out.push_back({0, "mount", m});
+  return out;
+}
+
+}  // namespace gpuhost::apply
