@@ -21,6 +21,14 @@ json AddrList(const std::vector<PciAddress>& v) {
   return a;
 }
 
+json Bars(const std::vector<PciFunction::Bar>& bars) {
+  json a = json::array();
+  for (const auto& b : bars) {
+    a.push_back({{"index", b.index}, {"start", Hex(b.start, 8)}, {"end", Hex(b.end, 8)}});
+  }
+  return a;
+}
+
 json FunctionJson(const PciFunction& f) {
   return {
       {"address", f.address.ToString()},
@@ -42,6 +50,7 @@ json FunctionJson(const PciFunction& f) {
       {"parent", f.parent ? json(f.parent->ToString()) : json()},
       {"reset_methods", f.reset_methods},
       {"role", RoleName(f.role)},
+      {"bars", Bars(f.bars)},
   };
 }
 
@@ -50,6 +59,14 @@ Role RoleFromName(const std::string& n) {
     if (n == RoleName(r)) return r;
   }
   return Role::kOther;
+}
+
+json Framebuffers(const std::vector<Framebuffer>& fbs) {
+  json a = json::array();
+  for (const auto& f : fbs) {
+    a.push_back({{"name", f.name}, {"start", Hex(f.start, 8)}, {"end", Hex(f.end, 8)}});
+  }
+  return a;
 }
 
 }  // namespace
@@ -100,7 +117,8 @@ json ToJson(const Inventory& inv) {
         {"kvm_device", s.kvm_device},
         {"kernel_release", s.kernel_release},
         {"cmdline", s.cmdline},
-        {"bootloader", s.bootloader}}},
+        {"bootloader", s.bootloader},
+        {"framebuffers", Framebuffers(s.framebuffers)}}},
       {"functions", functions},
       {"gpus", gpus},
       {"nvswitches", AddrList(inv.nvswitches)},
@@ -140,6 +158,12 @@ Result<Inventory> InventoryFromJson(const json& j) {
     inv.system.kernel_release = r.Str(*s, "kernel_release");
     inv.system.cmdline = r.Str(*s, "cmdline");
     inv.system.bootloader = r.Str(*s, "bootloader");
+    if (const json* fbs = r.Field(*s, "framebuffers"); fbs && fbs->is_array()) {
+      for (const auto& f : *fbs) {
+        inv.system.framebuffers.push_back(
+            {r.Str(f, "name"), r.HexStr(f, "start", UINT64_MAX), r.HexStr(f, "end", UINT64_MAX)});
+      }
+    }
   }
   if (const json* fs = r.Field(j, "functions"); fs && fs->is_array()) {
     for (const auto& e : *fs) {
@@ -165,6 +189,12 @@ Result<Inventory> InventoryFromJson(const json& j) {
       }
       f.reset_methods = r.StrArray(e, "reset_methods");
       f.role = RoleFromName(r.Str(e, "role"));
+      if (const json* bs = r.Field(e, "bars"); bs && bs->is_array()) {
+        for (const auto& b : *bs) {
+          f.bars.push_back({static_cast<int>(r.Uint(b, "index")), r.HexStr(b, "start", UINT64_MAX),
+                            r.HexStr(b, "end", UINT64_MAX)});
+        }
+      }
       inv.functions.push_back(std::move(f));
     }
   } else {

@@ -66,6 +66,21 @@ struct PciFunction {
   std::optional<PciAddress> parent;       // upstream bridge, from the sysfs path
   std::vector<std::string> reset_methods;  // `reset_method`, e.g. flr, bus
   Role role = Role::kOther;
+  // Memory and I/O windows from `resource` (BARs 0-5 and the ROM), unset ones left out.
+  struct Bar {
+    int index = 0;
+    uint64_t start = 0;
+    uint64_t end = 0;  // inclusive
+  };
+  std::vector<Bar> bars;
+};
+
+// A firmware framebuffer the kernel reserved at boot (/proc/iomem): while it
+// sits on a GPU's BAR, vfio-pci cannot claim that BAR ("can't reserve").
+struct Framebuffer {
+  std::string name;  // BOOTFB, efifb, vesafb, simplefb, simpledrm
+  uint64_t start = 0;
+  uint64_t end = 0;
 };
 
 struct Gpu {
@@ -116,6 +131,7 @@ struct System {
   // "systemd-boot" (loader/ on the ESP), "" when neither is found (a UKI
   // with a baked command line, PXE, or a container).
   std::string bootloader;
+  std::vector<Framebuffer> framebuffers;
 };
 
 // A function the running host depends on.

@@ -159,6 +159,18 @@ void EnrichFromSysfs(const Fs& fs, PciFunction* f, std::vector<Warning>* warning
     }
   }
   const std::string dev = "/sys/bus/pci/devices/" + a.ToString();
+  if (auto res = fs.Read(dev + "/resource"); res.ok()) {
+    int index = 0;
+    for (const auto& line : Split(*res, '\n')) {
+      auto f3 = Split(std::string(Trim(line)), ' ');
+      if (f3.size() >= 2) {
+        auto start = ParseHex(f3[0]);
+        auto end = ParseHex(f3[1]);
+        if (start && end && *end > *start) f->bars.push_back({index, *start, *end});
+      }
+      if (!Trim(line).empty()) ++index;
+    }
+  }
   if (auto l = fs.ReadLink(dev + "/iommu_group"); l.ok()) {
     std::string id = l->substr(l->rfind('/') + 1);
     if (auto n = ParseInt(id); n && *n >= 0) {

@@ -66,6 +66,29 @@ std::string ReadTrimmed(const Fs& fs, const std::string& path, std::vector<Warni
   return std::string(Trim(*r));
 }
 
+// "  80000000-802fffff : BOOTFB" lines of /proc/iomem (nested, indented).
+// Without root the kernel shows zeros: then nothing is listed.
+std::vector<Framebuffer> ScanFramebuffers(const Fs& fs) {
+  std::vector<Framebuffer> out;
+  auto iomem = fs.Read("/proc/iomem");
+  if (!iomem.ok()) return out;
+  for (const auto& line : Split(*iomem, '\n')) {
+    size_t colon = line.find(" : ");
+    if (colon == std::string::npos) continue;
+    std::string name(Trim(line.substr(colon + 3)));
+    if (name != "BOOTFB" && name != "efifb" && name != "vesafb" && name != "simplefb" &&
+        name != "simple-framebuffer" && name != "simpledrm") {
+      continue;
+    }
+    auto range = Split(std::string(Trim(line.substr(0, colon))), '-');
+    if (range.size() != 2) continue;
+    auto start = ParseHex(range[0]);
+    auto end = ParseHex(range[1]);
+    if (start && end && *end > 0) out.push_back({name, *start, *end});
+  }
+  return out;
+}
+
 }  // namespace
 
 System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
@@ -75,6 +98,7 @@ System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
   s.kernel_release = ReadTrimmed(fs, "/proc/sys/kernel/osrelease", warnings);
   s.cmdline = ReadTrimmed(fs, "/proc/cmdline", warnings);
   s.kvm_device = fs.Exists("/dev/kvm");
+  s.framebuffers = ScanFramebuffers(fs);
   if (fs.Exists("/boot/grub/grub.cfg")) {
     s.bootloader = "grub";
   } else if (fs.IsDir("/boot/efi/loader/entries") || fs.IsDir("/efi/loader/entries") ||

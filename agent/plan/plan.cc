@@ -23,6 +23,26 @@ void Add(Plan* p, ActionKind kind, std::string target, std::string value, std::s
 
 }  // namespace
 
+std::vector<std::string> FramebufferConflicts(const inventory::Inventory& inv,
+                                              const std::vector<GpuDecision>& gpus) {
+  std::vector<std::string> out;
+  for (const auto& d : gpus) {
+    if (d.assignment != Assignment::kVfio) continue;
+    const auto* f = inv.Find(d.gpu);
+    if (f == nullptr) continue;
+    for (const auto& fb : inv.system.framebuffers) {
+      for (const auto& b : f->bars) {
+        if (b.start <= fb.end && fb.start <= b.end) {
+          out.push_back("boot framebuffer " + fb.name + " (" + Hex(fb.start, 8) + "-" +
+                        Hex(fb.end, 8) + ") lies in BAR " + std::to_string(b.index) + " of " +
+                        d.gpu.ToString());
+        }
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> WantedKernelParams(const inventory::Inventory& inv, const Policy& policy) {
   std::vector<std::string> params;
   if (inv.system.iommu.firmware_table == "DMAR") params.push_back("intel_iommu=on");
@@ -31,6 +51,11 @@ std::vector<std::string> WantedKernelParams(const inventory::Inventory& inv, con
   if (policy.hugepage_size_kib == 1048576 && policy.hugepages > 0) {
     params.push_back("hugepagesz=1G");
     params.push_back("hugepages=" + std::to_string(policy.hugepages));
+  }
+  // The firmware framebuffer keeps a vfio GPU's BAR reserved: keep the
+  // kernel from registering it (only when a vfio GPU is affected).
+  if (!FramebufferConflicts(inv, DecideGpus(inv, policy).gpus).empty()) {
+    params.push_back("initcall_blacklist=sysfb_init");
   }
   for (const auto& p : policy.kernel_params) {
     if (std::find(params.begin(), params.end(), p) == params.end()) params.push_back(p);
@@ -44,6 +69,10 @@ Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
   plan.gpus = d.gpus;
   plan.warnings = d.warnings;
   plan.kernel_params = WantedKernelParams(inv, policy);
+  for (const auto& c : FramebufferConflicts(inv, d.gpus)) {
+    plan.warnings.push_back({"framebuffer", c + ": vfio-pci cannot reserve it until the kernel "
+                                                "boots with initcall_blacklist=sysfb_init"});
+  }
 
   std::vector<std::string> missing;
   for (const auto& p : plan.kernel_params) {

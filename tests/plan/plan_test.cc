@@ -269,3 +269,41 @@ TEST(PlanPropertyTest, GroupsStayWholeAndPlansAreDeterministic) {
 
 }  // namespace
 }  // namespace gpuhost::testing
+
+namespace gpuhost::testing {
+namespace {
+
+TEST(PlanFramebufferTest, FirmwareFramebufferOnAVfioGpuAsksForSysfbOff) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  SysfsBuilder b(dir.path());
+  std::string gpu = b.DevicePath("0000:81:00.0");
+  b.Write(gpu + "/resource",
+          "0x00000000de000000 0x00000000deffffff 0x0000000000040200\n"
+          "0x0000038000000000 0x00000387ffffffff 0x000000000014220c\n"
+          "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+  b.Write("/proc/iomem",
+          "00000000-00000fff : Reserved\n"
+          "3800000000000-387ffffffffff : PCI Bus 0000:80\n"
+          "  38000000000-380002fffff : BOOTFB\n");
+  auto inv = CollectFromRoot(dir.path());
+  ASSERT_EQ(inv.system.framebuffers.size(), 1u);
+  EXPECT_EQ(inv.Find(*inventory::PciAddress::Parse("0000:81:00.0"))->bars.size(), 2u);
+  plan::Plan p = plan::MakePlan(inv, plan::Policy());
+  EXPECT_NE(std::find(p.kernel_params.begin(), p.kernel_params.end(), "initcall_blacklist=sysfb_init"),
+            p.kernel_params.end());
+  bool warned = false;
+  for (const auto& w : p.warnings) {
+    warned = warned || w.message.find("BOOTFB (38000000000-380002fffff) lies in BAR 1 of 0000:81:00.0") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+  // The same GPU kept on the host needs nothing.
+  plan::Plan host = plan::MakePlan(
+      inv, MustParse(R"({"gpus": [{"match": {"address": "0000:81:00.0"}, "assign": "host"}]})"));
+  EXPECT_EQ(std::find(host.kernel_params.begin(), host.kernel_params.end(),
+                      "initcall_blacklist=sysfb_init"),
+            host.kernel_params.end());
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
