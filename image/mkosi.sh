@@ -17,6 +17,8 @@
 #   GPUHOST_MIRROR         Debian mirror (default: the one this machine's apt uses)
 #   GPUHOST_ROOT_PASSWORD  set a root password in the image (development only; default: root locked)
 #   GPUHOST_CMAKE_ARGS     extra -D arguments for the agent's CMake configure (whitespace-split)
+#   GPUHOST_SRC_REV        build the agent from this git revision (e.g. HEAD) instead of the
+#                          working tree, which may be mid-edit; exported to build/cache/src/
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,13 +55,35 @@ if [[ "$(cat "$sandbox/etc/apt/sources.list.d/mkosi.sources" 2>/dev/null)" != "$
     printf '%s\n' "$sources" >"$sandbox/etc/apt/sources.list.d/mkosi.sources"
 fi
 
+# Where things go. build/ is bind-mounted a second time at /gpuhost-build inside the tools tree,
+# and the workspace, outputs and caches all live under that one mount: mkosi can then rename
+# its results into place instead of copying them across mounts (a copy of image.raw and of the
+# cached trees cost ~40 s per build). mkosi refuses a workspace inside a BuildSources directory
+# (the repository), which /gpuhost-build is not, by path.
+b=/gpuhost-build
+mkdir -p "$root/build/$profile" "$cache/workspace" "$cache/mkosi/$profile" "$cache/builddir/$profile"
 args=(
     --directory="$recipe"
     --sandbox-tree="$sandbox"
-    --package-cache-dir="$cache/mkosi-packages"
+    --output-directory="$b/$profile"
+    --workspace-directory="$b/cache/workspace"
+    --cache-directory="$b/cache/mkosi/$profile"
+    --build-directory="$b/cache/builddir/$profile"
+    --package-cache-dir="$b/cache/mkosi-packages"
 )
 # Always set (possibly empty) so a stale value cached in $BUILDDIR's CMakeCache can't linger unseen.
 args+=(--environment="GPUHOST_CMAKE_ARGS=${GPUHOST_CMAKE_ARGS:-}")
+if [[ -n ${GPUHOST_SRC_REV:-} ]]; then
+    rev=$(git -C "$root" rev-parse --verify "${GPUHOST_SRC_REV}^{commit}")
+    src="$cache/src"
+    if [[ "$(cat "$src/.gpuhost-rev" 2>/dev/null)" != "$rev" ]]; then
+        rm -rf "$src" && mkdir -p "$src"
+        git -C "$root" archive "$rev" | tar -x -C "$src"
+        echo "$rev" >"$src/.gpuhost-rev"
+    fi
+    echo "mkosi.sh: agent sources from $GPUHOST_SRC_REV ($rev)" >&2
+    args+=(--build-sources= --build-sources="$src")
+fi
 if [[ -n ${GPUHOST_ROOT_PASSWORD:-} ]]; then
     args+=(--root-password="$GPUHOST_ROOT_PASSWORD")
 fi
@@ -79,8 +103,9 @@ exec unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
     mount -t tmpfs -o mode=1777 tmpfs "$tree/tmp"
     touch "$tree/etc/resolv.conf"
     mount --bind /etc/resolv.conf "$tree/etc/resolv.conf"
-    mkdir -p "$tree$root"
+    mkdir -p "$tree$root" "$tree/gpuhost-build"
     mount --bind "$root" "$tree$root"
+    mount --bind "$root/build" "$tree/gpuhost-build"
     cd "$root"
     exec chroot "$tree" /usr/bin/env -i PATH=/usr/sbin:/usr/bin HOME=/root TERM="${TERM:-dumb}" \
         LANG=C.UTF-8 /bin/sh -c "cd \"\$0\" && exec mkosi \"\$@\"" "$root" "$@"

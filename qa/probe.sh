@@ -13,11 +13,10 @@ state=$(systemctl is-system-running --wait 2>&1)
     for unit in gpuhost-agent.service gpuhost-serve.service ssh.service systemd-networkd.service; do
         echo "active: $unit $(systemctl is-active "$unit")"
     done
-    if [ -s /var/lib/gpuhost/inventory.json ]; then
-        echo "inventory: $(wc -c </var/lib/gpuhost/inventory.json) bytes"
-    else
-        echo "inventory: missing"
-    fi
+    echo "state-dir: $(ls /var/lib/gpuhost 2>/dev/null | tr '\n' ' ')"
+    echo "agent-log-begin"
+    journalctl -b -u gpuhost-agent.service -u gpuhost-serve.service --no-pager -o cat 2>&1 | tail -n 40
+    echo "agent-log-end"
     echo "failed-units-begin"
     systemctl --failed --no-legend --plain
     echo "failed-units-end"
