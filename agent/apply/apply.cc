@@ -5,6 +5,7 @@
 
 #include "apply/holders.h"
 #include "apply/reboot_guard.h"
+#include "apply/restore.h"
 #include "base/strings.h"
 
 namespace gpuhost::apply {
@@ -76,7 +77,7 @@ void WriteFile(Env& env, const plan::Action& a, ActionResult* r) {
 // says who uses it. Only a function that is on another driver is checked:
 // one already on vfio-pci is never touched (BindVfio sees it unchanged).
 void BindVfioIfFree(Fs& fs, const inventory::Inventory& inv, const inventory::PciAddress& addr,
-                    ActionResult* r) {
+                    const std::string& state_dir, ActionResult* r) {
   inventory::PciFunction f;
   if (const auto* known = inv.Find(addr)) f = *known;
   f.address = addr;
@@ -91,6 +92,14 @@ void BindVfioIfFree(Fs& fs, const inventory::Inventory& inv, const inventory::Pc
       for (size_t i = 0; i < holders.size(); ++i) {
         r->message += (i ? "; " : "") + Describe(holders[i]);
       }
+      return;
+    }
+  }
+  // Written before the bind: a run killed right after it still knows.
+  if (!f.driver || *f.driver != "vfio-pci") {
+    if (Status s = RecordOriginalDriver(fs, state_dir, addr, f.driver.value_or("")); !s.ok()) {
+      r->outcome = "failed";
+      r->message = "cannot record the original driver: " + s.ToString();
       return;
     }
   }
@@ -143,7 +152,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
             r.message = "vfio_pci could not be loaded";
           } else {
             auto addr = inventory::PciAddress::Parse(a.target);
-            BindVfioIfFree(env.fs, inv, *addr, &r);
+            BindVfioIfFree(env.fs, inv, *addr, opts.state_dir, &r);
           }
           break;
         case ActionKind::kWriteFile:

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "base/fileio.h"
+#include "apply/restore.h"
 #include "host/fs.h"
 #include "inventory/capture.h"
 #include "inventory/inventory.h"
@@ -13,6 +14,7 @@
 #include "plan/plan.h"
 #include "plan/policy.h"
 #include "plan/text.h"
+#include "report/journal.h"
 #include "report/serve.h"
 #include "run/agent_run.h"
 
@@ -69,6 +71,14 @@ const std::vector<Command>& Commands() {
          "Where state.json goes, under the root (default /var/lib/gpuhost)."},
         {"json", false, false, "", "Print the result (state.json) instead of a summary."}},
        RunApply},
+      {"restore",
+       "Give every function gpuhost moved to vfio-pci back to its previous driver, no reboot. "
+       "Functions a VM still uses stay.",
+       "[--root DIR] [--state-dir DIR]",
+       {kRoot,
+        {"state-dir", true, false, "DIR",
+         "Where original-drivers.json is, under the root (default /var/lib/gpuhost)."}},
+       RunRestore},
       {"serve",
        "Serve the status page, JSON API and metrics from the agent's state directory.",
        "[--listen ADDR:PORT]... [--state-dir DIR]",
@@ -150,6 +160,23 @@ int RunApply(const Args& args) {
   o.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
   o.print_json = args.Has("json");
   return run::RunAgent(o);
+}
+
+int RunRestore(const Args& args) {
+  RootFs fs(args.Get("root", "/"));
+  inventory::Inventory inv;
+  (void)inventory::Collect(fs, {}, &inv);
+  auto results = apply::Restore(fs, inv, args.Get("state-dir", "/var/lib/gpuhost"));
+  int bad = 0;
+  for (const auto& r : results) {
+    report::JournalAction(r);
+    std::printf("%s: %s%s%s\n", r.action.target.c_str(), r.outcome.c_str(),
+                r.message.empty() ? "" : ": ", r.message.c_str());
+    if (r.outcome == "failed" || r.outcome == "held") bad++;
+  }
+  if (results.empty()) std::printf("nothing to restore: gpuhost moved no device\n");
+  std::printf("Note: the policy still applies at the next boot or apply; change it to keep this.\n");
+  return bad == 0 ? 0 : 1;
 }
 
 int RunServe(const Args& args) {

@@ -20,6 +20,7 @@ int RunInventory(const Args& args);
 int RunCapture(const Args& args);
 int RunPlan(const Args& args);
 int RunApply(const Args& args);
+int RunRestore(const Args& args);
 int RunServe(const Args& args);
 
 }  // namespace gpuhost::cli

@@ -14,7 +14,8 @@ header{background:#1f2d3d;color:#fff;padding:14px 28px;display:flex;align-items:
 header h1{margin:0;font-size:20px;font-weight:600}
 header p{margin:0;opacity:.8;flex:1 1 300px}
 main{padding:4px 28px 20px;max-width:1320px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:0 16px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(360px,1fr));gap:0 16px}
+.grid section{margin-top:14px}
 section{background:#fff;border:1px solid #dde1e6;border-radius:6px;margin:14px 0 0;padding:2px 16px 12px;overflow-x:auto}
 h2{font-size:15px;margin:10px 0 6px}
 h2 small{font-weight:400;color:#5b6671}
@@ -144,7 +145,7 @@ void Gpus(Html& h, const State& s) {
       h.Text(r.decision->reason);
       if (!r.decision->rule.empty())
         h.Raw("<div class=\"rule\">").Text(r.decision->rule).Raw("</div>");
-      if (r.decision->one_start_per_boot) {
+      if (r.decision->one_start_per_boot && r.assignment == "vfio") {
         h.Raw("<div>").Tag("no reset: one VM start per boot", "warn").Raw("</div>");
       }
     } else {
@@ -344,8 +345,8 @@ std::string RenderPage(const View& v) {
     Machine(h, *s, v.hostname);
     KernelParams(h, *s);
     Modules(h, *s);
-    Checks(h, *s);
     h.Raw("</div>");
+    Checks(h, *s);
     IommuGroups(h, *s);
     Actions(h, *s);
     Timings(h, *s);

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <filesystem>
 
 #include "inventory/inventory_test_util.h"
@@ -19,6 +20,8 @@
 #include "plan/plan.h"
 #include "plan/plan_fixtures.h"
 #include "apply/holders.h"
+#include "apply/restore.h"
+#include "base/strings.h"
 #include "support/fake_kernel_fs.h"
 #include "support/sysfs_builder.h"
 #include "support/test_env.h"
@@ -267,6 +270,41 @@ TEST(ApplySafetyTest, AnUnbindThatNeverReturnsTimesOutAndTheRestGoesOn) {
   EXPECT_NE(a->message.find("did not return within 300 ms"), std::string::npos) << a->message;
   EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
   EXPECT_LT(secs, 10.0);
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
+
+namespace gpuhost::testing {
+namespace {
+
+TEST(RestoreTest, EveryMovedFunctionGoesBackExceptWhatAVmUses) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  ApplyOnce(dir.path());
+  ASSERT_EQ(DriverOf(dir.path(), "0000:17:00.0"), "vfio-pci\n");
+  // A VM (qemu) holds the Turing card's group.
+  SysfsBuilder b(dir.path());
+  b.Write("/proc/4242/comm", "qemu-system-x86\n");
+  std::filesystem::create_directories(dir.path() + "/proc/4242/fd");
+  std::filesystem::create_symlink("/dev/vfio/4", dir.path() + "/proc/4242/fd/20");
+  FakeKernelFs fs(dir.path());
+  auto inv = CollectFromRoot(dir.path());
+  auto results = apply::Restore(fs, inv, "/var/lib/gpuhost");
+  std::map<std::string, std::string> outcome;
+  for (const auto& r : results) outcome[r.action.target] = r.outcome + ": " + r.message;
+  EXPECT_EQ(outcome["0000:17:00.0"], "done: back on nvidia");
+  EXPECT_EQ(outcome["0000:81:00.1"], "done: released from vfio-pci");
+  EXPECT_EQ(outcome["0000:21:00.0"], "held: left on vfio-pci: pid 4242 (qemu-system-x86) has /dev/vfio/4 open");
+  EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.0"), "nvidia\n");
+  EXPECT_EQ(DriverOf(dir.path(), "0000:00:03.1"), "igb\n");
+  EXPECT_EQ(DriverOf(dir.path(), "0000:21:00.0"), "vfio-pci\n");
+  EXPECT_EQ(Trim(*ReadFileAt(dir.path() + "/sys/bus/pci/devices/0000:17:00.0/driver_override")), "");
+  // Only the held functions remain recorded; a second restore touches nothing else.
+  FakeKernelFs again(dir.path());
+  auto second = apply::Restore(again, CollectFromRoot(dir.path()), "/var/lib/gpuhost");
+  for (const auto& r : second) EXPECT_EQ(r.outcome, "held") << r.action.target;
+  EXPECT_TRUE(again.log().empty()) << again.log()[0];
 }
 
 }  // namespace

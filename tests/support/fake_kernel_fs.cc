@@ -63,6 +63,17 @@ Status FakeKernelFs::WriteAttribute(const std::string& path, std::string_view va
     std::filesystem::create_symlink(rel, devdir + "/driver");
     return Status::Ok();
   }
+  if (StartsWith(path, "/sys/bus/pci/drivers/") && path.size() > 5 &&
+      path.substr(path.size() - 5) == "/bind") {
+    std::string drv = path.substr(21, path.size() - 21 - 5);
+    std::string dev = "/sys/bus/pci/devices/" + v;
+    if (Exists(dev + "/driver")) return Status::Busy("bind " + v + ": already bound");
+    std::string devdir = std::filesystem::weakly_canonical(HostPath(dev)).string();
+    std::filesystem::create_symlink(std::filesystem::path(HostPath("/sys/bus/pci/drivers/" + drv))
+                                        .lexically_relative(devdir),
+                                    devdir + "/driver");
+    return Status::Ok();
+  }
   // Plain attributes (driver_override, /proc/sys): the value replaces the old.
   if (!Exists(path)) return Status::NotFound(path);
   return WriteFileAtomic(HostPath(path), v + "\n", 0644);
