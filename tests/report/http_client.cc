@@ -40,46 +40,43 @@ bool SendAll(int fd, const std::string& bytes) {
 }
 
 HttpResponse ReadResponse(int fd, bool head_request) {
+  // Byte by byte up to the end of the head and then exactly the body, so
+  // that pipelined responses stay in the socket for the next call.
   HttpResponse r;
-  char buf[65536];
-  size_t head_end = std::string::npos;
-  size_t want = std::string::npos;
-  for (;;) {
-    if (head_end == std::string::npos) {
-      head_end = r.raw.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        std::string head = r.raw.substr(0, head_end);
-        if (head.size() > 12) r.status = std::atoi(head.substr(9, 3).c_str());
-        size_t pos = head.find("\r\n");
-        while (pos != std::string::npos) {
-          size_t next = head.find("\r\n", pos + 2);
-          std::string line =
-              head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
-          size_t colon = line.find(':');
-          if (colon != std::string::npos) {
-            std::string name = line.substr(0, colon);
-            for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            size_t v = line.find_first_not_of(' ', colon + 1);
-            r.headers[name] = v == std::string::npos ? "" : line.substr(v);
-          }
-          pos = next;
-        }
-        size_t len = 0;
-        if (!head_request && r.headers.count("content-length")) {
-          len = std::stoul(r.headers["content-length"]);
-        }
-        want = head_end + 4 + len;
-      }
-    }
-    if (want != std::string::npos && r.raw.size() >= want) {
-      r.body = r.raw.substr(head_end + 4, want - head_end - 4);
-      return r;
-    }
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    r.raw.append(buf, static_cast<size_t>(n));
+  while (r.raw.size() < 4 || r.raw.compare(r.raw.size() - 4, 4, "\r\n\r\n") != 0) {
+    char c;
+    if (recv(fd, &c, 1, 0) != 1) return r;  // status 0: incomplete
+    r.raw += c;
   }
-  r.status = 0;  // incomplete
+  std::string head = r.raw.substr(0, r.raw.size() - 4);
+  size_t pos = head.find("\r\n");
+  while (pos != std::string::npos) {
+    size_t next = head.find("\r\n", pos + 2);
+    std::string line =
+        head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+    size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      size_t v = line.find_first_not_of(' ', colon + 1);
+      r.headers[name] = v == std::string::npos ? "" : line.substr(v);
+    }
+    pos = next;
+  }
+  size_t len = 0;
+  if (!head_request && r.headers.count("content-length")) {
+    len = std::stoul(r.headers["content-length"]);
+  }
+  std::string body(len, '\0');
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = recv(fd, body.data() + got, len - got, 0);
+    if (n <= 0) return r;
+    got += static_cast<size_t>(n);
+  }
+  r.body = body;
+  r.raw += body;
+  if (head.size() >= 12) r.status = std::atoi(head.substr(9, 3).c_str());
   return r;
 }
 

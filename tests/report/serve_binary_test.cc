@@ -1,0 +1,102 @@
+// `gpuhost-agent serve` as systemd runs it: sd_notify READY=1 and watchdog
+// pings over $NOTIFY_SOCKET, a clean exit on SIGTERM.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "report/agent_process.h"
+#include "report/http_client.h"
+#include "report/state_fixtures.h"
+#include "support/test_env.h"
+
+namespace gpuhost::testing {
+namespace {
+
+// A notify socket like systemd's: datagrams, one message each.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << path;
+  }
+  ~NotifySocket() { close(fd_); }
+  // The next message, or "" after `ms`.
+  std::string Next(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, ms) <= 0) return "";
+    char buf[4096];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST(ServeBinaryTest, NotifiesReadyAndPingsTheWatchdog) {
+  TempDir dir;
+  WriteState(dir.path(), H200State());
+  std::string sock = dir.path() + "/notify";
+  NotifySocket notify(sock);
+  // WATCHDOG_USEC=400ms: a ping every 200 ms.
+  ServeProcess server(dir.path(), {}, {"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=400000"});
+  ASSERT_NE(server.port(), 0);
+  std::string first = notify.Next(2000);
+  EXPECT_EQ(first.rfind("READY=1\nSTATUS=serving on 127.0.0.1:0 (port ", 0), 0u) << first;
+  int pings = 0;
+  auto start = std::chrono::steady_clock::now();
+  while (pings < 4 && std::chrono::steady_clock::now() - start < std::chrono::seconds(3)) {
+    if (notify.Next(1000) == "WATCHDOG=1") ++pings;
+  }
+  EXPECT_EQ(pings, 4);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  EXPECT_EQ(Get(server.port(), "/healthz").status, 200);
+  EXPECT_EQ(server.Stop(), 0);
+  // STOPPING=1 after the pings.
+  std::string msg;
+  for (int i = 0; i < 20 && msg != "STOPPING=1"; ++i) msg = notify.Next(500);
+  EXPECT_EQ(msg, "STOPPING=1");
+}
+
+TEST(ServeBinaryTest, NoWatchdogWithoutWatchdogUsec) {
+  TempDir dir;
+  std::string sock = dir.path() + "/notify";
+  NotifySocket notify(sock);
+  ServeProcess server(dir.path(), {}, {"NOTIFY_SOCKET=" + sock});
+  ASSERT_NE(server.port(), 0);
+  EXPECT_EQ(notify.Next(2000).rfind("READY=1", 0), 0u);
+  EXPECT_EQ(notify.Next(600), "");
+  auto r = Get(server.port(), "/healthz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "no state yet: the agent has not finished a run\n");
+}
+
+TEST(ServeBinaryTest, BadListenAddressExitsWithAMessage) {
+  int status = 0;
+  std::string out = RunCommand(AgentBinary() + " serve --listen localhost:8080 2>&1", &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(out.find("'localhost' is not an IP address"), std::string::npos) << out;
+}
+
+TEST(ServeBinaryTest, SmallWhenIdle) {
+  TempDir dir;
+  TempDir scratch;
+  WriteState(dir.path(), GpuServerState(scratch.path()));
+  ServeProcess server(dir.path());
+  ASSERT_NE(server.port(), 0);
+  for (const char* p : {"/", "/api/v1/status", "/metrics", "/healthz"}) {
+    EXPECT_EQ(Get(server.port(), p).status, 200) << p;
+  }
+  EXPECT_LT(server.RssKib(), 15 * 1024) << "VmRSS KiB";
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
