@@ -6,7 +6,8 @@ CMAKE_ARGS ?=
 # Debian packages the agent's build and tests need.
 BUILD_DEPS := cmake g++ make pkg-config pciutils pci.ids umockdev \
               libpci-dev libkmod-dev libsystemd-dev libvirt-dev libcpp-httplib-dev \
-              nlohmann-json3-dev libgtest-dev
+              nlohmann-json3-dev libgtest-dev \
+              chromium prometheus
 
 .PHONY: all deps build test clean format
 
