@@ -71,7 +71,7 @@ args=(
     --build-directory="$b/cache/builddir/$profile"
     --package-cache-dir="$b/cache/mkosi-packages"
 )
-# Always set (possibly empty) so a stale value cached in $BUILDDIR's CMakeCache can't linger unseen.
+# Always passed, possibly empty: mkosi.build.chroot reconfigures from scratch when it changes.
 args+=(--environment="GPUHOST_CMAKE_ARGS=${GPUHOST_CMAKE_ARGS:-}")
 if [[ -n ${GPUHOST_SRC_REV:-} ]]; then
     rev=$(git -C "$root" rev-parse --verify "${GPUHOST_SRC_REV}^{commit}")
