@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 BUILD_DEPS := cmake g++ make pkg-config pciutils pci.ids umockdev \
               libpci-dev libkmod-dev libsystemd-dev libvirt-dev libcpp-httplib-dev \
               nlohmann-json3-dev libgtest-dev \
-              chromium prometheus
+              chromium prometheus systemd
 
 .PHONY: all deps build test clean format
 
