@@ -4,12 +4,14 @@
 #include <cstdlib>
 
 #include "base/fileio.h"
+#include "apply/holders.h"
 #include "apply/restore.h"
 #include "host/fs.h"
 #include "inventory/capture.h"
 #include "inventory/inventory.h"
 #include "inventory/json.h"
 #include "inventory/text.h"
+#include "nvml/nvml.h"
 #include "plan/json.h"
 #include "plan/plan.h"
 #include "plan/policy.h"
@@ -79,6 +81,17 @@ const std::vector<Command>& Commands() {
         {"state-dir", true, false, "DIR",
          "Where original-drivers.json is, under the root (default /var/lib/gpuhost)."}},
        RunRestore},
+      {"gpu-status",
+       "Read each NVIDIA GPU through NVML (model, driver, memory, utilisation, temperature, MIG).",
+       "[--root DIR] [--json]",
+       {kRoot, {"json", false, false, "", "Print JSON."}},
+       RunGpuStatus},
+      {"holders",
+       "Say who holds a PCI function (open device nodes, nvidia-persistenced, mounts): what "
+       "apply checks before it unbinds anything.",
+       "--address DDDD:BB:DD.F [--root DIR]",
+       {{"address", true, false, "ADDR", "The PCI function."}, kRoot},
+       RunHolders},
       {"serve",
        "Serve the status page, JSON API and metrics from the agent's state directory.",
        "[--listen ADDR:PORT]... [--state-dir DIR]",
@@ -177,6 +190,60 @@ int RunRestore(const Args& args) {
   if (results.empty()) std::printf("nothing to restore: gpuhost moved no device\n");
   std::printf("Note: the policy still applies at the next boot or apply; change it to keep this.\n");
   return bad == 0 ? 0 : 1;
+}
+
+int RunGpuStatus(const Args& args) {
+  RootFs fs(args.Get("root", "/"));
+  inventory::Inventory inv;
+  (void)inventory::Collect(fs, {}, &inv);
+  std::vector<inventory::PciAddress> nvidia;
+  for (const auto& g : inv.gpus) {
+    const auto* f = inv.Find(g.address);
+    if (f != nullptr && f->vendor_id == 0x10de) nvidia.push_back(g.address);
+  }
+  nvml::Report rep = nvml::Read(nvidia);
+  if (args.Has("json")) {
+    std::printf("%s\n", nvml::ToJson(rep).dump(2).c_str());
+  } else if (!rep.available) {
+    std::printf("%s\n", rep.error.c_str());
+  } else {
+    std::printf("NVIDIA driver %s, %zu GPU(s)\n", rep.driver_version.c_str(), rep.gpus.size());
+    for (const auto& g : rep.gpus) {
+      if (!g.error.empty()) {
+        std::printf("  %s: %s\n", g.address.c_str(), g.error.c_str());
+        continue;
+      }
+      std::printf("  %s  %s  %llu/%llu MiB used  gpu %u%%  mem %u%%  %u C  MIG %s\n",
+                  g.address.c_str(), g.name.c_str(),
+                  static_cast<unsigned long long>(g.memory_used_bytes.value_or(0) >> 20),
+                  static_cast<unsigned long long>(g.memory_total_bytes.value_or(0) >> 20),
+                  g.utilization_gpu_percent.value_or(0), g.utilization_memory_percent.value_or(0),
+                  g.temperature_c.value_or(0),
+                  g.mig_enabled ? (*g.mig_enabled ? "on" : "off") : "n/a");
+    }
+  }
+  return rep.available || nvidia.empty() ? 0 : 1;
+}
+
+int RunHolders(const Args& args) {
+  auto addr = inventory::PciAddress::Parse(args.Get("address"));
+  if (!addr) {
+    Err("holders", "--address must be a PCI address like 0000:65:00.0");
+    return 2;
+  }
+  RootFs fs(args.Get("root", "/"));
+  inventory::Inventory inv;
+  (void)inventory::Collect(fs, {}, &inv);
+  const auto* f = inv.Find(*addr);
+  if (f == nullptr) {
+    Err("holders", "no PCI function " + addr->ToString());
+    return 1;
+  }
+  for (const auto& n : apply::DeviceNodes(fs, *f)) std::printf("node %s\n", n.c_str());
+  auto holders = apply::FindHolders(fs, *f);
+  for (const auto& h : holders) std::printf("held: %s\n", apply::Describe(h).c_str());
+  if (holders.empty()) std::printf("free: nothing holds %s\n", addr->ToString().c_str());
+  return 0;
 }
 
 int RunServe(const Args& args) {

@@ -21,6 +21,8 @@ int RunCapture(const Args& args);
 int RunPlan(const Args& args);
 int RunApply(const Args& args);
 int RunRestore(const Args& args);
+int RunGpuStatus(const Args& args);
+int RunHolders(const Args& args);
 int RunServe(const Args& args);
 
 }  // namespace gpuhost::cli

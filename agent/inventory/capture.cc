@@ -113,6 +113,13 @@ Result<CaptureStats> Capture(const Fs& src, Fs& dst) {
     RETURN_IF_ERROR(c.File(std::string("/sys/firmware/acpi/tables/") + table));
   }
   for (const char* f : kProcFiles) RETURN_IF_ERROR(c.File(f));
+  // The NVIDIA driver maps each GPU to its /dev/nvidiaN here (holders check).
+  if (auto gpus = src.List("/proc/driver/nvidia/gpus"); gpus.ok()) {
+    for (const auto& g : *gpus) {
+      RETURN_IF_ERROR(c.File("/proc/driver/nvidia/gpus/" + g + "/information"));
+    }
+  }
+  RETURN_IF_ERROR(c.File("/proc/driver/nvidia/version"));
   // Only the presence of /dev/kvm matters: a plain file stands in for it.
   if (src.Exists("/dev/kvm")) RETURN_IF_ERROR(dst.WriteAtomic("/dev/kvm", "", 0644));
   return std::move(c.stats());

@@ -309,3 +309,34 @@ TEST(RestoreTest, EveryMovedFunctionGoesBackExceptWhatAVmUses) {
 
 }  // namespace
 }  // namespace gpuhost::testing
+
+namespace gpuhost::testing {
+namespace {
+
+// The H200 capture: the NVIDIA driver maps 0000:00:06.0 to /dev/nvidia0
+// (/proc/driver/nvidia/gpus/.../information). On that machine a PyTorch
+// process held it (device-run/holders-busy.txt); the same here.
+TEST(HoldersRealDataTest, CudaProcessHoldsTheH200) {
+  TempDir dir;
+  RunCommand("cp -a '" + TestDataDir() + "/captures/h200-firecracker/tree/.' '" + dir.path() + "'");
+  auto inv = CollectFromRoot(dir.path());
+  const auto* gpu = inv.Find(*inventory::PciAddress::Parse("0000:00:06.0"));
+  ASSERT_NE(gpu, nullptr);
+  RootFs fs(dir.path());
+  EXPECT_EQ(apply::DeviceNodes(fs, *gpu), (std::vector<std::string>{"/dev/nvidia0"}));
+  EXPECT_TRUE(apply::FindHolders(fs, *gpu).empty());
+  SysfsBuilder b(dir.path());
+  b.Write("/proc/426/comm", "python3\n");
+  std::filesystem::create_directories(dir.path() + "/proc/426/fd");
+  std::filesystem::create_symlink("/dev/nvidiactl", dir.path() + "/proc/426/fd/5");
+  std::filesystem::create_symlink("/dev/nvidia0", dir.path() + "/proc/426/fd/6");
+  auto holders = apply::FindHolders(fs, *gpu);
+  ASSERT_EQ(holders.size(), 1u);
+  EXPECT_EQ(apply::Describe(holders[0]), "pid 426 (python3) has /dev/nvidia0 open");
+  EXPECT_EQ(apply::Describe(holders[0]) + "\n",
+            RunCommand("grep '^held:' '" + TestDataDir() +
+                       "/captures/h200-firecracker/device-run/holders-busy.txt' | cut -c7-"));
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
