@@ -82,6 +82,7 @@ std::vector<std::string> CmdlineWords(const std::string& cmdline) {
   std::vector<std::string> words;
   for (auto& w : Split(cmdline, ' ')) {
     std::string t(Trim(w));
+    if (t == "--") break;  // the rest is for init, not the kernel
     if (!t.empty()) words.push_back(std::move(t));
   }
   return words;

@@ -61,7 +61,7 @@ struct KernelParamRow {
   bool in_effect = false;
 };
 std::vector<KernelParamRow> KernelParamRows(const State& s);
-// Words of /proc/cmdline, in order.
+// Words of /proc/cmdline, in order, up to "--" (what follows is init's).
 std::vector<std::string> CmdlineWords(const std::string& cmdline);
 
 // A module the plan loads, with how it went and its read-back check if any.

@@ -95,6 +95,11 @@ TEST(ViewTest, KernelParamsWantedVersusInEffect) {
   EXPECT_TRUE(rows[2].in_effect);
 }
 
+TEST(ViewTest, CmdlineWordsStopAtInitArguments) {
+  EXPECT_EQ(report::CmdlineWords("  quiet  iommu=pt -- --init-flag x\n"),
+            std::vector<std::string>({"quiet", "iommu=pt"}));
+}
+
 TEST(ViewTest, ModulesCarryTheirReadBack) {
   auto s = H200State();
   auto rows = report::ModuleRows(s);

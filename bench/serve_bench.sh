@@ -1,0 +1,134 @@
+#!/bin/bash
+# Benchmark `gpuhost-agent serve` against nginx serving the same bytes as static
+# files, in the same run, on loopback: wrk on /api/v1/status and /metrics.
+#
+# Usage: bench/serve_bench.sh [BUILD_DIR]      (as root: nginx runs from a temp config)
+#   DURATION=10s CONNECTIONS=64 WRK_THREADS=2 NGINX_WORKERS=auto
+#
+# The state file is the real agent's result on the H200 capture
+# (apply --dry-run --json). Targets (issue 4): at least half of nginx's
+# requests/s, p99 under 5 ms at 64 connections, serve's RSS under 15 MB.
+# Prints the figures and the ratio; exits 0 whether or not targets are met
+# (2 when something could not run).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+AGENT=$BUILD/agent/gpuhost-agent
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+NGINX_WORKERS=${NGINX_WORKERS:-auto}
+SERVE_PORT=${SERVE_PORT:-18480}
+NGINX_PORT=${NGINX_PORT:-18481}
+
+die() { echo "serve_bench: $*" >&2; exit 2; }
+[ -x "$AGENT" ] || die "$AGENT not built (cmake --build $BUILD)"
+[ "$(id -u)" = 0 ] || die "run as root (nginx)"
+missing=""
+command -v wrk >/dev/null || missing="$missing wrk"
+command -v nginx >/dev/null || missing="$missing nginx-light"
+command -v curl >/dev/null || missing="$missing curl"
+if [ -n "$missing" ]; then
+  echo "installing:$missing"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+TMP=$(mktemp -d /tmp/serve-bench.XXXXXX)
+chmod 755 "$TMP"
+SERVE_PID=""
+cleanup() {
+  [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+  [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
+  sleep 0.2
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# A real state file: the agent's dry run on the captured H200 machine.
+cp -r tests/data/captures/h200-firecracker/tree "$TMP/root"
+mkdir -p "$TMP/state" "$TMP/www/api/v1"
+"$AGENT" apply --root "$TMP/root" --dry-run --json >"$TMP/state/state.json" ||
+  die "apply --dry-run failed"
+
+"$AGENT" serve --listen "127.0.0.1:$SERVE_PORT" --state-dir "$TMP/state" 2>"$TMP/serve.log" &
+SERVE_PID=$!
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "http://127.0.0.1:$SERVE_PORT/api/v1/status" && break
+  sleep 0.1
+done
+curl -sf -o "$TMP/www/api/v1/status" "http://127.0.0.1:$SERVE_PORT/api/v1/status" ||
+  die "serve did not answer: $(cat "$TMP/serve.log")"
+curl -sf -o "$TMP/www/metrics" "http://127.0.0.1:$SERVE_PORT/metrics"
+chmod -R a+rX "$TMP/www"
+
+# nginx with the same response headers, so the bytes on the wire match too.
+cat >"$TMP/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nodelay on;
+  keepalive_requests 10000;
+  server_tokens off;
+  client_body_temp_path $TMP/nginx-tmp;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $TMP/www;
+    add_header Content-Security-Policy "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    add_header X-Content-Type-Options nosniff;
+    add_header X-Frame-Options DENY;
+    add_header Referrer-Policy no-referrer;
+    add_header Cross-Origin-Resource-Policy same-origin;
+    add_header Cache-Control no-store;
+    location = /api/v1/status { default_type application/json; }
+    location = /metrics { default_type "text/plain; version=0.0.4; charset=utf-8"; }
+  }
+}
+EOF
+nginx -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log"
+for _ in $(seq 50); do
+  curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/metrics" && break
+  sleep 0.1
+done
+cmp -s <(curl -s "http://127.0.0.1:$NGINX_PORT/api/v1/status") "$TMP/www/api/v1/status" ||
+  die "nginx does not serve the same bytes"
+
+# wrk's "Requests/sec:" and the 99% line of --latency, in ms.
+run_wrk() {
+  local out
+  out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {v=$2; u=v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
+         if (u == "us") v /= 1000; else if (u == "s") v *= 1000; printf "%.3f", v}' <<<"$out")
+  local errors
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  echo "$rps $p99 $errors"
+}
+
+echo "serve_bench: $(nproc) CPUs, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, nginx worker_processes $NGINX_WORKERS"
+echo "bodies: /api/v1/status $(stat -c %s "$TMP/www/api/v1/status") bytes, /metrics $(stat -c %s "$TMP/www/metrics") bytes"
+printf '%-16s %14s %10s %14s %10s %8s\n' endpoint "serve req/s" "p99 ms" "nginx req/s" "p99 ms" ratio
+met=1
+for path in /api/v1/status /metrics; do
+  read -r s_rps s_p99 s_err < <(run_wrk "http://127.0.0.1:$SERVE_PORT$path")
+  read -r n_rps n_p99 n_err < <(run_wrk "http://127.0.0.1:$NGINX_PORT$path")
+  ratio=$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN {printf "%.2f", a / b}')
+  printf '%-16s %14s %10s %14s %10s %8s\n' "$path" "$s_rps" "$s_p99" "$n_rps" "$n_p99" "$ratio"
+  [ -n "$s_err" ] && echo "  serve: $s_err"
+  [ -n "$n_err" ] && echo "  nginx: $n_err"
+  awk -v r="$ratio" -v p="$s_p99" 'BEGIN {exit !(r >= 0.5 && p < 5)}' || met=0
+done
+rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVE_PID/status")
+hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status")
+echo "serve memory: VmRSS $rss KiB, VmHWM (peak) $hwm KiB"
+[ "$hwm" -lt 15360 ] || met=0
+if [ "$met" = 1 ]; then
+  echo "targets: met (ratio >= 0.5, p99 < 5 ms, peak RSS < 15 MB)"
+else
+  echo "targets: MISSED (ratio >= 0.5, p99 < 5 ms, peak RSS < 15 MB)"
+fi
