@@ -125,7 +125,10 @@ for path in /api/v1/status /metrics; do
 done
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVE_PID/status")
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status")
-echo "serve memory: VmRSS $rss KiB, VmHWM (peak) $hwm KiB"
+pss=$(awk '/^Pss:/ {print $2}' "/proc/$SERVE_PID/smaps_rollup")
+anon=$(awk '/^Anonymous:/ {print $2}' "/proc/$SERVE_PID/smaps_rollup")
+echo "serve memory: VmRSS $rss KiB, VmHWM (peak) $hwm KiB, Pss $pss KiB, anonymous $anon KiB"
+echo "  shared libraries mapped: $(awk '$6 ~ /\.so/ {print $6}' "/proc/$SERVE_PID/maps" | sort -u | wc -l)"
 [ "$hwm" -lt 15360 ] || met=0
 if [ "$met" = 1 ]; then
   echo "targets: met (ratio >= 0.5, p99 < 5 ms, peak RSS < 15 MB)"

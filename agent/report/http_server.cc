@@ -320,6 +320,9 @@ class HttpServer::Loop {
           c.deadline_ms = now + s_.limits_.head_timeout_ms;
         }
         c.in.append(buf, static_cast<size_t>(n));
+        // A short read emptied the socket: skip the recv that would say EAGAIN
+        // (epoll is level-triggered and reports what arrives later).
+        if (static_cast<size_t>(n) < sizeof buf) break;
         if (c.in.size() > s_.limits_.max_head_bytes + sizeof buf) break;  // enough to judge
         continue;
       }

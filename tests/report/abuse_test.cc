@@ -49,7 +49,7 @@ class AbuseTest : public ::testing::Test {
   void TearDown() override {
     EXPECT_TRUE(server_->Running()) << "the server died";
     // Memory stays small after all of it.
-    EXPECT_LT(server_->PeakRssKib(), 32 * 1024);
+    EXPECT_LT(server_->AnonymousKib(), 16 * 1024);
     EXPECT_EQ(server_->Stop(), 0);
   }
   TempDir dir_;

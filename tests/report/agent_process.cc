@@ -16,8 +16,8 @@
 namespace gpuhost::testing {
 namespace {
 
-long StatusField(pid_t pid, const std::string& field) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+long StatusField(pid_t pid, const std::string& field, const char* file = "status") {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/" + file);
   std::string line;
   while (std::getline(f, line)) {
     if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
@@ -78,6 +78,7 @@ bool ServeProcess::Running() {
 
 long ServeProcess::RssKib() const { return StatusField(pid_, "VmRSS"); }
 long ServeProcess::PeakRssKib() const { return StatusField(pid_, "VmHWM"); }
+long ServeProcess::AnonymousKib() const { return StatusField(pid_, "Anonymous", "smaps_rollup"); }
 
 int ServeProcess::Stop() {
   if (pid_ <= 0) return -1;

@@ -27,6 +27,9 @@ class ServeProcess {
   // VmRSS and VmHWM from /proc/PID/status, in KiB.
   long RssKib() const;
   long PeakRssKib() const;
+  // Anonymous memory (heap, stacks) from /proc/PID/smaps_rollup, in KiB: what
+  // serve itself allocates, without the shared libraries' pages.
+  long AnonymousKib() const;
   // SIGTERM, then wait; returns the exit status (128+signal when killed).
   int Stop();
 

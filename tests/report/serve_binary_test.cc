@@ -95,7 +95,12 @@ TEST(ServeBinaryTest, SmallWhenIdle) {
   for (const char* p : {"/", "/api/v1/status", "/metrics", "/healthz"}) {
     EXPECT_EQ(Get(server.port(), p).status, 200) << p;
   }
-  EXPECT_LT(server.RssKib(), 15 * 1024) << "VmRSS KiB";
+  // serve's own memory. VmRSS also counts every shared library the agent
+  // binary links (about 9 MiB without libvirt's dependencies, 18 with them):
+  // bench/serve_bench.sh reports both.
+  EXPECT_LT(server.AnonymousKib(), 8 * 1024) << "anonymous KiB";
+  EXPECT_LT(server.RssKib(), 24 * 1024) << "VmRSS KiB";
+  std::printf("VmRSS %ld KiB, anonymous %ld KiB\n", server.RssKib(), server.AnonymousKib());
 }
 
 }  // namespace
