@@ -40,9 +40,11 @@ fi
 # an empty machine tells: still running when the timeout hits (status 124) means KVM works.
 kvm_works() {
     [[ -r /dev/kvm && -w /dev/kvm ]] || return 1
-    timeout 2 qemu-system-x86_64 -accel kvm -cpu max -machine q35 -m 64 -nodefaults \
-        -display none -serial none -monitor none -no-reboot >/dev/null 2>&1
-    [[ $? == 124 ]]
+    local rc=0
+    # In a subshell, so bash's "Aborted" job message goes to /dev/null with the rest.
+    (timeout 2 qemu-system-x86_64 -accel kvm -cpu max -machine q35 -m 64 -nodefaults \
+        -display none -serial none -monitor none -no-reboot; exit $?) >/dev/null 2>&1 || rc=$?
+    [[ $rc == 124 ]]
 }
 case $accel in
     auto) if kvm_works; then accel_args=(-accel kvm); else accel_args=(-accel tcg); fi ;;
