@@ -7,7 +7,8 @@
 #   make image-deps     install the Debian packages the pipeline needs on this machine
 #   make image-clean    remove the built image; image-distclean also the tools tree and caches
 #
-# Variables: PROFILE (recipe under recipes/), HOST_PORT (run's forwarded port), QA_PORT,
+# Variables: PROFILE (recipe under recipes/), IMAGE_PROFILES (that recipe's opt-in mkosi
+# profiles, comma-separated, e.g. virt; output in build/<recipe>+<profile>/), HOST_PORT (run's forwarded port), QA_PORT,
 # ACCEL (auto|kvm|tcg), SERIAL (run: stdio or a log file). Everything here runs as root.
 
 PROFILE   ?= kvm-host
@@ -16,7 +17,9 @@ QA_PORT   ?= 18080
 ACCEL     ?= auto
 SERIAL    ?= stdio
 
-IMAGE_OUT := build/$(PROFILE)
+IMAGE_PROFILES ?=
+comma := ,
+IMAGE_OUT := build/$(PROFILE)$(if $(IMAGE_PROFILES),+$(subst $(comma),+,$(IMAGE_PROFILES)))
 IMAGE_RAW := $(IMAGE_OUT)/image.raw
 
 # Host packages: mmdebstrap bootstraps the trixie tools tree (mkosi itself comes from trixie,
@@ -43,17 +46,17 @@ tools-tree: image-deps
 image: $(IMAGE_RAW)
 
 $(IMAGE_RAW): $(IMAGE_INPUTS) | image-deps
-	PROFILE=$(PROFILE) image/mkosi.sh -f build
+	PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/mkosi.sh -f build
 	@touch $@
 
 image-force: image-deps
-	PROFILE=$(PROFILE) image/mkosi.sh -f build
+	PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/mkosi.sh -f build
 
 run: image
-	PROFILE=$(PROFILE) HOST_PORT=$(HOST_PORT) ACCEL=$(ACCEL) SERIAL=$(SERIAL) image/run.sh
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) HOST_PORT=$(HOST_PORT) ACCEL=$(ACCEL) SERIAL=$(SERIAL) image/run.sh
 
 qa: image
-	PROFILE=$(PROFILE) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-test.sh
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-test.sh
 
 image-clean:
 	rm -rf $(IMAGE_OUT)

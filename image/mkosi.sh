@@ -17,6 +17,8 @@
 #   GPUHOST_MIRROR         Debian mirror (default: the one this machine's apt uses)
 #   GPUHOST_ROOT_PASSWORD  set a root password in the image (development only; default: root locked)
 #   GPUHOST_CMAKE_ARGS     extra -D arguments for the agent's CMake configure (whitespace-split)
+#   IMAGE_PROFILES         mkosi profiles of the recipe to enable, comma-separated (e.g. virt);
+#                          outputs and caches then go to build/<recipe>+<profile>[+...]/
 #   GPUHOST_SRC_REV        build the agent from this git revision (e.g. HEAD) instead of the
 #                          working tree, which may be mid-edit; exported to build/cache/src/
 set -euo pipefail
@@ -60,17 +62,23 @@ fi
 # its results into place instead of copying them across mounts (a copy of image.raw and of the
 # cached trees cost ~40 s per build). mkosi refuses a workspace inside a BuildSources directory
 # (the repository), which /gpuhost-build is not, by path.
+# Each recipe+profiles variant has its own output and cache directories: mkosi keeps one
+# incremental cache per directory and drops it whenever the package set differs.
 b=/gpuhost-build
-mkdir -p "$root/build/$profile" "$cache/workspace" "$cache/mkosi/$profile" "$cache/builddir/$profile"
+variant=$profile
+profiles=${IMAGE_PROFILES:-}
+[[ -z $profiles ]] || variant+="+${profiles//,/+}"
+mkdir -p "$root/build/$variant" "$cache/workspace" "$cache/mkosi/$variant" "$cache/builddir/$variant"
 args=(
     --directory="$recipe"
     --sandbox-tree="$sandbox"
-    --output-directory="$b/$profile"
+    --output-directory="$b/$variant"
     --workspace-directory="$b/cache/workspace"
-    --cache-directory="$b/cache/mkosi/$profile"
-    --build-directory="$b/cache/builddir/$profile"
+    --cache-directory="$b/cache/mkosi/$variant"
+    --build-directory="$b/cache/builddir/$variant"
     --package-cache-dir="$b/cache/mkosi-packages"
 )
+[[ -z $profiles ]] || args+=(--profile="$profiles")
 # Always passed, possibly empty: mkosi.build.chroot reconfigures from scratch when it changes.
 args+=(--environment="GPUHOST_CMAKE_ARGS=${GPUHOST_CMAKE_ARGS:-}")
 if [[ -n ${GPUHOST_SRC_REV:-} ]]; then
