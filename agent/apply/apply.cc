@@ -76,8 +76,22 @@ void WriteFile(Env& env, const plan::Action& a, ActionResult* r) {
 // The holders gate: a function in use stays where it is, and the result
 // says who uses it. Only a function that is on another driver is checked:
 // one already on vfio-pci is never touched (BindVfio sees it unchanged).
-void BindVfioIfFree(Fs& fs, const inventory::Inventory& inv, const inventory::PciAddress& addr,
+void BindVfioIfFree(Env& env, const inventory::Inventory& inv, const inventory::PciAddress& addr,
                     const std::string& state_dir, ActionResult* r) {
+  Fs& fs = env.fs;
+  // A running VM's device is never touched, whatever the policy says now.
+  if (inv.virt.UsedByActiveVm(addr)) {
+    std::string vm = inv.virt.OwnerOf(addr);
+    auto link = fs.ReadLink("/sys/bus/pci/devices/" + addr.ToString() + "/driver");
+    if (link.ok() && link->substr(link->rfind('/') + 1) == "vfio-pci") {
+      r->outcome = "unchanged";
+      r->message = "on vfio-pci, in use by running VM " + vm;
+    } else {
+      r->outcome = "held";
+      r->message = "in use by running VM " + vm + "; left alone";
+    }
+    return;
+  }
   inventory::PciFunction f;
   if (const auto* known = inv.Find(addr)) f = *known;
   f.address = addr;
@@ -103,7 +117,11 @@ void BindVfioIfFree(Fs& fs, const inventory::Inventory& inv, const inventory::Pc
       return;
     }
   }
-  BindVfio(fs, addr, r);
+  if (env.detach) {
+    BindVfioViaLibvirt(fs, addr, env.detach, r);
+  } else {
+    BindVfio(fs, addr, r);
+  }
 }
 
 std::string Result(const report::State& s) {
@@ -152,7 +170,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
             r.message = "vfio_pci could not be loaded";
           } else {
             auto addr = inventory::PciAddress::Parse(a.target);
-            BindVfioIfFree(env.fs, inv, *addr, opts.state_dir, &r);
+            BindVfioIfFree(env, inv, *addr, opts.state_dir, &r);
           }
           break;
         case ActionKind::kWriteFile:
@@ -189,9 +207,11 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
     }
     r.duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-    if (r.outcome == "failed" || r.outcome == "held") st.errors.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + ": " + r.message});
+    if (r.outcome == "failed" || r.outcome == "held")
+      st.errors.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + ": " + r.message});
     if (r.outcome == "skipped" && opts.live) {
-      st.warnings.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + " skipped: " + r.message});
+      st.warnings.push_back(
+          {a.target, std::string(plan::ActionKindName(a.kind)) + " skipped: " + r.message});
     }
     if (env.on_action) env.on_action(r);
     st.actions.push_back(std::move(r));

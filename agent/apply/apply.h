@@ -22,6 +22,9 @@ struct Env {
   CommandRunner& commands;
   // Called after each action (journal, sd_notify STATUS=); may be empty.
   std::function<void(const report::ActionResult&)> on_action;
+  // When set (libvirtd runs), binds go through libvirt's node device detach
+  // instead of sysfs; the driver is read back the same way afterwards.
+  std::function<Status(const inventory::PciAddress&)> detach;
 };
 
 struct Options {
@@ -40,6 +43,9 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
 // The individual steps, for tests and for `restore`. Each returns the
 // outcome ("done", "unchanged", ...) in result->outcome.
 void BindVfio(Fs& fs, const inventory::PciAddress& addr, report::ActionResult* result);
+void BindVfioViaLibvirt(Fs& fs, const inventory::PciAddress& addr,
+                        const std::function<Status(const inventory::PciAddress&)>& detach,
+                        report::ActionResult* result);
 void SetSysctl(Fs& fs, const std::string& key, const std::string& value,
                report::ActionResult* result, report::Check* check);
 

@@ -68,4 +68,32 @@ void BindVfio(Fs& fs, const inventory::PciAddress& addr, report::ActionResult* r
   r->message = before.empty() ? "bound to vfio-pci" : "moved from " + before + " to vfio-pci";
 }
 
+void BindVfioViaLibvirt(Fs& fs, const inventory::PciAddress& addr,
+                        const std::function<Status(const inventory::PciAddress&)>& detach,
+                        report::ActionResult* r) {
+  const std::string dev = "/sys/bus/pci/devices/" + addr.ToString();
+  std::string before = DriverOf(fs, dev);
+  if (before == "vfio-pci") {
+    BindVfio(fs, addr, r);  // at most pins driver_override
+    return;
+  }
+  if (Status s = detach(addr); !s.ok()) {
+    r->outcome = "failed";
+    r->message = s.ToString();
+    return;
+  }
+  std::string after = DriverOf(fs, dev);
+  if (after != "vfio-pci") {
+    r->outcome = "failed";
+    r->message = "read back after libvirt detach: driver is '" +
+                 (after.empty() ? std::string("none") : after) + "', not vfio-pci";
+    return;
+  }
+  // libvirt sets driver_override too; make sure the pin is there.
+  (void)fs.WriteAttribute(dev + "/driver_override", "vfio-pci", true);
+  r->outcome = "done";
+  r->message = (before.empty() ? std::string("bound") : "moved from " + before) +
+               " to vfio-pci through libvirt";
+}
+
 }  // namespace gpuhost::apply

@@ -62,7 +62,8 @@ std::vector<std::string> DeviceNodes(const Fs& fs, const inventory::PciFunction&
           if (c == std::string::npos) continue;
           std::string rest = node.substr(c + 1);
           if (rest.rfind(idx, 0) == 0 &&
-              (rest.size() == idx.size() || !std::isdigit(static_cast<unsigned char>(rest[idx.size()])))) {
+              (rest.size() == idx.size() ||
+               !std::isdigit(static_cast<unsigned char>(rest[idx.size()])))) {
             nodes.push_back("/dev/snd/" + node);
           }
         }

@@ -13,9 +13,9 @@
 namespace gpuhost::apply {
 
 struct Holder {
-  int pid = 0;        // 0 for a mount
-  std::string name;   // process name (/proc/PID/comm) or "mount"
-  std::string what;   // the node or mount point: "/dev/dri/card1", "/data"
+  int pid = 0;       // 0 for a mount
+  std::string name;  // process name (/proc/PID/comm) or "mount"
+  std::string what;  // the node or mount point: "/dev/dri/card1", "/data"
 };
 
 // "pid 812 (Xorg) has /dev/dri/card1 open"

@@ -4,8 +4,8 @@
 
 namespace gpuhost::apply {
 
-void RequestReboot(Env& env, const Options& opts, const plan::Action& a,
-                   report::ActionResult* r, report::State* st) {
+void RequestReboot(Env& env, const Options& opts, const plan::Action& a, report::ActionResult* r,
+                   report::State* st) {
   std::string guard = opts.state_dir + "/reboot-guard";
   auto boot = env.fs.Read("/proc/sys/kernel/random/boot_id");
   std::string boot_id = boot.ok() ? std::string(Trim(*boot)) : "unknown";

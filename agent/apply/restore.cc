@@ -58,9 +58,9 @@ void RestoreOne(Fs& fs, const inventory::Inventory& inv, const inventory::PciAdd
       return;
     }
   }
-  Status s = original.empty() ? fs.WriteAttribute("/sys/bus/pci/drivers_probe", a, false)
-                              : fs.WriteAttribute("/sys/bus/pci/drivers/" + original + "/bind",
-                                                  a, false);
+  Status s = original.empty()
+                 ? fs.WriteAttribute("/sys/bus/pci/drivers_probe", a, false)
+                 : fs.WriteAttribute("/sys/bus/pci/drivers/" + original + "/bind", a, false);
   std::string after = DriverOf(fs, dev);
   if (!original.empty() && after != original) {
     r->outcome = "failed";
@@ -74,8 +74,8 @@ void RestoreOne(Fs& fs, const inventory::Inventory& inv, const inventory::PciAdd
 
 }  // namespace
 
-Status RecordOriginalDriver(Fs& fs, const std::string& state_dir,
-                            const inventory::PciAddress& addr, const std::string& driver) {
+Status RecordOriginalDriver(Fs& fs, const std::string& state_dir, const inventory::PciAddress& addr,
+                            const std::string& driver) {
   std::string path = state_dir + "/" + kOriginalDrivers;
   json j = Load(fs, path);
   if (j.contains(addr.ToString())) return Status::Ok();

@@ -17,8 +17,8 @@ inline constexpr const char* kOriginalDrivers = "original-drivers.json";
 
 // Records `driver` ("" for none) as the driver `addr` had before the agent
 // moved it, unless a record exists already (the first one is the truth).
-Status RecordOriginalDriver(Fs& fs, const std::string& state_dir,
-                            const inventory::PciAddress& addr, const std::string& driver);
+Status RecordOriginalDriver(Fs& fs, const std::string& state_dir, const inventory::PciAddress& addr,
+                            const std::string& driver);
 
 // One result per recorded function; outcome "done", "unchanged", "held" or
 // "failed". Successful ones are removed from the record.

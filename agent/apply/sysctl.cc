@@ -4,8 +4,8 @@
 namespace gpuhost::apply {
 
 // "net.ipv4.conf.all.rp_filter" -> /proc/sys/net/ipv4/conf/all/rp_filter.
-void SetSysctl(Fs& fs, const std::string& key, const std::string& value,
-               report::ActionResult* r, report::Check* check) {
+void SetSysctl(Fs& fs, const std::string& key, const std::string& value, report::ActionResult* r,
+               report::Check* check) {
   std::string path = "/proc/sys/";
   for (char c : key) path += c == '.' ? '/' : c;
   check->name = key;

@@ -11,6 +11,7 @@
 #include "inventory/inventory.h"
 #include "inventory/json.h"
 #include "inventory/text.h"
+#include "libvirt/virt.h"
 #include "nvml/nvml.h"
 #include "plan/json.h"
 #include "plan/plan.h"
@@ -108,6 +109,10 @@ int RunInventory(const Args& args) {
   inventory::PciSource source{args.Get("pci-dump"), args.Get("pci-ids")};
   inventory::Inventory inv;
   Status s = inventory::Collect(fs, source, &inv);
+  if (source.dump_file.empty()) {
+    virt::JudgeKvm(&inv);
+    if (fs.root().empty()) virt::CollectVirtualization(&inv);  // VMs exist on "/" only
+  }
   std::string out = args.Has("json") ? inventory::ToJson(inv).dump(2) + "\n"
                                      : inventory::ToText(inv);
   if (args.Has("out")) {

@@ -95,6 +95,18 @@ json ToJson(const Inventory& inv) {
   for (const auto& c : inv.critical) {
     critical.push_back({{"address", c.address.ToString()}, {"why", c.why}});
   }
+  json domains = json::array();
+  for (const auto& d : inv.virt.domains) {
+    domains.push_back({{"name", d.name}, {"state", d.state}, {"active", d.active},
+                       {"hostdevs", AddrList(d.hostdevs)}});
+  }
+  json virt = {{"libvirt_connected", inv.virt.libvirt_connected},
+               {"libvirt_uri", inv.virt.libvirt_uri},
+               {"libvirt_error", inv.virt.libvirt_error},
+               {"kvm_usable", inv.virt.kvm_usable},
+               {"kvm_reason", inv.virt.kvm_reason},
+               {"hostdev_vfio", Opt(inv.virt.hostdev_vfio)},
+               {"domains", domains}};
   const System& s = inv.system;
   return {
       {"schema_version", kInventorySchemaVersion},
@@ -124,6 +136,7 @@ json ToJson(const Inventory& inv) {
       {"nvswitches", AddrList(inv.nvswitches)},
       {"iommu_groups", groups},
       {"critical", critical},
+      {"virtualization", virt},
       {"warnings", warnings},
   };
 }
@@ -226,6 +239,22 @@ Result<Inventory> InventoryFromJson(const json& j) {
   }
   if (const json* cs = r.Field(j, "critical"); cs && cs->is_array()) {
     for (const auto& e : *cs) inv.critical.push_back({r.Addr(r.Str(e, "address"), "address"), r.Str(e, "why")});
+  }
+  if (const json* v = r.Field(j, "virtualization")) {
+    inv.virt.libvirt_connected = r.Bool(*v, "libvirt_connected");
+    inv.virt.libvirt_uri = r.Str(*v, "libvirt_uri");
+    inv.virt.libvirt_error = r.Str(*v, "libvirt_error");
+    inv.virt.kvm_usable = r.Bool(*v, "kvm_usable");
+    inv.virt.kvm_reason = r.Str(*v, "kvm_reason");
+    if (const json* h = r.Field(*v, "hostdev_vfio"); h && h->is_boolean()) {
+      inv.virt.hostdev_vfio = h->get<bool>();
+    }
+    if (const json* ds = r.Field(*v, "domains"); ds && ds->is_array()) {
+      for (const auto& e : *ds) {
+        inv.virt.domains.push_back({r.Str(e, "name"), r.Str(e, "state"), r.Bool(e, "active"),
+                                    r.AddrArray(e, "hostdevs")});
+      }
+    }
   }
   if (const json* ws = r.Field(j, "warnings"); ws && ws->is_array()) {
     for (const auto& e : *ws) inv.warnings.push_back({r.Str(e, "where"), r.Str(e, "message")});

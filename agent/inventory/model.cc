@@ -67,6 +67,28 @@ std::string Inventory::CriticalWhy(const PciAddress& a) const {
   return why;
 }
 
+std::string Virtualization::OwnerOf(const PciAddress& a) const {
+  std::string inactive;
+  for (const auto& d : domains) {
+    for (const auto& h : d.hostdevs) {
+      if (h != a) continue;
+      if (d.active) return d.name;
+      if (inactive.empty()) inactive = d.name;
+    }
+  }
+  return inactive;
+}
+
+bool Virtualization::UsedByActiveVm(const PciAddress& a) const {
+  for (const auto& d : domains) {
+    if (!d.active) continue;
+    for (const auto& h : d.hostdevs) {
+      if (h == a) return true;
+    }
+  }
+  return false;
+}
+
 const IommuGroup* Inventory::Group(int id) const {
   for (const auto& g : iommu_groups) {
     if (g.id == id) return &g;

@@ -140,6 +140,28 @@ struct CriticalDevice {
   std::string why;  // "root file system on vda1", "default route via eth0", "boot console"
 };
 
+// A VM libvirt knows about.
+struct VirtDomain {
+  std::string name;
+  std::string state;  // running, paused, shut off, ...
+  bool active = false;
+  std::vector<PciAddress> hostdevs;  // PCI functions assigned to it
+};
+
+// What libvirt says (qemu:///system), when it runs.
+struct Virtualization {
+  bool libvirt_connected = false;
+  std::string libvirt_uri;
+  std::string libvirt_error;  // why not connected (not fatal)
+  bool kvm_usable = false;
+  std::string kvm_reason;     // why not, or "" when usable
+  std::optional<bool> hostdev_vfio;  // domain capabilities: PCI hostdev with the vfio backend
+  std::vector<VirtDomain> domains;
+  // The VM (active first) that has this function as a host device, or "".
+  std::string OwnerOf(const PciAddress& a) const;
+  bool UsedByActiveVm(const PciAddress& a) const;
+};
+
 struct Inventory {
   std::string source;  // "sysfs:/", "sysfs:/path/to/root", "dump:FILE"
   System system;
@@ -148,6 +170,7 @@ struct Inventory {
   std::vector<PciAddress> nvswitches;
   std::vector<IommuGroup> iommu_groups;  // sorted by id
   std::vector<CriticalDevice> critical;  // sorted by address
+  Virtualization virt;
   std::vector<Warning> warnings;
 
   const PciFunction* Find(const PciAddress& a) const;

@@ -62,7 +62,17 @@ std::string ToText(const Inventory& inv) {
     std::string virt = s.cpu.virtualization.empty() ? "no VT-x/AMD-V" : s.cpu.virtualization;
     out += "CPU:         " + OrDash(s.cpu.model) + " (" + OrDash(s.cpu.vendor) + ", " +
            std::to_string(s.cpu.logical_cpus) + " logical, " + virt + ")\n";
-    out += "KVM:         /dev/kvm " + std::string(s.kvm_device ? "present" : "missing") + "\n";
+    out += "KVM:         /dev/kvm " + std::string(s.kvm_device ? "present" : "missing") +
+           (inv.virt.kvm_usable ? ", usable" : inv.virt.kvm_reason.empty() ? "" : ", not usable: " + inv.virt.kvm_reason) +
+           "\n";
+    if (inv.virt.libvirt_connected) {
+      out += "libvirt:     " + inv.virt.libvirt_uri + ", " + std::to_string(inv.virt.domains.size()) +
+             " VM(s)";
+      for (const auto& d : inv.virt.domains) out += " " + d.name + "(" + d.state + ")";
+      out += "\n";
+    } else if (!inv.virt.libvirt_error.empty()) {
+      out += "libvirt:     not connected: " + inv.virt.libvirt_error + "\n";
+    }
     std::string units;
     for (const auto& u : s.iommu.units) units += (units.empty() ? "" : ", ") + u;
     out += "IOMMU:       " + std::string(s.iommu.enabled ? "on (" + units + ")" : "off") +

@@ -55,7 +55,8 @@ Report Read(const std::vector<inventory::PciAddress>& gpus, const std::string& l
             Bind(lib, "nvmlErrorString", &api.error_string) &&
             Bind(lib, "nvmlSystemGetDriverVersion", &api.driver_version) &&
             Bind(lib, "nvmlDeviceGetHandleByPciBusId_v2", &api.by_bus_id) &&
-            Bind(lib, "nvmlDeviceGetName", &api.name) && Bind(lib, "nvmlDeviceGetUUID", &api.uuid) &&
+            Bind(lib, "nvmlDeviceGetName", &api.name) &&
+            Bind(lib, "nvmlDeviceGetUUID", &api.uuid) &&
             Bind(lib, "nvmlDeviceGetMemoryInfo", &api.memory) &&
             Bind(lib, "nvmlDeviceGetUtilizationRates", &api.utilization) &&
             Bind(lib, "nvmlDeviceGetTemperature", &api.temperature);
@@ -99,8 +100,10 @@ Report Read(const std::vector<inventory::PciAddress>& gpus, const std::string& l
     unsigned cur = 0, pending = 0;
     if (api.mig_mode != nullptr) {
       Ret r = api.mig_mode(dev, &cur, &pending);
-      if (r == 0) g.mig_enabled = cur == 1;
-      else if (r != kNotSupported) g.error = std::string("MIG mode: ") + api.error_string(r);
+      if (r == 0)
+        g.mig_enabled = cur == 1;
+      else if (r != kNotSupported)
+        g.error = std::string("MIG mode: ") + api.error_string(r);
     }
     rep.gpus.push_back(std::move(g));
   }

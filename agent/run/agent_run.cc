@@ -7,6 +7,7 @@
 
 #include "apply/apply.h"
 #include "inventory/inventory.h"
+#include "libvirt/virt.h"
 #include "plan/plan.h"
 #include "plan/policy.h"
 #include "report/journal.h"
@@ -61,6 +62,19 @@ int RunAgent(const RunOptions& opts) {
   auto t0 = Clock::now();
   inventory::Inventory inv;
   Status inv_status = inventory::Collect(fs, {}, &inv);
+  virt::JudgeKvm(&inv);
+  // libvirt describes the running system only; a --root tree has no VMs.
+  std::unique_ptr<virt::Connection> libvirt;
+  if (live) {
+    auto c = virt::Connection::Open("qemu:///system", false);
+    if (c.ok()) {
+      libvirt = std::move(*c);
+      libvirt->Describe(&inv);
+    } else {
+      inv.virt.libvirt_uri = "qemu:///system";
+      inv.virt.libvirt_error = c.status().message();
+    }
+  }
   int64_t inv_us = Since(t0);
 
   report::State st;
@@ -84,7 +98,11 @@ int RunAgent(const RunOptions& opts) {
       modules = std::make_unique<OfflineModuleLoader>(fs, inv.system.kernel_release);
     }
     RealCommandRunner commands;
-    apply::Env env{fs, *modules, commands, report::JournalAction};
+    apply::Env env{fs, *modules, commands, report::JournalAction, nullptr};
+    if (libvirt) {
+      // With libvirtd running, binds go through it so its view stays right.
+      env.detach = [&libvirt](const inventory::PciAddress& a) { return libvirt->DetachToVfio(a); };
+    }
     apply::Options ao;
     ao.dry_run = opts.dry_run;
     ao.live = live;

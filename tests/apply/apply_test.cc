@@ -54,7 +54,7 @@ ApplyRun ApplyOnce(const std::string& root, int die_at = 0, const std::string& s
   NoCommands commands;
   inventory::Inventory inv = CollectFromRoot(root);
   plan::Plan p = plan::MakePlan(inv, plan::Policy());
-  apply::Env env{fs, modules, commands, nullptr};
+  apply::Env env{fs, modules, commands, nullptr, nullptr};
   apply::Options opts;
   opts.live = true;
   ApplyRun r;
@@ -260,7 +260,7 @@ TEST(ApplySafetyTest, AnUnbindThatNeverReturnsTimesOutAndTheRestGoesOn) {
   NoCommands commands;
   inventory::Inventory inv = CollectFromRoot(dir.path());
   plan::Plan p = plan::MakePlan(inv, plan::Policy());
-  apply::Env env{fs, modules, commands, nullptr};
+  apply::Env env{fs, modules, commands, nullptr, nullptr};
   apply::Options opts;
   auto t0 = std::chrono::steady_clock::now();
   report::State st = apply::Apply(inv, p, env, opts);
@@ -336,6 +336,42 @@ TEST(HoldersRealDataTest, CudaProcessHoldsTheH200) {
   EXPECT_EQ(apply::Describe(holders[0]) + "\n",
             RunCommand("grep '^held:' '" + TestDataDir() +
                        "/captures/h200-firecracker/device-run/holders-busy.txt' | cut -c7-"));
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
+
+namespace gpuhost::testing {
+namespace {
+
+TEST(ApplyVmTest, DevicesOfARunningVmAreNeverTouched) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  ApplyOnce(dir.path());  // everything planned is on vfio-pci now
+  FakeKernelFs fs(dir.path());
+  FakeModuleLoader modules(fs);
+  NoCommands commands;
+  inventory::Inventory inv = CollectFromRoot(dir.path());
+  inv.virt.domains.push_back({"win11", "running", true, {*inventory::PciAddress::Parse("0000:17:00.0")}});
+  // Someone unbound the VM's audio function meanwhile: still the VM's.
+  inv.virt.domains[0].hostdevs.push_back(*inventory::PciAddress::Parse("0000:17:00.1"));
+  std::filesystem::remove(dir.path() + "/sys/bus/pci/devices/0000:17:00.1/driver");
+  plan::Plan p = plan::MakePlan(inv, plan::Policy());
+  int detaches = 0;
+  apply::Env env{fs, modules, commands, nullptr,
+                 [&detaches](const inventory::PciAddress&) {
+                   detaches++;
+                   return Status::Ok();
+                 }};
+  apply::Options opts;
+  report::State st = apply::Apply(inv, p, env, opts);
+  const auto* gpu = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.0");
+  EXPECT_EQ(gpu->outcome, "unchanged");
+  EXPECT_EQ(gpu->message, "on vfio-pci, in use by running VM win11");
+  const auto* audio = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.1");
+  EXPECT_EQ(audio->outcome, "held");
+  EXPECT_EQ(detaches, 0) << "no libvirt detach for a running VM's device";
+  EXPECT_TRUE(fs.log().empty()) << fs.log()[0];
 }
 
 }  // namespace
