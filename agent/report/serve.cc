@@ -126,6 +126,11 @@ void StatusServer::Configure() {
       res.set_content("method not allowed\n", "text/plain");
       return Handled::Handled;
     }
+    if (!req.has_header("Host") && req.version != "HTTP/1.0") {  // RFC 9112 3.2
+      res.status = 400;
+      res.set_content("no Host header\n", "text/plain");
+      return Handled::Handled;
+    }
     if (req.has_header("Host") && !HostAllowed(req.get_header_value("Host"))) {
       res.status = 421;
       res.set_content("unknown host\n", "text/plain");

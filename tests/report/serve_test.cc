@@ -171,6 +171,8 @@ TEST_F(ServeTest, UnknownHostsAreRefused) {
                                  "\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(r.status, 200) << host;
   }
+  EXPECT_EQ(Exchange(port_, "GET /metrics HTTP/1.1\r\n\r\n").status, 400);  // 1.1 needs Host
+  EXPECT_EQ(Exchange(port_, "GET /metrics HTTP/1.0\r\n\r\n").status, 200);
   auto r = Exchange(port_, "GET /healthz HTTP/1.1\r\nHost: rebind.attacker.example:80\r\n\r\n");
   EXPECT_EQ(r.status, 421);
   EXPECT_EQ(r.body, "unknown host\n");
