@@ -1,17 +1,16 @@
 #include "base/fileio.h"
 
-#include <cerrno>
-#include <csignal>
-#include <cstdlib>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
-#include <thread>
-
+#include <csignal>
+#include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "base/strings.h"
 

@@ -2,9 +2,10 @@
 // state files are written atomically; sysfs/procfs attributes in one write().
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "base/status.h"
 

@@ -4,8 +4,7 @@
 
 namespace gpuhost::cli {
 
-Result<Args> Args::Parse(const std::vector<OptionSpec>& specs, int argc, char** argv,
-                         int first) {
+Result<Args> Args::Parse(const std::vector<OptionSpec>& specs, int argc, char** argv, int first) {
   Args args;
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];

@@ -22,8 +22,7 @@ struct OptionSpec {
 class Args {
  public:
   // Parses argv[first..argc). Positional arguments are rejected.
-  static Result<Args> Parse(const std::vector<OptionSpec>& specs, int argc, char** argv,
-                            int first);
+  static Result<Args> Parse(const std::vector<OptionSpec>& specs, int argc, char** argv, int first);
 
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   std::string Get(const std::string& name, const std::string& fallback = "") const;

@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "base/fileio.h"
 #include "apply/holders.h"
 #include "apply/restore.h"
+#include "base/fileio.h"
 #include "host/fs.h"
 #include "inventory/capture.h"
 #include "inventory/inventory.h"
@@ -68,7 +68,8 @@ const std::vector<Command>& Commands() {
       {"apply",
        "Bring the machine to the state its policy asks for; write the result file.",
        "[--root DIR] [--policy FILE] [--dry-run] [--state-dir DIR] [--json]",
-       {kRoot, kPolicy,
+       {kRoot,
+        kPolicy,
         {"dry-run", false, false, "", "Decide and report; change nothing, write no state."},
         {"state-dir", true, false, "DIR",
          "Where state.json goes, under the root (default /var/lib/gpuhost)."},
@@ -98,7 +99,8 @@ const std::vector<Command>& Commands() {
        "[--listen ADDR:PORT]... [--state-dir DIR]",
        {{"listen", true, true, "ADDR:PORT",
          "Address to listen on (repeatable). Default 127.0.0.1:8080."},
-        {"state-dir", true, false, "DIR", "Where the agent's files are (default /var/lib/gpuhost)."}},
+        {"state-dir", true, false, "DIR",
+         "Where the agent's files are (default /var/lib/gpuhost)."}},
        RunServe},
   };
   return commands;
@@ -113,8 +115,8 @@ int RunInventory(const Args& args) {
     virt::JudgeKvm(&inv);
     if (fs.root().empty()) virt::CollectVirtualization(&inv);  // VMs exist on "/" only
   }
-  std::string out = args.Has("json") ? inventory::ToJson(inv).dump(2) + "\n"
-                                     : inventory::ToText(inv);
+  std::string out =
+      args.Has("json") ? inventory::ToJson(inv).dump(2) + "\n" : inventory::ToText(inv);
   if (args.Has("out")) {
     Status w = WriteFileAtomic(args.Get("out"), out, 0644);
     if (!w.ok()) {
@@ -193,7 +195,8 @@ int RunRestore(const Args& args) {
     if (r.outcome == "failed" || r.outcome == "held") bad++;
   }
   if (results.empty()) std::printf("nothing to restore: gpuhost moved no device\n");
-  std::printf("Note: the policy still applies at the next boot or apply; change it to keep this.\n");
+  std::printf(
+      "Note: the policy still applies at the next boot or apply; change it to keep this.\n");
   return bad == 0 ? 0 : 1;
 }
 
@@ -218,13 +221,12 @@ int RunGpuStatus(const Args& args) {
         std::printf("  %s: %s\n", g.address.c_str(), g.error.c_str());
         continue;
       }
-      std::printf("  %s  %s  %llu/%llu MiB used  gpu %u%%  mem %u%%  %u C  MIG %s\n",
-                  g.address.c_str(), g.name.c_str(),
-                  static_cast<unsigned long long>(g.memory_used_bytes.value_or(0) >> 20),
-                  static_cast<unsigned long long>(g.memory_total_bytes.value_or(0) >> 20),
-                  g.utilization_gpu_percent.value_or(0), g.utilization_memory_percent.value_or(0),
-                  g.temperature_c.value_or(0),
-                  g.mig_enabled ? (*g.mig_enabled ? "on" : "off") : "n/a");
+      std::printf(
+          "  %s  %s  %llu/%llu MiB used  gpu %u%%  mem %u%%  %u C  MIG %s\n", g.address.c_str(),
+          g.name.c_str(), static_cast<unsigned long long>(g.memory_used_bytes.value_or(0) >> 20),
+          static_cast<unsigned long long>(g.memory_total_bytes.value_or(0) >> 20),
+          g.utilization_gpu_percent.value_or(0), g.utilization_memory_percent.value_or(0),
+          g.temperature_c.value_or(0), g.mig_enabled ? (*g.mig_enabled ? "on" : "off") : "n/a");
     }
   }
   return rep.available || nvidia.empty() ? 0 : 1;

@@ -94,7 +94,8 @@ Status OfflineModuleLoader::Load(const std::string& name, const std::string&) {
   if (err < 0 || list.get() == nullptr) {
     return Status::NotFound("module " + name + " not found in /lib/modules/" + release_);
   }
-  return Status::Unsupported("module " + name + " found; not loaded: --root is not the running system");
+  return Status::Unsupported("module " + name +
+                             " found; not loaded: --root is not the running system");
 }
 
 }  // namespace gpuhost

@@ -89,14 +89,12 @@ Status RootFs::WriteAtomic(const std::string& path, std::string_view data, unsig
   return Relative(WriteFileAtomic(HostPath(path), data, static_cast<mode_t>(mode)), path);
 }
 
-Status RootFs::WriteAttribute(const std::string& path, std::string_view value,
-                              bool skip_if_same) {
+Status RootFs::WriteAttribute(const std::string& path, std::string_view value, bool skip_if_same) {
   if (write_timeout_ms_ <= 0) {
     return Relative(WriteVirtualFile(HostPath(path), value, skip_if_same), path);
   }
-  return Relative(WriteVirtualFileWithDeadline(HostPath(path), value, skip_if_same,
-                                               write_timeout_ms_),
-                  path);
+  return Relative(
+      WriteVirtualFileWithDeadline(HostPath(path), value, skip_if_same, write_timeout_ms_), path);
 }
 
 Status RootFs::Symlink(const std::string& target, const std::string& path) {
@@ -110,7 +108,8 @@ Status RootFs::Symlink(const std::string& target, const std::string& path) {
   if (auto old = ReadLink(path); old.ok() && *old == target) return Status::Ok();
   std::string tmp = real + ".gpuhost-tmp";
   ::unlink(tmp.c_str());
-  if (::symlink(target.c_str(), tmp.c_str()) != 0) return Status::FromErrno("symlink " + tmp, errno);
+  if (::symlink(target.c_str(), tmp.c_str()) != 0)
+    return Status::FromErrno("symlink " + tmp, errno);
   if (::rename(tmp.c_str(), real.c_str()) != 0) {
     Status s = Status::FromErrno("rename " + tmp + " to " + real, errno);
     ::unlink(tmp.c_str());

@@ -8,17 +8,32 @@ namespace {
 
 // The per-function attributes inventory and the later stages read.
 constexpr const char* kFunctionFiles[] = {
-    "vendor",        "device",        "subsystem_vendor", "subsystem_device", "class",
-    "revision",      "config",        "boot_vga",         "numa_node",        "reset_method",
-    "resource",      "irq",           "label",            "modalias",         "enable",
-    "local_cpulist", "driver_override", "d3cold_allowed", "power_state",      "current_link_speed",
+    "vendor",
+    "device",
+    "subsystem_vendor",
+    "subsystem_device",
+    "class",
+    "revision",
+    "config",
+    "boot_vga",
+    "numa_node",
+    "reset_method",
+    "resource",
+    "irq",
+    "label",
+    "modalias",
+    "enable",
+    "local_cpulist",
+    "driver_override",
+    "d3cold_allowed",
+    "power_state",
+    "current_link_speed",
     "current_link_width",
 };
 constexpr const char* kFunctionLinks[] = {"driver", "iommu_group"};
-constexpr const char* kProcFiles[] = {"/proc/cpuinfo",     "/proc/meminfo",
-                                      "/proc/cmdline",     "/proc/sys/kernel/osrelease",
-                                      "/proc/iomem",       "/proc/self/mountinfo",
-                                      "/proc/net/route"};
+constexpr const char* kProcFiles[] = {
+    "/proc/cpuinfo", "/proc/meminfo",        "/proc/cmdline",  "/proc/sys/kernel/osrelease",
+    "/proc/iomem",   "/proc/self/mountinfo", "/proc/net/route"};
 // Link folders that name the root disk and the default route's NIC.
 constexpr const char* kLinkDirs[] = {"/sys/dev/block", "/sys/class/block", "/sys/class/net"};
 
@@ -55,10 +70,10 @@ class Copier {
   CaptureStats stats_;
 };
 
-#define RETURN_IF_ERROR(expr)    \
-  do {                           \
-    Status _s = (expr);          \
-    if (!_s.ok()) return _s;     \
+#define RETURN_IF_ERROR(expr) \
+  do {                        \
+    Status _s = (expr);       \
+    if (!_s.ok()) return _s;  \
   } while (0)
 
 }  // namespace

@@ -38,7 +38,8 @@ void BlockControllers(const Fs& fs, const std::string& dev_dir, int depth,
 void RootDisk(const Fs& fs, std::vector<CriticalDevice>* out, std::vector<Warning>* w) {
   auto info = fs.Read("/proc/self/mountinfo");
   if (!info.ok()) {
-    w->push_back({"/proc/self/mountinfo", "cannot find the root disk: " + info.status().ToString()});
+    w->push_back(
+        {"/proc/self/mountinfo", "cannot find the root disk: " + info.status().ToString()});
     return;
   }
   for (const auto& line : Split(*info, '\n')) {

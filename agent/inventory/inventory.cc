@@ -8,7 +8,9 @@ namespace gpuhost::inventory {
 
 Status Collect(const Fs& fs, const PciSource& source, Inventory* inv) {
   *inv = Inventory();
-  inv->source = source.dump_file.empty() ? "sysfs:" + (fs.root().empty() ? std::string("/") : fs.root()) : "dump:" + source.dump_file;
+  inv->source = source.dump_file.empty()
+                    ? "sysfs:" + (fs.root().empty() ? std::string("/") : fs.root())
+                    : "dump:" + source.dump_file;
   Status status;
   if (source.dump_file.empty()) {
     inv->system = ScanSystem(fs, &inv->warnings);

@@ -1,7 +1,7 @@
 #include "inventory/json.h"
 
-#include "inventory/json_reader.h"
 #include "base/strings.h"
+#include "inventory/json_reader.h"
 
 namespace gpuhost::inventory {
 namespace {
@@ -90,14 +90,17 @@ json ToJson(const Inventory& inv) {
     groups.push_back({{"id", g.id}, {"type", g.type}, {"members", AddrList(g.members)}});
   }
   json warnings = json::array();
-  for (const auto& w : inv.warnings) warnings.push_back({{"where", w.where}, {"message", w.message}});
+  for (const auto& w : inv.warnings)
+    warnings.push_back({{"where", w.where}, {"message", w.message}});
   json critical = json::array();
   for (const auto& c : inv.critical) {
     critical.push_back({{"address", c.address.ToString()}, {"why", c.why}});
   }
   json domains = json::array();
   for (const auto& d : inv.virt.domains) {
-    domains.push_back({{"name", d.name}, {"state", d.state}, {"active", d.active},
+    domains.push_back({{"name", d.name},
+                       {"state", d.state},
+                       {"active", d.active},
                        {"hostdevs", AddrList(d.hostdevs)}});
   }
   json virt = {{"libvirt_connected", inv.virt.libvirt_connected},
@@ -193,7 +196,8 @@ Result<Inventory> InventoryFromJson(const json& j) {
       f.prog_if = static_cast<uint8_t>(r.HexStr(e, "prog_if", 0xff));
       f.class_name = r.Str(e, "class_name");
       f.revision = static_cast<uint8_t>(r.HexStr(e, "revision", 0xff));
-      if (const json* d = r.Field(e, "driver"); d && d->is_string()) f.driver = d->get<std::string>();
+      if (const json* d = r.Field(e, "driver"); d && d->is_string())
+        f.driver = d->get<std::string>();
       f.iommu_group = r.OptInt(e, "iommu_group");
       f.numa_node = r.OptInt(e, "numa_node");
       f.boot_vga = r.Bool(e, "boot_vga");
@@ -238,7 +242,8 @@ Result<Inventory> InventoryFromJson(const json& j) {
     }
   }
   if (const json* cs = r.Field(j, "critical"); cs && cs->is_array()) {
-    for (const auto& e : *cs) inv.critical.push_back({r.Addr(r.Str(e, "address"), "address"), r.Str(e, "why")});
+    for (const auto& e : *cs)
+      inv.critical.push_back({r.Addr(r.Str(e, "address"), "address"), r.Str(e, "why")});
   }
   if (const json* v = r.Field(j, "virtualization")) {
     inv.virt.libvirt_connected = r.Bool(*v, "libvirt_connected");
@@ -251,8 +256,8 @@ Result<Inventory> InventoryFromJson(const json& j) {
     }
     if (const json* ds = r.Field(*v, "domains"); ds && ds->is_array()) {
       for (const auto& e : *ds) {
-        inv.virt.domains.push_back({r.Str(e, "name"), r.Str(e, "state"), r.Bool(e, "active"),
-                                    r.AddrArray(e, "hostdevs")});
+        inv.virt.domains.push_back(
+            {r.Str(e, "name"), r.Str(e, "state"), r.Bool(e, "active"), r.AddrArray(e, "hostdevs")});
       }
     }
   }

@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "base/strings.h"
@@ -111,6 +110,5 @@ class JsonReader {
   std::string where_;
   Status status_;
 };
-
 
 }  // namespace gpuhost::inventory

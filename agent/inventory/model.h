@@ -59,11 +59,11 @@ struct PciFunction {
   uint8_t prog_if = 0;
   uint8_t revision = 0;
   std::string class_name;
-  std::optional<std::string> driver;      // bound driver (basename of `driver`)
-  std::optional<int> iommu_group;         // from the `iommu_group` link
-  std::optional<int> numa_node;           // empty for -1 (no affinity) or unknown
-  bool boot_vga = false;                  // `boot_vga` reads 1
-  std::optional<PciAddress> parent;       // upstream bridge, from the sysfs path
+  std::optional<std::string> driver;       // bound driver (basename of `driver`)
+  std::optional<int> iommu_group;          // from the `iommu_group` link
+  std::optional<int> numa_node;            // empty for -1 (no affinity) or unknown
+  bool boot_vga = false;                   // `boot_vga` reads 1
+  std::optional<PciAddress> parent;        // upstream bridge, from the sysfs path
   std::vector<std::string> reset_methods;  // `reset_method`, e.g. flr, bus
   Role role = Role::kOther;
   // Memory and I/O windows from `resource` (BARs 0-5 and the ROM), unset ones left out.
@@ -84,8 +84,8 @@ struct Framebuffer {
 };
 
 struct Gpu {
-  PciAddress address;  // the display-class function
-  std::string kind;    // "vga", "3d", "display"
+  PciAddress address;                  // the display-class function
+  std::string kind;                    // "vga", "3d", "display"
   std::vector<PciAddress> companions;  // other functions of its slot
   bool boot_vga = false;
   std::optional<int> iommu_group;
@@ -108,9 +108,9 @@ struct Cpu {
 };
 
 struct Iommu {
-  bool enabled = false;                 // /sys/class/iommu has a unit
-  std::vector<std::string> units;       // dmar0, ivhd0, ...
-  std::string firmware_table;           // "DMAR" (Intel VT-d), "IVRS" (AMD-Vi) or ""
+  bool enabled = false;            // /sys/class/iommu has a unit
+  std::vector<std::string> units;  // dmar0, ivhd0, ...
+  std::string firmware_table;      // "DMAR" (Intel VT-d), "IVRS" (AMD-Vi) or ""
 };
 
 struct Memory {
@@ -154,7 +154,7 @@ struct Virtualization {
   std::string libvirt_uri;
   std::string libvirt_error;  // why not connected (not fatal)
   bool kvm_usable = false;
-  std::string kvm_reason;     // why not, or "" when usable
+  std::string kvm_reason;            // why not, or "" when usable
   std::optional<bool> hostdev_vfio;  // domain capabilities: PCI hostdev with the vfio backend
   std::vector<VirtDomain> domains;
   // The VM (active first) that has this function as a host device, or "".

@@ -1,9 +1,9 @@
 #include "inventory/pci_scan.h"
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdarg>
 #include <cstdio>
-#include <algorithm>
 
 extern "C" {
 // pci.h has no extern "C" guard of its own.
@@ -97,8 +97,8 @@ bool GuardedGetDev(pci_access* a, const PciAddress& addr, pci_dev** out) {
 std::string Lookup(pci_access* a, int flags, unsigned arg1, unsigned arg2 = 0, unsigned arg3 = 0,
                    unsigned arg4 = 0) {
   char buf[256];
-  const char* name = pci_lookup_name(a, buf, sizeof buf, flags | PCI_LOOKUP_NO_NUMBERS, arg1,
-                                     arg2, arg3, arg4);
+  const char* name =
+      pci_lookup_name(a, buf, sizeof buf, flags | PCI_LOOKUP_NO_NUMBERS, arg1, arg2, arg3, arg4);
   return name == nullptr ? std::string() : std::string(name);
 }
 
@@ -129,8 +129,8 @@ void EnrichFromSysfs(const Fs& fs, PciFunction* f, std::vector<Warning>* warning
     if (!v) {
       Warn(warnings, a, std::string("missing sysfs attribute '") + name + "'");
     } else if (!ParseHex(*v)) {
-      Warn(warnings, a, std::string("attribute '") + name + "' reads '" + *v +
-                            "', not a hex number");
+      Warn(warnings, a,
+           std::string("attribute '") + name + "' reads '" + *v + "', not a hex number");
     }
   }
   if (f->vendor_id == 0xffff) {
@@ -296,8 +296,8 @@ Result<std::vector<PciFunction>> ScanPci(const Fs& fs, const PciSource& source,
     f.vendor_name = Lookup(a, PCI_LOOKUP_VENDOR, f.vendor_id);
     f.device_name = Lookup(a, PCI_LOOKUP_DEVICE, f.vendor_id, f.device_id);
     if (f.subsys_vendor_id) {
-      f.subsys_name = Lookup(a, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE, f.vendor_id,
-                             f.device_id, *f.subsys_vendor_id, *f.subsys_device_id);
+      f.subsys_name = Lookup(a, PCI_LOOKUP_SUBSYSTEM | PCI_LOOKUP_DEVICE, f.vendor_id, f.device_id,
+                             *f.subsys_vendor_id, *f.subsys_device_id);
     }
     f.class_name = Lookup(a, PCI_LOOKUP_CLASS, f.class_id);
     f.role = RoleOf(f.vendor_id, f.class_id);

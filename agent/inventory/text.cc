@@ -63,11 +63,13 @@ std::string ToText(const Inventory& inv) {
     out += "CPU:         " + OrDash(s.cpu.model) + " (" + OrDash(s.cpu.vendor) + ", " +
            std::to_string(s.cpu.logical_cpus) + " logical, " + virt + ")\n";
     out += "KVM:         /dev/kvm " + std::string(s.kvm_device ? "present" : "missing") +
-           (inv.virt.kvm_usable ? ", usable" : inv.virt.kvm_reason.empty() ? "" : ", not usable: " + inv.virt.kvm_reason) +
+           (inv.virt.kvm_usable           ? ", usable"
+            : inv.virt.kvm_reason.empty() ? ""
+                                          : ", not usable: " + inv.virt.kvm_reason) +
            "\n";
     if (inv.virt.libvirt_connected) {
-      out += "libvirt:     " + inv.virt.libvirt_uri + ", " + std::to_string(inv.virt.domains.size()) +
-             " VM(s)";
+      out += "libvirt:     " + inv.virt.libvirt_uri + ", " +
+             std::to_string(inv.virt.domains.size()) + " VM(s)";
       for (const auto& d : inv.virt.domains) out += " " + d.name + "(" + d.state + ")";
       out += "\n";
     } else if (!inv.virt.libvirt_error.empty()) {
@@ -100,8 +102,8 @@ std::string ToText(const Inventory& inv) {
              OrDash(g.numa_node), g.boot_vga ? "yes" : "", reset, Name(*f)});
       for (const auto& c : g.companions) {
         const PciFunction* cf = inv.Find(c);
-        t.Add({"  + " + c.ToString(), "", Ids(*cf), OrDash(cf->driver), OrDash(cf->iommu_group),
-               "", "", "", cf->class_name.empty() ? Name(*cf) : cf->class_name});
+        t.Add({"  + " + c.ToString(), "", Ids(*cf), OrDash(cf->driver), OrDash(cf->iommu_group), "",
+               "", "", cf->class_name.empty() ? Name(*cf) : cf->class_name});
       }
     }
     out += t.Render("  ");

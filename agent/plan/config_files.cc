@@ -10,9 +10,8 @@ constexpr const char* kHeader =
 
 std::string ModprobeConf(bool host_nvidia) {
   std::string s = kHeader;
-  s +=
-      "# vfio-pci loads before every GPU driver, so the driver_override set by\n"
-      "# 70-gpuhost-vfio.rules hands passthrough GPUs to it first.\n";
+  s += "# vfio-pci loads before every GPU driver, so the driver_override set by\n"
+       "# 70-gpuhost-vfio.rules hands passthrough GPUs to it first.\n";
   for (const char* d : {"nvidia", "nvidia_current", "nouveau", "amdgpu", "radeon", "i915", "xe",
                         "snd_hda_intel", "xhci_pci", "i2c_nvidia_gpu", "ast", "mgag200"}) {
     s += std::string("softdep ") + d + " pre: vfio-pci\n";
@@ -61,18 +60,21 @@ std::string XorgBusId(const PciAddress& a) {
 
 std::string XorgConf(const std::vector<PciAddress>& host_nvidia_gpus) {
   std::string s = kHeader;
-  s +=
-      "Section \"OutputClass\"\n"
-      "    Identifier \"gpuhost-nvidia\"\n"
-      "    MatchDriver \"nvidia-drm\"\n"
-      "    Driver \"nvidia\"\n"
-      "    Option \"PrimaryGPU\" \"yes\"\n"
-      "EndSection\n";
+  s += "Section \"OutputClass\"\n"
+       "    Identifier \"gpuhost-nvidia\"\n"
+       "    MatchDriver \"nvidia-drm\"\n"
+       "    Driver \"nvidia\"\n"
+       "    Option \"PrimaryGPU\" \"yes\"\n"
+       "EndSection\n";
   for (size_t i = 0; i < host_nvidia_gpus.size(); ++i) {
     s += "\nSection \"Device\"\n"
-         "    Identifier \"gpuhost-gpu" + std::to_string(i) + "\"\n"
+         "    Identifier \"gpuhost-gpu" +
+         std::to_string(i) +
+         "\"\n"
          "    Driver \"nvidia\"\n"
-         "    BusID \"" + XorgBusId(host_nvidia_gpus[i]) + "\"\n"
+         "    BusID \"" +
+         XorgBusId(host_nvidia_gpus[i]) +
+         "\"\n"
          "    # Keep the driver off the GPUs handed to vfio-pci.\n"
          "    Option \"ProbeAllGpus\" \"false\"\n"
          "EndSection\n";

@@ -80,8 +80,9 @@ Decisions DecideGpus(const Inventory& inv, const Policy& policy) {
       GpuDecision& d = out.gpus[i];
       if (d.assignment != Assignment::kVfio) continue;
       if (!inv.system.iommu.enabled && inv.iommu_groups.empty()) {
-        refuse(d, "the IOMMU is off (no /sys/class/iommu); it needs the IOMMU kernel parameter "
-                  "and a reboot");
+        refuse(d,
+               "the IOMMU is off (no /sys/class/iommu); it needs the IOMMU kernel parameter "
+               "and a reboot");
         changed = true;
         continue;
       }
@@ -139,15 +140,15 @@ Decisions DecideGpus(const Inventory& inv, const Policy& policy) {
         const PciFunction* mf = inv.Find(m);
         if (seen[m] || (mf != nullptr && IsBridge(*mf))) continue;
         seen[m] = true;
-        out.vfio_functions.push_back({m, "shares IOMMU group " + std::to_string(grp->id) +
-                                             " with GPU " + d.gpu.ToString()});
+        out.vfio_functions.push_back(
+            {m, "shares IOMMU group " + std::to_string(grp->id) + " with GPU " + d.gpu.ToString()});
       }
     }
   }
   for (const auto& d : out.gpus) {
     if (d.assignment == Assignment::kVfio && d.one_start_per_boot) {
-      out.warnings.push_back({d.gpu.ToString(),
-                              "no usable reset method: one VM start per host boot"});
+      out.warnings.push_back(
+          {d.gpu.ToString(), "no usable reset method: one VM start per host boot"});
     }
   }
   return out;

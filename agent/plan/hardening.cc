@@ -48,9 +48,9 @@ std::vector<SysctlSetting> HardeningSysctls(Hardening level) {
 
 std::vector<std::string> BlacklistedModules(Hardening level) {
   if (level == Hardening::kOff) return {};
-  return {"dccp", "sctp", "rds", "tipc", "n_hdlc", "ax25", "netrom", "x25", "rose", "decnet",
-          "econet", "af_802154", "ipx", "appletalk", "psnap", "p8022", "can", "atm", "cramfs",
-          "freevxfs", "jffs2", "hfs", "hfsplus", "udf", "vivid"};
+  return {"dccp",   "sctp",     "rds",       "tipc", "n_hdlc",    "ax25",  "netrom", "x25", "rose",
+          "decnet", "econet",   "af_802154", "ipx",  "appletalk", "psnap", "p8022",  "can", "atm",
+          "cramfs", "freevxfs", "jffs2",     "hfs",  "hfsplus",   "udf",   "vivid"};
 }
 
 }  // namespace gpuhost::plan

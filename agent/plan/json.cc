@@ -8,9 +8,9 @@ namespace {
 using inventory::JsonReader;
 using nlohmann::json;
 
-constexpr ActionKind kKinds[] = {ActionKind::kLoadModule,  ActionKind::kBindVfio,
-                                 ActionKind::kWriteFile,   ActionKind::kSetSysctl,
-                                 ActionKind::kKernelParam, ActionKind::kUpdateBootloader,
+constexpr ActionKind kKinds[] = {ActionKind::kLoadModule,   ActionKind::kBindVfio,
+                                 ActionKind::kWriteFile,    ActionKind::kSetSysctl,
+                                 ActionKind::kKernelParam,  ActionKind::kUpdateBootloader,
                                  ActionKind::kRequestReboot};
 
 json Addrs(const std::vector<PciAddress>& v) {

@@ -27,13 +27,13 @@ struct GpuDecision {
 };
 
 enum class ActionKind {
-  kLoadModule,      // target: module name; value: options
-  kBindVfio,        // target: PCI address; value: the driver it has now ("" none)
-  kWriteFile,       // target: root-relative path; value: contents
-  kSetSysctl,       // target: key (net.ipv4...); value: wanted value
-  kKernelParam,     // target: parameter ("intel_iommu=on"); checked against /proc/cmdline
+  kLoadModule,        // target: module name; value: options
+  kBindVfio,          // target: PCI address; value: the driver it has now ("" none)
+  kWriteFile,         // target: root-relative path; value: contents
+  kSetSysctl,         // target: key (net.ipv4...); value: wanted value
+  kKernelParam,       // target: parameter ("intel_iommu=on"); checked against /proc/cmdline
   kUpdateBootloader,  // target: "grub"; regenerate its configuration
-  kRequestReboot,   // target: the missing parameters
+  kRequestReboot,     // target: the missing parameters
 };
 const char* ActionKindName(ActionKind k);  // "load-module", "bind-vfio", ...
 

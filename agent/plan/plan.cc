@@ -83,8 +83,9 @@ Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
   }
   bool any_vfio = !d.vfio_functions.empty();
   if (any_vfio && inv.system.iommu.firmware_table.empty() && !inv.system.iommu.enabled) {
-    plan.warnings.push_back({"iommu", "no ACPI DMAR or IVRS table: this firmware shows no IOMMU; "
-                                      "enable VT-d/AMD-Vi in the firmware setup"});
+    plan.warnings.push_back({"iommu",
+                             "no ACPI DMAR or IVRS table: this firmware shows no IOMMU; "
+                             "enable VT-d/AMD-Vi in the firmware setup"});
   }
 
   std::vector<PciAddress> host_nvidia;
@@ -116,8 +117,9 @@ Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
     Add(&plan, ActionKind::kLoadModule, m, "", "KVM host and GPU passthrough");
   }
   if (inv.system.cpu.virtualization.empty()) {
-    plan.warnings.push_back({"cpu", "no VT-x/AMD-V flag in /proc/cpuinfo: KVM cannot run VMs "
-                                    "(enable virtualisation in the firmware setup)"});
+    plan.warnings.push_back({"cpu",
+                             "no VT-x/AMD-V flag in /proc/cpuinfo: KVM cannot run VMs "
+                             "(enable virtualisation in the firmware setup)"});
   }
   for (const auto& [a, why] : d.vfio_functions) {
     const auto* f = inv.Find(a);
@@ -153,8 +155,7 @@ Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
       Add(&plan, ActionKind::kWriteFile, kGrubConf, GrubConf(plan.kernel_params),
           "kernel parameters for GRUB");
       Add(&plan, ActionKind::kUpdateBootloader, "grub", "", "regenerate grub.cfg");
-      Add(&plan, ActionKind::kRequestReboot, joined, "",
-          "the running kernel lacks: " + joined);
+      Add(&plan, ActionKind::kRequestReboot, joined, "", "the running kernel lacks: " + joined);
     } else {
       plan.warnings.push_back(
           {"kernel parameters",

@@ -1,9 +1,8 @@
 #include "plan/policy.h"
 
 #include <cctype>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/fileio.h"
 #include "base/strings.h"
@@ -50,7 +49,8 @@ Status CheckKeys(const Errors& e, const json& obj, const std::string& path,
     if (allowed.count(k) == 0) {
       std::string known;
       for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
-      return e.At("\"" + k + "\"", "unknown key '" + k + "' in " + path + " (known: " + known + ")");
+      return e.At("\"" + k + "\"",
+                  "unknown key '" + k + "' in " + path + " (known: " + known + ")");
     }
   }
   return Status::Ok();
@@ -61,7 +61,8 @@ Status CheckKeys(const Errors& e, const json& obj, const std::string& path,
 Status CheckKernelParam(const Errors& e, const std::string& p) {
   if (p.empty()) return e.At("\"\"", "kernel_params: empty parameter");
   for (char c : p) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_-.,:=/+").find(c) != std::string_view::npos;
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) ||
+              std::string_view("_-.,:=/+").find(c) != std::string_view::npos;
     if (!ok) {
       return e.At("\"" + p + "\"", "kernel_params: '" + p +
                                        "' has a character other than letters, digits and _-.,:=/+");
@@ -81,7 +82,8 @@ Status CheckKernelParam(const Errors& e, const std::string& p) {
 }
 
 Result<GpuMatch> ParseMatch(const Errors& e, const json& m, const std::string& path) {
-  if (Status s = CheckKeys(e, m, path, {"address", "vendor_device", "vendor", "boot_vga", "numa_node"});
+  if (Status s =
+          CheckKeys(e, m, path, {"address", "vendor_device", "vendor", "boot_vga", "numa_node"});
       !s.ok()) {
     return s;
   }
@@ -89,7 +91,8 @@ Result<GpuMatch> ParseMatch(const Errors& e, const json& m, const std::string& p
   if (m.contains("address")) {
     const json& v = m["address"];
     auto a = v.is_string() ? PciAddress::Parse(v.get<std::string>()) : std::nullopt;
-    if (!a) return e.At("\"address\"", path + ".address must be a PCI address like \"0000:65:00.0\"");
+    if (!a)
+      return e.At("\"address\"", path + ".address must be a PCI address like \"0000:65:00.0\"");
     out.address = a;
   }
   if (m.contains("vendor_device")) {
@@ -117,7 +120,8 @@ Result<GpuMatch> ParseMatch(const Errors& e, const json& m, const std::string& p
     out.vendor = static_cast<uint16_t>(*ven);
   }
   if (m.contains("boot_vga")) {
-    if (!m["boot_vga"].is_boolean()) return e.At("\"boot_vga\"", path + ".boot_vga must be true or false");
+    if (!m["boot_vga"].is_boolean())
+      return e.At("\"boot_vga\"", path + ".boot_vga must be true or false");
     out.boot_vga = m["boot_vga"].get<bool>();
   }
   if (m.contains("numa_node")) {
@@ -133,9 +137,9 @@ Result<GpuMatch> ParseMatch(const Errors& e, const json& m, const std::string& p
 Result<Policy> ParseTree(const Errors& e, const json& j, const std::string& source) {
   Policy p;
   p.source = source;
-  if (Status s = CheckKeys(e, j, "the policy",
-                           {"gpus", "kernel_params", "hugepages", "hardening", "status_page",
-                            "reboot", "comment"});
+  if (Status s = CheckKeys(
+          e, j, "the policy",
+          {"gpus", "kernel_params", "hugepages", "hardening", "status_page", "reboot", "comment"});
       !s.ok()) {
     return s;
   }
@@ -169,7 +173,8 @@ Result<Policy> ParseTree(const Errors& e, const json& j, const std::string& sour
     const json& k = j["kernel_params"];
     if (!k.is_array()) return e.At("\"kernel_params\"", "kernel_params must be a list of strings");
     for (const auto& v : k) {
-      if (!v.is_string()) return e.At("\"kernel_params\"", "kernel_params must be a list of strings");
+      if (!v.is_string())
+        return e.At("\"kernel_params\"", "kernel_params must be a list of strings");
       if (Status s = CheckKernelParam(e, v.get<std::string>()); !s.ok()) return s;
       p.kernel_params.push_back(v.get<std::string>());
     }
@@ -251,8 +256,8 @@ Result<Policy> ParsePolicy(std::string_view text, const std::string& source) {
     size_t pos = err.byte > 0 ? err.byte - 1 : 0;
     std::string what = err.what();
     size_t cut = what.find("syntax error");
-    return Status::Invalid(e.Where(pos) + "not valid JSON: " +
-                           (cut == std::string::npos ? what : what.substr(cut)));
+    return Status::Invalid(
+        e.Where(pos) + "not valid JSON: " + (cut == std::string::npos ? what : what.substr(cut)));
   }
   return ParseTree(e, j, source);
 }

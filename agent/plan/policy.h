@@ -35,9 +35,9 @@ const char* HardeningName(Hardening h);
 
 struct Policy {
   std::string source = "built-in defaults";  // file path or credential name
-  std::vector<GpuRule> gpus;                  // first match wins
-  std::vector<std::string> kernel_params;     // extra parameters, validated tokens
-  uint64_t hugepage_size_kib = 0;             // 2048 or 1048576; 0: leave alone
+  std::vector<GpuRule> gpus;                 // first match wins
+  std::vector<std::string> kernel_params;    // extra parameters, validated tokens
+  uint64_t hugepage_size_kib = 0;            // 2048 or 1048576; 0: leave alone
   uint64_t hugepages = 0;
   Hardening hardening = Hardening::kBaseline;
   std::vector<std::string> listen = {"127.0.0.1:8080"};  // status page

@@ -1,9 +1,9 @@
 #include "run/agent_run.h"
 
+#include <systemd/sd-daemon.h>
+
 #include <chrono>
 #include <cstdio>
-
-#include <systemd/sd-daemon.h>
 
 #include "apply/apply.h"
 #include "inventory/inventory.h"
@@ -39,8 +39,8 @@ std::string Summary(const report::State& s) {
                     " unchanged, " + std::to_string(skipped) + " skipped or missing, " +
                     std::to_string(failed) + " failed\n";
   for (const auto& g : s.plan.gpus) {
-    out += "  " + g.gpu.ToString() + " -> " + plan::AssignmentName(g.assignment) + ": " +
-           g.reason + "\n";
+    out += "  " + g.gpu.ToString() + " -> " + plan::AssignmentName(g.assignment) + ": " + g.reason +
+           "\n";
   }
   for (const auto& e : s.errors) out += "  error: " + e.where + ": " + e.message + "\n";
   for (const auto& w : s.warnings) out += "  warning: " + w.where + ": " + w.message + "\n";

@@ -1,27 +1,24 @@
 // Apply on fixture trees whose sysfs answers like a kernel (FakeKernelFs).
 #include "apply/apply.h"
 
-#include "base/fileio.h"
-
+#include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <filesystem>
+#include <map>
 
+#include "apply/holders.h"
+#include "apply/restore.h"
+#include "base/fileio.h"
+#include "base/strings.h"
 #include "inventory/inventory_test_util.h"
 #include "plan/config_files.h"
 #include "plan/plan.h"
 #include "plan/plan_fixtures.h"
-#include "apply/holders.h"
-#include "apply/restore.h"
-#include "base/strings.h"
 #include "support/fake_kernel_fs.h"
 #include "support/sysfs_builder.h"
 #include "support/test_env.h"
@@ -45,7 +42,7 @@ struct ApplyRun {
 
 // One agent run on `root`: inventory, default plan, apply.
 ApplyRun ApplyOnce(const std::string& root, int die_at = 0, const std::string& stuck = "",
-              std::vector<std::string> missing_modules = {}) {
+                   std::vector<std::string> missing_modules = {}) {
   FakeKernelFs fs(root);
   fs.set_die_at(die_at);
   fs.set_stuck_unbind(stuck);
@@ -79,8 +76,8 @@ TEST(ApplyTest, BindsEveryPlannedFunctionAndReadsBack) {
   TempDir dir;
   BuildGpuServer(dir.path());
   ApplyRun r = ApplyOnce(dir.path());
-  for (const char* a : {"0000:17:00.0", "0000:17:00.1", "0000:21:00.3", "0000:00:03.1",
-                        "0000:81:00.1"}) {
+  for (const char* a :
+       {"0000:17:00.0", "0000:17:00.1", "0000:21:00.3", "0000:00:03.1", "0000:81:00.1"}) {
     EXPECT_EQ(DriverOf(dir.path(), a), "vfio-pci\n") << a;
   }
   // Kept on the host: the BMC, the NVMe root disk, the management NIC.
@@ -160,7 +157,8 @@ TEST(ApplyTest, MissingVfioModuleSkipsBindsAndFails) {
 // Snapshot of everything apply may touch: files with contents, links with
 // targets. Temporary files from atomic writes must never remain.
 std::string Snapshot(const std::string& root) {
-  return RunCommand("cd '" + root + "' && find etc sys/bus sys/devices sys/module proc/sys run var "
+  return RunCommand("cd '" + root +
+                    "' && find etc sys/bus sys/devices sys/module proc/sys run var "
                     "\\( -type f -printf '%p %s ' -exec md5sum {} \\; \\) -o "
                     "\\( -type l -printf '%p -> %l\\n' \\) 2>/dev/null | sort");
 }
@@ -295,11 +293,13 @@ TEST(RestoreTest, EveryMovedFunctionGoesBackExceptWhatAVmUses) {
   for (const auto& r : results) outcome[r.action.target] = r.outcome + ": " + r.message;
   EXPECT_EQ(outcome["0000:17:00.0"], "done: back on nvidia");
   EXPECT_EQ(outcome["0000:81:00.1"], "done: released from vfio-pci");
-  EXPECT_EQ(outcome["0000:21:00.0"], "held: left on vfio-pci: pid 4242 (qemu-system-x86) has /dev/vfio/4 open");
+  EXPECT_EQ(outcome["0000:21:00.0"],
+            "held: left on vfio-pci: pid 4242 (qemu-system-x86) has /dev/vfio/4 open");
   EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.0"), "nvidia\n");
   EXPECT_EQ(DriverOf(dir.path(), "0000:00:03.1"), "igb\n");
   EXPECT_EQ(DriverOf(dir.path(), "0000:21:00.0"), "vfio-pci\n");
-  EXPECT_EQ(Trim(*ReadFileAt(dir.path() + "/sys/bus/pci/devices/0000:17:00.0/driver_override")), "");
+  EXPECT_EQ(Trim(*ReadFileAt(dir.path() + "/sys/bus/pci/devices/0000:17:00.0/driver_override")),
+            "");
   // Only the held functions remain recorded; a second restore touches nothing else.
   FakeKernelFs again(dir.path());
   auto second = apply::Restore(again, CollectFromRoot(dir.path()), "/var/lib/gpuhost");
@@ -352,14 +352,14 @@ TEST(ApplyVmTest, DevicesOfARunningVmAreNeverTouched) {
   FakeModuleLoader modules(fs);
   NoCommands commands;
   inventory::Inventory inv = CollectFromRoot(dir.path());
-  inv.virt.domains.push_back({"win11", "running", true, {*inventory::PciAddress::Parse("0000:17:00.0")}});
+  inv.virt.domains.push_back(
+      {"win11", "running", true, {*inventory::PciAddress::Parse("0000:17:00.0")}});
   // Someone unbound the VM's audio function meanwhile: still the VM's.
   inv.virt.domains[0].hostdevs.push_back(*inventory::PciAddress::Parse("0000:17:00.1"));
   std::filesystem::remove(dir.path() + "/sys/bus/pci/devices/0000:17:00.1/driver");
   plan::Plan p = plan::MakePlan(inv, plan::Policy());
   int detaches = 0;
-  apply::Env env{fs, modules, commands, nullptr,
-                 [&detaches](const inventory::PciAddress&) {
+  apply::Env env{fs, modules, commands, nullptr, [&detaches](const inventory::PciAddress&) {
                    detaches++;
                    return Status::Ok();
                  }};

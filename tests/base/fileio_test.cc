@@ -1,11 +1,10 @@
 #include "base/fileio.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "support/test_env.h"
 

@@ -1,7 +1,7 @@
 // The real gpuhost-agent binary, as a user or a unit runs it.
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support/test_env.h"

@@ -1,9 +1,9 @@
 // `gpuhost-agent plan` and `apply` as the unit and a person run them, on a
 // --root tree (an image being built): files are written, the running
 // kernel is left alone.
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "base/fileio.h"
@@ -52,7 +52,8 @@ TEST(ApplyCliTest, ApplyOnARootTreeWritesFilesAndStateButTouchesNoKernel) {
   EXPECT_EQ(driver.substr(driver.rfind('/') + 1), "nvidia\n") << "no bind on a --root tree";
   EXPECT_GT(state["timings_us"]["total"].get<int64_t>(), 0);
   // A second run changes no file.
-  std::string before = RunCommand("cd '" + dir.path() + "' && find etc -type f -printf '%p %i %T@\\n' | sort");
+  std::string before =
+      RunCommand("cd '" + dir.path() + "' && find etc -type f -printf '%p %i %T@\\n' | sort");
   Agent("apply --root '" + dir.path() + "'", &st);
   EXPECT_EQ(st, 0);
   EXPECT_EQ(RunCommand("cd '" + dir.path() + "' && find etc -type f -printf '%p %i %T@\\n' | sort"),
@@ -74,7 +75,8 @@ TEST(ApplyCliTest, BadPolicyFailsWithItsPlaceAndAResultFile) {
   TempDir dir;
   BuildGpuServer(dir.path());
   SysfsBuilder b(dir.path());
-  b.Write("/etc/gpuhost/policy.json", "{\n  \"gpus\": [\n    {\"match\": {}, \"asign\": \"vfio\"}\n  ]\n}\n");
+  b.Write("/etc/gpuhost/policy.json",
+          "{\n  \"gpus\": [\n    {\"match\": {}, \"asign\": \"vfio\"}\n  ]\n}\n");
   int st = -1;
   std::string out = Agent("apply --root '" + dir.path() + "'", &st);
   EXPECT_EQ(st, 1) << out;

@@ -40,9 +40,11 @@ TEST(CaptureTest, SecondCaptureChangesNothing) {
   TempDir out_dir;
   RootFs src(TestDataDir() + "/captures/h200-firecracker/tree"), dst(out_dir.path());
   ASSERT_TRUE(inventory::Capture(src, dst).ok());
-  std::string before = RunCommand("cd '" + out_dir.path() + "' && find . -printf '%p %i %T@\\n' | sort");
+  std::string before =
+      RunCommand("cd '" + out_dir.path() + "' && find . -printf '%p %i %T@\\n' | sort");
   ASSERT_TRUE(inventory::Capture(src, dst).ok());
-  std::string after = RunCommand("cd '" + out_dir.path() + "' && find . -printf '%p %i %T@\\n' | sort");
+  std::string after =
+      RunCommand("cd '" + out_dir.path() + "' && find . -printf '%p %i %T@\\n' | sort");
   EXPECT_EQ(before, after);
 }
 

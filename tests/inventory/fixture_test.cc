@@ -6,7 +6,6 @@
 #include <tuple>
 
 #include "host/fs.h"
-
 #include "inventory/inventory_test_util.h"
 #include "support/sysfs_builder.h"
 #include "support/test_env.h"
@@ -112,8 +111,7 @@ TEST(FixtureTest, BmcVgaIsTheBootDeviceNotTheDatacenterGpus) {
   EXPECT_FALSE(inv.gpus[1].boot_vga);
   EXPECT_EQ(inv.gpus[1].kind, "3d");
   EXPECT_EQ(inv.gpus[1].numa_node, 1);
-  EXPECT_EQ(inv.Find(inv.gpus[1].address)->reset_methods,
-            (std::vector<std::string>{"flr", "bus"}));
+  EXPECT_EQ(inv.Find(inv.gpus[1].address)->reset_methods, (std::vector<std::string>{"flr", "bus"}));
   EXPECT_FALSE(inv.Find(inv.gpus[1].address)->driver.has_value());
   ASSERT_EQ(inv.nvswitches.size(), 1u);
   EXPECT_EQ(inv.nvswitches[0].ToString(), "0000:42:00.0");

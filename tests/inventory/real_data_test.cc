@@ -1,10 +1,10 @@
 // Inventory against PCI data from real machines (../shared/hardware and
 // tests/data/captures), each checked against lspci reading the same input.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "inventory/inventory_test_util.h"
 #include "support/sysfs_builder.h"
@@ -111,8 +111,8 @@ Inventory FromRecording(const std::string& name, TempDir& dir) {
   int n = MaterializeUmockdev(HardwareDir() + "/umockdev/" + name + ".umockdev", dir.path());
   EXPECT_GT(n, 0);
   Inventory inv = CollectFromRoot(dir.path());
-  ExpectMatchesLspci(inv, LspciIds("-A linux-sysfs -O 'sysfs.path=" + dir.path() +
-                                   "/sys/bus/pci'"));
+  ExpectMatchesLspci(inv,
+                     LspciIds("-A linux-sysfs -O 'sysfs.path=" + dir.path() + "/sys/bus/pci'"));
   return inv;
 }
 
@@ -179,8 +179,10 @@ TEST(CaptureFixtureTest, H200InFirecrackerVm) {
   // lspci ran on the machine itself, and here over the captured tree.
   std::map<std::string, std::string> on_machine;
   {
-    std::string cmd = "awk '{r=\"00\"; for(i=5;i<=NF;i++) if ($i ~ /^-r/) r=substr($i,3); "
-                      "gsub(/\"/,\"\"); print $1, $2, $3\":\"$4, r}' '" + base + "/lspci-mm.txt'";
+    std::string cmd =
+        "awk '{r=\"00\"; for(i=5;i<=NF;i++) if ($i ~ /^-r/) r=substr($i,3); "
+        "gsub(/\"/,\"\"); print $1, $2, $3\":\"$4, r}' '" +
+        base + "/lspci-mm.txt'";
     std::istringstream lines(RunCommand(cmd));
     std::string addr, cls, ids, rev;
     while (lines >> addr >> cls >> ids >> rev) on_machine[addr] = cls + " " + ids + " " + rev;
@@ -201,8 +203,10 @@ TEST(CaptureFixtureTest, H200InFirecrackerVm) {
   EXPECT_TRUE(inv.system.kvm_device);
   EXPECT_EQ(inv.system.kernel_release, "6.18.44-fc-v657-gpu");
   // The VM's root disk and its default route's NIC are what the host needs.
-  EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:01.0")), "root file system on vda");
-  EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:03.0")), "default route via eth0");
+  EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:01.0")),
+            "root file system on vda");
+  EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:03.0")),
+            "default route via eth0");
   EXPECT_EQ(inv.CriticalWhy(g.address), "");
   EXPECT_TRUE(inv.warnings.empty()) << inv.warnings[0].where << ": " << inv.warnings[0].message;
 }

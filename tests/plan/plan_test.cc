@@ -60,21 +60,22 @@ TEST_F(PlanTest, DefaultsKeepTheBootVgaAndPassTheRest) {
   auto inv = Inv();
   plan::Plan p = plan::MakePlan(inv, Policy());
   EXPECT_EQ(Assignments(p), (std::map<std::string, std::string>{{"0000:03:00.0", "host"},
-                                                                 {"0000:17:00.0", "vfio"},
-                                                                 {"0000:21:00.0", "vfio"},
-                                                                 {"0000:31:00.0", "vfio"},
-                                                                 {"0000:81:00.0", "vfio"}}));
+                                                                {"0000:17:00.0", "vfio"},
+                                                                {"0000:21:00.0", "vfio"},
+                                                                {"0000:31:00.0", "vfio"},
+                                                                {"0000:81:00.0", "vfio"}}));
   // Companions follow their GPU; the NIC sharing group 5 goes with the AMD GPU.
-  EXPECT_EQ(Bound(p), (std::vector<std::string>{
-                          "0000:17:00.0", "0000:17:00.1", "0000:21:00.0", "0000:21:00.1",
-                          "0000:21:00.2", "0000:21:00.3", "0000:31:00.0", "0000:31:00.1",
-                          "0000:00:03.1", "0000:81:00.0", "0000:81:00.1"}));
+  EXPECT_EQ(Bound(p), (std::vector<std::string>{"0000:17:00.0", "0000:17:00.1", "0000:21:00.0",
+                                                "0000:21:00.1", "0000:21:00.2", "0000:21:00.3",
+                                                "0000:31:00.0", "0000:31:00.1", "0000:00:03.1",
+                                                "0000:81:00.0", "0000:81:00.1"}));
   for (const auto& a : p.actions) {
     if (a.target == "0000:00:03.1") {
       EXPECT_NE(a.reason.find("shares IOMMU group 5"), std::string::npos);
     }
   }
-  EXPECT_EQ(DecisionFor(p, "0000:03:00.0").reason, "the boot VGA GPU stays on the host for the console");
+  EXPECT_EQ(DecisionFor(p, "0000:03:00.0").reason,
+            "the boot VGA GPU stays on the host for the console");
   EXPECT_TRUE(DecisionFor(p, "0000:17:00.0").one_start_per_boot) << "no reset_method file";
   EXPECT_FALSE(DecisionFor(p, "0000:81:00.0").one_start_per_boot);
   EXPECT_EQ(p.kernel_params, (std::vector<std::string>{"intel_iommu=on", "iommu=pt"}));
@@ -94,9 +95,11 @@ TEST_F(PlanTest, IdenticalGpusAreChosenByAddressNotModel) {
   size_t last_bind = 0, nvidia = 0;
   for (size_t i = 0; i < p.actions.size(); ++i) {
     if (p.actions[i].kind == plan::ActionKind::kBindVfio) last_bind = i;
-    if (p.actions[i].kind == plan::ActionKind::kLoadModule && p.actions[i].target == "nvidia") nvidia = i;
+    if (p.actions[i].kind == plan::ActionKind::kLoadModule && p.actions[i].target == "nvidia")
+      nvidia = i;
     if (p.actions[i].target == plan::kXorgConf) {
-      EXPECT_NE(p.actions[i].value.find("BusID \"PCI:23:0:0\""), std::string::npos) << p.actions[i].value;
+      EXPECT_NE(p.actions[i].value.find("BusID \"PCI:23:0:0\""), std::string::npos)
+          << p.actions[i].value;
       EXPECT_EQ(p.actions[i].value.find("PCI:129:0:0"), std::string::npos);
     }
     if (p.actions[i].target == plan::kUdevRules) {
@@ -178,16 +181,18 @@ TEST(PlanParamsTest, MissingParametersOnGrubMeanBootloaderUpdateAndReboot) {
   plan::Plan p = plan::MakePlan(inv, Policy());
   std::vector<std::string> kinds;
   for (const auto& a : p.actions) {
-    if (a.kind == plan::ActionKind::kUpdateBootloader || a.kind == plan::ActionKind::kRequestReboot ||
-        a.target == plan::kGrubConf) {
+    if (a.kind == plan::ActionKind::kUpdateBootloader ||
+        a.kind == plan::ActionKind::kRequestReboot || a.target == plan::kGrubConf) {
       kinds.push_back(plan::ActionKindName(a.kind));
     }
     if (a.kind == plan::ActionKind::kRequestReboot) {
       EXPECT_EQ(a.target, "intel_iommu=on");
     }
     if (a.target == plan::kGrubConf) {
-      EXPECT_NE(a.value.find("GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on iommu=pt\""),
-                std::string::npos);
+      EXPECT_NE(
+          a.value.find(
+              "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on iommu=pt\""),
+          std::string::npos);
     }
   }
   EXPECT_EQ(kinds, (std::vector<std::string>{"write-file", "update-bootloader", "request-reboot"}));
@@ -226,7 +231,7 @@ TEST(PlanPropertyTest, GroupsStayWholeAndPlansAreDeterministic) {
       if (inv.Find(f.address)) continue;
       uint32_t kind = rnd(4);
       f.class_id = kind == 0 ? 0x0300 : kind == 1 ? 0x0403 : kind == 2 ? 0x0604 : 0x0200;
-      f.role = kind == 0 ? inventory::Role::kGpu
+      f.role = kind == 0   ? inventory::Role::kGpu
                : kind == 2 ? inventory::Role::kBridge
                            : inventory::Role::kOther;
       f.vendor_id = 0x10de;
@@ -260,8 +265,8 @@ TEST(PlanPropertyTest, GroupsStayWholeAndPlansAreDeterministic) {
       for (const auto& m : inv.Group(*f->iommu_group)->members) {
         const auto* mf = inv.Find(m);
         if (mf->role == inventory::Role::kBridge) continue;
-        EXPECT_EQ(bound.count(m.ToString()), 1u)
-            << "machine " << machine << ": group " << *f->iommu_group << " split at " << m.ToString();
+        EXPECT_EQ(bound.count(m.ToString()), 1u) << "machine " << machine << ": group "
+                                                 << *f->iommu_group << " split at " << m.ToString();
       }
     }
   }
@@ -290,11 +295,14 @@ TEST(PlanFramebufferTest, FirmwareFramebufferOnAVfioGpuAsksForSysfbOff) {
   ASSERT_EQ(inv.system.framebuffers.size(), 1u);
   EXPECT_EQ(inv.Find(*inventory::PciAddress::Parse("0000:81:00.0"))->bars.size(), 2u);
   plan::Plan p = plan::MakePlan(inv, plan::Policy());
-  EXPECT_NE(std::find(p.kernel_params.begin(), p.kernel_params.end(), "initcall_blacklist=sysfb_init"),
-            p.kernel_params.end());
+  EXPECT_NE(
+      std::find(p.kernel_params.begin(), p.kernel_params.end(), "initcall_blacklist=sysfb_init"),
+      p.kernel_params.end());
   bool warned = false;
   for (const auto& w : p.warnings) {
-    warned = warned || w.message.find("BOOTFB (38000000000-380002fffff) lies in BAR 1 of 0000:81:00.0") != std::string::npos;
+    warned = warned ||
+             w.message.find("BOOTFB (38000000000-380002fffff) lies in BAR 1 of 0000:81:00.0") !=
+                 std::string::npos;
   }
   EXPECT_TRUE(warned);
   // The same GPU kept on the host needs nothing.

@@ -29,7 +29,8 @@ TEST(PolicyTest, FullExampleParses) {
     "hardening": "strict",
     "status_page": {"listen": ["0.0.0.0:8080"]},
     "reboot": "when-needed"
-  })", "policy.json");
+  })",
+                       "policy.json");
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   ASSERT_EQ(p->gpus.size(), 3u);
   EXPECT_EQ(p->gpus[0].match.address->ToString(), "0000:65:00.0");
@@ -61,7 +62,8 @@ TEST(PolicyTest, SyntaxErrorNamesFileLineAndColumn) {
 }
 
 TEST(PolicyTest, UnknownKeysAreErrorsWithTheirPlace) {
-  std::string e = Error("{\n \"gpus\": [{\"match\": {\"vendr\": \"10de\"}, \"assign\": \"vfio\"}]\n}");
+  std::string e =
+      Error("{\n \"gpus\": [{\"match\": {\"vendr\": \"10de\"}, \"assign\": \"vfio\"}]\n}");
   EXPECT_EQ(e.rfind("policy.json:2:", 0), 0u) << e;
   EXPECT_NE(e.find("unknown key 'vendr' in gpus[0].match"), std::string::npos) << e;
   EXPECT_NE(Error(R"({"hardning": "strict"})").find("'hardning'"), std::string::npos);
@@ -73,9 +75,9 @@ TEST(PolicyTest, WrongValuesAreExplained) {
   EXPECT_NE(Error(R"({"kernel_params": ["vfio-pci.ids=10de:2330"]})").find("host GPUs"),
             std::string::npos);
   EXPECT_NE(Error(R"({"kernel_params": ["a b"]})").find("character"), std::string::npos);
-  EXPECT_NE(Error(R"({"gpus": [{"match": {"address": "65:00"}, "assign": "vfio"}]})")
-                .find("PCI address"),
-            std::string::npos);
+  EXPECT_NE(
+      Error(R"({"gpus": [{"match": {"address": "65:00"}, "assign": "vfio"}]})").find("PCI address"),
+      std::string::npos);
   EXPECT_NE(Error(R"({"gpus": [{"match": {}, "assign": "vm"}]})").find("\"host\" or \"vfio\""),
             std::string::npos);
   EXPECT_NE(Error(R"({"gpus": [{"match": {}}]})").find("needs both"), std::string::npos);

@@ -69,9 +69,9 @@ Status FakeKernelFs::WriteAttribute(const std::string& path, std::string_view va
     std::string dev = "/sys/bus/pci/devices/" + v;
     if (Exists(dev + "/driver")) return Status::Busy("bind " + v + ": already bound");
     std::string devdir = std::filesystem::weakly_canonical(HostPath(dev)).string();
-    std::filesystem::create_symlink(std::filesystem::path(HostPath("/sys/bus/pci/drivers/" + drv))
-                                        .lexically_relative(devdir),
-                                    devdir + "/driver");
+    std::filesystem::create_symlink(
+        std::filesystem::path(HostPath("/sys/bus/pci/drivers/" + drv)).lexically_relative(devdir),
+        devdir + "/driver");
     return Status::Ok();
   }
   // Plain attributes (driver_override, /proc/sys): the value replaces the old.
@@ -87,7 +87,8 @@ Status FakeModuleLoader::Load(const std::string& name, const std::string&) {
   std::replace(n.begin(), n.end(), '-', '_');
   fs_.Step("modprobe " + n);
   std::filesystem::create_directories(fs_.HostPath("/sys/module/" + n));
-  if (n == "vfio_pci") std::filesystem::create_directories(fs_.HostPath("/sys/bus/pci/drivers/vfio-pci"));
+  if (n == "vfio_pci")
+    std::filesystem::create_directories(fs_.HostPath("/sys/bus/pci/drivers/vfio-pci"));
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 #include "support/sysfs_builder.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,8 +8,6 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "base/strings.h"
 
@@ -172,23 +171,35 @@ void SysfsBuilder::SetDefaultRoute(const std::string& address, const std::string
 }
 
 void SysfsBuilder::SetRootDisk(const std::string& address, const std::string& disk) {
-  Write("/proc/self/mountinfo", "25 1 259:1 / / rw,relatime shared:1 - ext4 /dev/" + disk +
-                                    "p1 rw\n");
+  Write("/proc/self/mountinfo",
+        "25 1 259:1 / / rw,relatime shared:1 - ext4 /dev/" + disk + "p1 rw\n");
   std::string dir = DevicePath(address) + "/nvme/nvme0/" + disk + "/" + disk + "p1";
   fs::create_directories(root_ + dir);
   Link("/sys/dev/block/259:1", dir);
 }
 
 void SysfsBuilder::AddSysctlDefaults() {
-  for (const char* kv :
-       {"kernel/kptr_restrict=0", "kernel/dmesg_restrict=0", "kernel/unprivileged_bpf_disabled=2",
-        "net/core/bpf_jit_harden=0", "kernel/kexec_load_disabled=0", "kernel/perf_event_paranoid=2",
-        "kernel/randomize_va_space=2", "kernel/sysrq=438", "dev/tty/ldisc_autoload=1",
-        "fs/protected_symlinks=1", "fs/protected_hardlinks=1", "fs/protected_fifos=1",
-        "fs/protected_regular=2", "fs/suid_dumpable=0", "net/ipv4/conf/all/accept_redirects=1",
-        "net/ipv4/conf/default/accept_redirects=1", "net/ipv6/conf/all/accept_redirects=1",
-        "net/ipv4/conf/all/send_redirects=1", "net/ipv4/tcp_syncookies=1",
-        "vm/unprivileged_userfaultfd=0", "vm/nr_hugepages=0"}) {
+  for (const char* kv : {"kernel/kptr_restrict=0",
+                         "kernel/dmesg_restrict=0",
+                         "kernel/unprivileged_bpf_disabled=2",
+                         "net/core/bpf_jit_harden=0",
+                         "kernel/kexec_load_disabled=0",
+                         "kernel/perf_event_paranoid=2",
+                         "kernel/randomize_va_space=2",
+                         "kernel/sysrq=438",
+                         "dev/tty/ldisc_autoload=1",
+                         "fs/protected_symlinks=1",
+                         "fs/protected_hardlinks=1",
+                         "fs/protected_fifos=1",
+                         "fs/protected_regular=2",
+                         "fs/suid_dumpable=0",
+                         "net/ipv4/conf/all/accept_redirects=1",
+                         "net/ipv4/conf/default/accept_redirects=1",
+                         "net/ipv6/conf/all/accept_redirects=1",
+                         "net/ipv4/conf/all/send_redirects=1",
+                         "net/ipv4/tcp_syncookies=1",
+                         "vm/unprivileged_userfaultfd=0",
+                         "vm/nr_hugepages=0"}) {
     std::string s = kv;
     size_t eq = s.find('=');
     Write("/proc/sys/" + s.substr(0, eq), s.substr(eq + 1) + "\n");

@@ -59,9 +59,7 @@ std::map<std::string, std::string> LspciIds(const std::string& lspci_args) {
     while (fields >> tok) {
       if (tok.rfind("-r", 0) == 0) rev = tok.substr(2);
     }
-    auto unquote = [](std::string s) {
-      return s.size() >= 2 ? s.substr(1, s.size() - 2) : s;
-    };
+    auto unquote = [](std::string s) { return s.size() >= 2 ? s.substr(1, s.size() - 2) : s; };
     ids[addr] = unquote(cls) + " " + unquote(vendor) + ":" + unquote(device) + " " + rev;
   }
   return ids;

@@ -10,9 +10,9 @@
 
 #include "base/status.h"
 
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    const auto& _r = (expr);                              \
+#define ASSERT_OK(expr)                                              \
+  do {                                                               \
+    const auto& _r = (expr);                                         \
     ASSERT_TRUE(_r.ok()) << #expr << ": " << _r.status().ToString(); \
   } while (0)
 
