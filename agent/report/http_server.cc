@@ -75,6 +75,12 @@ bool IEquals(std::string_view a, std::string_view b) {
   return true;
 }
 
+// RFC 9110 5.6.2 tchar.
+bool IsTokenChar(char ch) {
+  return std::isalnum(static_cast<unsigned char>(ch)) ||
+         std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+}
+
 // Our own reading of a complete head, stricter than httplib's.
 struct HeadCheck {
   int status = 0;         // 0: fine; else the error to answer (400, 431)
@@ -102,6 +108,9 @@ HeadCheck CheckHead(std::string_view head, const HttpLimits& limits) {
       size_t colon = line.find(':');
       if (colon == std::string_view::npos || colon == 0) return {400, false, {}};
       std::string_view name = line.substr(0, colon);
+      // A field name is a token: no "Host : x", no obs-fold continuation
+      // lines; parsers that disagree on those are how requests get smuggled.
+      if (!std::all_of(name.begin(), name.end(), IsTokenChar)) return {400, false, {}};
       std::string_view value = Trim(line.substr(colon + 1));
       if (IEquals(name, "Content-Length")) c.has_body |= value != "0";
       if (IEquals(name, "Transfer-Encoding")) c.has_body = true;

@@ -133,6 +133,8 @@ TEST_F(AbuseTest, GarbageBytes) {
       "GET / HTTP/1.1\nHost: x\n\n",  // bare LF
       "GET / HTTP/1.1\r\nHost: x\r\nBad\x01Header: 1\r\n\r\n",
       "GET / HTTP/1.1\r\nHost: x\r\n: no name\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",                      // space before the colon
+      "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",  // obs-fold
       "GET\r\n\r\n",
       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
   };

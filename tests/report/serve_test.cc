@@ -198,6 +198,21 @@ TEST_F(ServeTest, NeverEchoesInput) {
   }
 }
 
+TEST_F(ServeTest, AmbiguousHeadsAre400) {
+  using namespace std::string_literals;
+  for (const std::string& head : {
+           "GET /healthz HTTP/1.1\r\nHost : localhost\r\n\r\n"s,
+           "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX: 1\r\n continued\r\n\r\n"s,
+           "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX: a\nY: b\r\n\r\n"s,
+           "GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: localhost\r\n\r\n"s,
+           "GET /healthz HTTP/1.1\r\nHost: local\0host\r\n\r\n"s,
+       }) {
+    auto r = Exchange(port_, head);
+    EXPECT_EQ(r.status, 400) << head;
+    EXPECT_EQ(r.headers["connection"], "close");
+  }
+}
+
 TEST_F(ServeTest, KeepAliveAndPipelining) {
   WriteState(dir_.path(), H200State());
   int fd = ConnectLoopback(port_);
