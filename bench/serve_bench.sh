@@ -4,6 +4,8 @@
 #
 # Usage: bench/serve_bench.sh [BUILD_DIR]      (as root: nginx runs from a temp config)
 #   DURATION=10s CONNECTIONS=64 WRK_THREADS=2 NGINX_WORKERS=auto
+#   PIN=1: servers on the last CPU, wrk on the others (needs 2+ CPUs): less
+#   noise from wrk and the servers taking turns on the same cores.
 #
 # The state file is the real agent's result on the H200 capture
 # (apply --dry-run --json). Targets (issue 4): at least half of nginx's
@@ -21,6 +23,15 @@ WRK_THREADS=${WRK_THREADS:-2}
 NGINX_WORKERS=${NGINX_WORKERS:-auto}
 SERVE_PORT=${SERVE_PORT:-18480}
 NGINX_PORT=${NGINX_PORT:-18481}
+PIN=${PIN:-0}
+SERVER_CPUS=""
+WRK_CPUS=""
+if [ "$PIN" = 1 ]; then
+  last=$(($(nproc) - 1))
+  [ "$last" -ge 1 ] || { echo "serve_bench: PIN=1 needs 2 CPUs" >&2; exit 2; }
+  SERVER_CPUS="taskset -c $last"
+  WRK_CPUS="taskset -c 0-$((last - 1))"
+fi
 
 die() { echo "serve_bench: $*" >&2; exit 2; }
 [ -x "$AGENT" ] || die "$AGENT not built (cmake --build $BUILD)"
@@ -51,7 +62,7 @@ mkdir -p "$TMP/state" "$TMP/www/api/v1"
 "$AGENT" apply --root "$TMP/root" --dry-run --json >"$TMP/state/state.json" ||
   die "apply --dry-run failed"
 
-"$AGENT" serve --listen "127.0.0.1:$SERVE_PORT" --state-dir "$TMP/state" 2>"$TMP/serve.log" &
+$SERVER_CPUS "$AGENT" serve --listen "127.0.0.1:$SERVE_PORT" --state-dir "$TMP/state" 2>"$TMP/serve.log" &
 SERVE_PID=$!
 for _ in $(seq 50); do
   curl -sf -o /dev/null "http://127.0.0.1:$SERVE_PORT/api/v1/status" && break
@@ -89,7 +100,7 @@ http {
   }
 }
 EOF
-nginx -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log"
+$SERVER_CPUS nginx -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log"
 for _ in $(seq 50); do
   curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/metrics" && break
   sleep 0.1
@@ -100,7 +111,7 @@ cmp -s <(curl -s "http://127.0.0.1:$NGINX_PORT/api/v1/status") "$TMP/www/api/v1/
 # wrk's "Requests/sec:" and the 99% line of --latency, in ms.
 run_wrk() {
   local out
-  out=$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
+  out=$($WRK_CPUS wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
   local rps p99
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {v=$2; u=v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
@@ -110,7 +121,7 @@ run_wrk() {
   echo "$rps $p99 $errors"
 }
 
-echo "serve_bench: $(nproc) CPUs, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, nginx worker_processes $NGINX_WORKERS"
+echo "serve_bench: $(nproc) CPUs${PIN:+, PIN=$PIN}, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, nginx worker_processes $NGINX_WORKERS"
 echo "bodies: /api/v1/status $(stat -c %s "$TMP/www/api/v1/status") bytes, /metrics $(stat -c %s "$TMP/www/metrics") bytes"
 printf '%-16s %14s %10s %14s %10s %8s\n' endpoint "serve req/s" "p99 ms" "nginx req/s" "p99 ms" ratio
 met=1
