@@ -28,9 +28,9 @@ long StatusField(pid_t pid, const std::string& field, const char* file = "status
 }  // namespace
 
 ServeProcess::ServeProcess(const std::string& state_dir, std::vector<std::string> extra_args,
-                           std::vector<std::string> env) {
-  std::vector<std::string> args = {AgentBinary(), "serve",       "--listen",
-                                   "127.0.0.1:0", "--state-dir", state_dir};
+                           std::vector<std::string> env, bool listen_arg) {
+  std::vector<std::string> args = {AgentBinary(), "serve", "--state-dir", state_dir};
+  if (listen_arg) args.insert(args.end(), {"--listen", "127.0.0.1:0"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   // Everything exec needs is built before fork: the child only dup2s and execs.
   for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);

@@ -13,9 +13,10 @@ class ServeProcess {
  public:
   // Starts `gpuhost-agent serve --listen 127.0.0.1:0 --state-dir DIR` plus
   // `extra_args`, with `env` ("NAME=value") added to the environment, and
-  // waits for its "listening on" line. port() is 0 when that failed.
+  // waits for its "listening on" line. port() is 0 when that failed. Without
+  // `listen_arg`, no --listen: the policy says where.
   explicit ServeProcess(const std::string& state_dir, std::vector<std::string> extra_args = {},
-                        std::vector<std::string> env = {});
+                        std::vector<std::string> env = {}, bool listen_arg = true);
   ~ServeProcess();
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 
+#include "base/fileio.h"
 #include "report/agent_process.h"
 #include "report/http_client.h"
 #include "report/state_fixtures.h"
@@ -77,6 +78,17 @@ TEST(ServeBinaryTest, NoWatchdogWithoutWatchdogUsec) {
   auto r = Get(server.port(), "/healthz");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.body, "no state yet: the agent has not finished a run\n");
+}
+
+TEST(ServeBinaryTest, WithoutListenThePolicySaysWhere) {
+  // As the unit runs it: no --listen, the policy comes as a credential.
+  TempDir dir, creds;
+  ASSERT_TRUE(WriteFileAtomic(creds.path() + "/gpuhost.policy",
+                              "{\"status_page\": {\"listen\": [\"127.0.0.1:0\"]}}")
+                  .ok());
+  ServeProcess server(dir.path(), {}, {"CREDENTIALS_DIRECTORY=" + creds.path()}, false);
+  ASSERT_NE(server.port(), 0);
+  EXPECT_EQ(Get(server.port(), "/healthz").status, 503);
 }
 
 TEST(ServeBinaryTest, BadListenAddressExitsWithAMessage) {

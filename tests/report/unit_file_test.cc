@@ -32,7 +32,7 @@ TEST(ServeUnitTest, NotifyWatchdogAndNoCapabilities) {
   for (const char* line : {"\nType=notify\n", "\nWatchdogSec=", "\nCapabilityBoundingSet=\n",
                            "\nDynamicUser=yes\n", "\nProtectSystem=strict\n",
                            "\nExecStart=/usr/bin/gpuhost-agent serve $GPUHOST_SERVE_ARGS\n",
-                           "\nEnvironment=\"GPUHOST_SERVE_ARGS=--listen 127.0.0.1:8080\"\n"}) {
+                           "\nImportCredential=gpuhost.policy\n"}) {
     EXPECT_NE(unit->find(line), std::string::npos) << line;
   }
 }
