@@ -20,6 +20,7 @@
 #include "report/journal.h"
 #include "report/serve.h"
 #include "run/agent_run.h"
+#include "verify/verify_image.h"
 
 namespace gpuhost::cli {
 namespace {
@@ -94,6 +95,12 @@ const std::vector<Command>& Commands() {
        "--address DDDD:BB:DD.F [--root DIR]",
        {{"address", true, false, "ADDR", "The PCI function."}, kRoot},
        RunHolders},
+      {"verify-image",
+       "Check an image tree offline: every module the agent may load resolves with its "
+       "dependencies for the image's kernel, their firmware exists, modprobe.d parses.",
+       "--root DIR [--nvidia]",
+       {kRoot, {"nvidia", false, false, "", "Also require the NVIDIA modules (nvidia profile)."}},
+       RunVerifyImage},
       {"serve",
        "Serve the status page, JSON API and metrics from the agent's state directory.",
        "[--listen ADDR:PORT]... [--state-dir DIR]",
@@ -251,6 +258,22 @@ int RunHolders(const Args& args) {
   for (const auto& h : holders) std::printf("held: %s\n", apply::Describe(h).c_str());
   if (holders.empty()) std::printf("free: nothing holds %s\n", addr->ToString().c_str());
   return 0;
+}
+
+int RunVerifyImage(const Args& args) {
+  if (!args.Has("root")) {
+    Err("verify-image", "--root DIR is required (the image tree)");
+    return 2;
+  }
+  RootFs fs(args.Get("root"));
+  auto rep = verify::VerifyImage(fs, args.Has("nvidia"));
+  std::printf("kernel %s\n", rep.kernel_release.c_str());
+  for (const auto& f : rep.findings) {
+    std::printf("  %-4s %s: %s\n", f.ok ? "ok" : (f.optional ? "warn" : "FAIL"), f.what.c_str(),
+                f.detail.c_str());
+  }
+  std::printf("%s\n", rep.ok() ? "image ok" : "image has gaps");
+  return rep.ok() ? 0 : 1;
 }
 
 int RunServe(const Args& args) {

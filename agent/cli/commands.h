@@ -23,6 +23,7 @@ int RunApply(const Args& args);
 int RunRestore(const Args& args);
 int RunGpuStatus(const Args& args);
 int RunHolders(const Args& args);
+int RunVerifyImage(const Args& args);
 int RunServe(const Args& args);
 
 }  // namespace gpuhost::cli

@@ -1,0 +1,190 @@
+#include "verify/verify_image.h"
+
+#include <libkmod.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <set>
+
+#include "base/strings.h"
+
+namespace gpuhost::verify {
+namespace {
+
+// libkmod reports configuration it cannot parse through its log function.
+void CaptureLog(void* data, int priority, const char* file, int line, const char* fn,
+                const char* format, va_list args) {
+  if (priority > 3) return;  // LOG_ERR and worse only
+  char buf[512];
+  std::vsnprintf(buf, sizeof buf, format, args);
+  auto* out = static_cast<std::vector<std::string>*>(data);
+  out->push_back(std::string(buf));
+  (void)file;
+  (void)line;
+  (void)fn;
+}
+
+std::string ModuleName(std::string path) {
+  path = path.substr(path.rfind('/') + 1);
+  path = path.substr(0, path.find(".ko"));
+  for (char& c : path) c = c == '-' ? '_' : c;
+  return path;
+}
+
+class Checker {
+ public:
+  Checker(const Fs& fs, std::string release) : fs_(fs), release_(std::move(release)) {}
+
+  ImageReport Run(bool nvidia) {
+    ImageReport rep;
+    rep.kernel_release = release_;
+    std::string dir = fs_.HostPath("/usr/lib/modules/" + release_);
+    std::vector<std::string> config;
+    for (const char* d : {"/etc/modprobe.d", "/usr/lib/modprobe.d", "/run/modprobe.d"}) {
+      if (fs_.IsDir(d)) config.push_back(fs_.HostPath(d));
+    }
+    std::vector<const char*> cfg;
+    for (auto& c : config) cfg.push_back(c.c_str());
+    cfg.push_back(nullptr);
+    std::vector<std::string> log;
+    kmod_ctx* ctx = kmod_new(dir.c_str(), cfg.data());
+    if (ctx == nullptr) {
+      rep.findings.push_back({"kernel modules", false, "libkmod cannot open " + dir});
+      return rep;
+    }
+    kmod_set_log_fn(ctx, CaptureLog, &log);
+    int loaded = kmod_load_resources(ctx);
+    rep.findings.push_back({"module indexes (modules.dep.bin)", loaded == 0,
+                            loaded == 0 ? "/usr/lib/modules/" + release_
+                                        : "missing or unreadable: run depmod for " + release_});
+    ReadBuiltin();
+    std::vector<std::string> wanted = {"vfio",      "vfio_iommu_type1", "vfio_pci", "kvm",
+                                       "kvm_intel", "kvm_amd",          "vhost_net"};
+    if (nvidia) {
+      for (const char* n : {"nvidia", "nvidia_modeset", "nvidia_drm", "nvidia_uvm"})
+        wanted.push_back(n);
+    }
+    for (const auto& name : wanted) CheckModule(ctx, name, 0, &rep);
+    rep.findings.push_back(
+        {"modprobe configuration", log.empty(), log.empty() ? "parses" : "libkmod: " + log[0]});
+    kmod_unref(ctx);
+    return rep;
+  }
+
+ private:
+  void ReadBuiltin() {
+    auto text = fs_.Read("/usr/lib/modules/" + release_ + "/modules.builtin");
+    if (!text.ok()) return;
+    for (const auto& line : Split(*text, '\n')) {
+      if (!line.empty()) builtin_.insert(ModuleName(line));
+    }
+  }
+
+  bool FirmwareExists(const std::string& fw) const {
+    for (const char* base : {"/usr/lib/firmware/", "/lib/firmware/"}) {
+      for (const char* ext : {"", ".xz", ".zst"}) {
+        if (fs_.Exists(base + fw + ext)) return true;
+      }
+    }
+    return false;
+  }
+
+  void CheckModule(kmod_ctx* ctx, const std::string& name, int depth, ImageReport* rep) {
+    if (depth > 3 || !seen_.insert(name).second) return;
+    std::string what = "module " + name;
+    if (builtin_.count(name) != 0) {
+      rep->findings.push_back({what, true, "built into the kernel"});
+      return;
+    }
+    kmod_list* list = nullptr;
+    if (kmod_module_new_from_lookup(ctx, name.c_str(), &list) < 0 || list == nullptr) {
+      rep->findings.push_back({what, false, "not found for kernel " + release_});
+      return;
+    }
+    kmod_module* mod = kmod_module_get_module(list);
+    kmod_module_unref_list(list);
+    const char* path = kmod_module_get_path(mod);
+    const char* install = kmod_module_get_install_commands(mod);
+    if (path == nullptr && install != nullptr) {
+      // Debian's nvidia.conf: "install nvidia modprobe -i nvidia-current ...".
+      auto words = Split(std::string(install), ' ');
+      std::string target;
+      for (size_t i = 0; i + 1 < words.size(); ++i) {
+        if (words[i] == "-i") target = words[i + 1];
+      }
+      rep->findings.push_back({what, !target.empty(), "install line: " + std::string(install)});
+      if (!target.empty()) CheckModule(ctx, ModuleName(target), depth + 1, rep);
+      kmod_module_unref(mod);
+      return;
+    }
+    if (path == nullptr) {
+      rep->findings.push_back({what, false, "no module file for kernel " + release_});
+      kmod_module_unref(mod);
+      return;
+    }
+    std::string rel = path;
+    std::string root = fs_.HostPath("/");
+    if (!root.empty() && rel.rfind(root, 0) == 0) rel = rel.substr(root.size() - 1);
+    bool file_ok = fs_.Exists(rel);
+    rep->findings.push_back({what, file_ok, rel});
+    kmod_list* deps = kmod_module_get_dependencies(mod);
+    kmod_list* it = nullptr;
+    kmod_list_foreach(it, deps) {
+      kmod_module* dep = kmod_module_get_module(it);
+      CheckModule(ctx, kmod_module_get_name(dep), depth + 1, rep);
+      kmod_module_unref(dep);
+    }
+    kmod_module_unref_list(deps);
+    kmod_list* info = nullptr;
+    if (kmod_module_get_info(mod, &info) >= 0) {
+      kmod_list_foreach(it, info) {
+        if (std::string(kmod_module_info_get_key(it)) != "firmware") continue;
+        std::string fw = kmod_module_info_get_value(it);
+        bool found = FirmwareExists(fw);
+        // Firmware of a module the agent loads is required; firmware a
+        // dependency declares (ccp's SEV images under kvm_amd) is optional.
+        rep->findings.push_back({"firmware " + fw + " (" + name + ")", found,
+                                 found
+                                     ? "present"
+                                     : std::string("missing under /usr/lib/firmware") +
+                                           (depth > 0 ? " (a dependency's optional feature)" : ""),
+                                 depth > 0});
+      }
+      kmod_module_info_free_list(info);
+    }
+    kmod_module_unref(mod);
+  }
+
+  const Fs& fs_;
+  std::string release_;
+  std::set<std::string> builtin_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+bool ImageReport::ok() const {
+  for (const auto& f : findings) {
+    if (!f.ok && !f.optional) return false;
+  }
+  return !findings.empty();
+}
+
+ImageReport VerifyImage(const Fs& fs, bool nvidia) {
+  auto releases = fs.List("/usr/lib/modules");
+  if (!releases.ok() || releases->empty()) {
+    ImageReport rep;
+    rep.findings.push_back({"kernel", false, "no /usr/lib/modules/RELEASE in the tree"});
+    return rep;
+  }
+  if (releases->size() > 1) {
+    ImageReport rep;
+    std::string all;
+    for (const auto& r : *releases) all += " " + r;
+    rep.findings.push_back({"kernel", false, "more than one kernel in the tree:" + all});
+    return rep;
+  }
+  return Checker(fs, releases->front()).Run(nvidia);
+}
+
+}  // namespace gpuhost::verify
