@@ -29,6 +29,33 @@ std::string Describe(const Inventory& inv, const PciAddress& a) {
   return d;
 }
 
+// Non-GPU functions that a "devices" rule names. Companions follow their
+// GPU and bridges never move, so neither is matched here.
+void DecideDevices(const Inventory& inv, const Policy& policy, std::vector<GpuDecision>* out) {
+  for (const auto& f : inv.functions) {
+    if (f.role == inventory::Role::kGpu || f.role == inventory::Role::kGpuCompanion ||
+        f.role == inventory::Role::kBridge) {
+      continue;
+    }
+    Gpu as_unit;
+    as_unit.address = f.address;
+    as_unit.boot_vga = f.boot_vga;
+    as_unit.numa_node = f.numa_node;
+    for (const auto& r : policy.devices) {
+      if (!Matches(r.match, as_unit, f)) continue;
+      GpuDecision d;
+      d.gpu = f.address;
+      d.functions = {f.address};
+      d.assignment = r.assign;
+      d.rule = r.name;
+      d.reason = "matched " + r.name;
+      d.one_start_per_boot = f.reset_methods.empty();
+      out->push_back(std::move(d));
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 Decisions DecideGpus(const Inventory& inv, const Policy& policy) {
@@ -66,6 +93,10 @@ Decisions DecideGpus(const Inventory& inv, const Policy& policy) {
     d.one_start_per_boot = f != nullptr && f->reset_methods.empty();
     out.gpus.push_back(std::move(d));
   }
+
+  const size_t num_gpus = out.gpus.size();
+  DecideDevices(inv, policy, &out.gpus);  // decided together, split at the end
+  for (size_t i = num_gpus; i < out.gpus.size(); ++i) owner[out.gpus[i].gpu] = i;
 
   // Refuse vfio where it cannot work; a refusal can make another GPU of the
   // same group unviable, so repeat until nothing changes.
@@ -109,7 +140,7 @@ Decisions DecideGpus(const Inventory& inv, const Policy& policy) {
           } else if (auto o = owner.find(m);
                      o != owner.end() && out.gpus[o->second].assignment == Assignment::kHost) {
             why = "IOMMU group " + std::to_string(grp->id) + " also holds " + Describe(inv, m) +
-                  " of GPU " + out.gpus[o->second].gpu.ToString() + ", which stays on the host";
+                  " of " + out.gpus[o->second].gpu.ToString() + ", which stays on the host";
           }
           if (!why.empty()) break;
         }
@@ -141,10 +172,12 @@ Decisions DecideGpus(const Inventory& inv, const Policy& policy) {
         if (seen[m] || (mf != nullptr && IsBridge(*mf))) continue;
         seen[m] = true;
         out.vfio_functions.push_back(
-            {m, "shares IOMMU group " + std::to_string(grp->id) + " with GPU " + d.gpu.ToString()});
+            {m, "shares IOMMU group " + std::to_string(grp->id) + " with " + d.gpu.ToString()});
       }
     }
   }
+  out.devices.assign(out.gpus.begin() + static_cast<long>(num_gpus), out.gpus.end());
+  out.gpus.resize(num_gpus);
   for (const auto& d : out.gpus) {
     if (d.assignment == Assignment::kVfio && d.one_start_per_boot) {
       out.warnings.push_back(

@@ -11,6 +11,7 @@ namespace gpuhost::plan {
 
 struct Decisions {
   std::vector<GpuDecision> gpus;
+  std::vector<GpuDecision> devices;  // from the policy's "devices" rules
   // Functions to bind to vfio-pci, in order: each GPU's functions, then
   // the endpoints that share its IOMMU group and must go with it.
   std::vector<std::pair<PciAddress, std::string>> vfio_functions;  // address, reason

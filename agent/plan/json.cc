@@ -36,6 +36,41 @@ Action ReadAction(JsonReader& r, const json& j) {
   return a;
 }
 
+json Decisions(const std::vector<GpuDecision>& ds) {
+  json out = json::array();
+  for (const auto& g : ds) {
+    out.push_back({{"gpu", g.gpu.ToString()},
+                   {"functions", Addrs(g.functions)},
+                   {"assignment", AssignmentName(g.assignment)},
+                   {"rule", g.rule},
+                   {"reason", g.reason},
+                   {"one_start_per_boot", g.one_start_per_boot}});
+  }
+  return out;
+}
+
+std::vector<GpuDecision> ReadDecisions(JsonReader& r, const json& j, const char* key) {
+  std::vector<GpuDecision> out;
+  if (const json* gs = r.Field(j, key); gs && gs->is_array()) {
+    for (const auto& e : *gs) {
+      GpuDecision g;
+      g.gpu = r.Addr(r.Str(e, "gpu"), "gpu");
+      g.functions = r.AddrArray(e, "functions");
+      std::string as = r.Str(e, "assignment");
+      if (as == "vfio") {
+        g.assignment = Assignment::kVfio;
+      } else if (as != "host" && r.status().ok()) {
+        r.Fail<int>("assignment", "\"host\" or \"vfio\"");
+      }
+      g.rule = r.Str(e, "rule");
+      g.reason = r.Str(e, "reason");
+      g.one_start_per_boot = r.Bool(e, "one_start_per_boot");
+      out.push_back(std::move(g));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 json ToJson(const Action& a) {
@@ -46,20 +81,13 @@ json ToJson(const Action& a) {
 }
 
 json ToJson(const Plan& p) {
-  json gpus = json::array();
-  for (const auto& g : p.gpus) {
-    gpus.push_back({{"gpu", g.gpu.ToString()},
-                    {"functions", Addrs(g.functions)},
-                    {"assignment", AssignmentName(g.assignment)},
-                    {"rule", g.rule},
-                    {"reason", g.reason},
-                    {"one_start_per_boot", g.one_start_per_boot}});
-  }
+  json gpus = Decisions(p.gpus);
   json actions = json::array();
   for (const auto& a : p.actions) actions.push_back(ToJson(a));
   json warnings = json::array();
   for (const auto& w : p.warnings) warnings.push_back({{"where", w.where}, {"message", w.message}});
   return {{"gpus", gpus},
+          {"devices", Decisions(p.devices)},
           {"actions", actions},
           {"kernel_params", p.kernel_params},
           {"warnings", warnings}};
@@ -75,23 +103,8 @@ Result<Action> ActionFromJson(const json& j) {
 Result<Plan> PlanFromJson(const json& j) {
   JsonReader r("plan");
   Plan p;
-  if (const json* gs = r.Field(j, "gpus"); gs && gs->is_array()) {
-    for (const auto& e : *gs) {
-      GpuDecision g;
-      g.gpu = r.Addr(r.Str(e, "gpu"), "gpu");
-      g.functions = r.AddrArray(e, "functions");
-      std::string as = r.Str(e, "assignment");
-      if (as == "vfio") {
-        g.assignment = Assignment::kVfio;
-      } else if (as != "host" && r.status().ok()) {
-        r.Fail<int>("assignment", "\"host\" or \"vfio\"");
-      }
-      g.rule = r.Str(e, "rule");
-      g.reason = r.Str(e, "reason");
-      g.one_start_per_boot = r.Bool(e, "one_start_per_boot");
-      p.gpus.push_back(std::move(g));
-    }
-  }
+  p.gpus = ReadDecisions(r, j, "gpus");
+  if (j.contains("devices")) p.devices = ReadDecisions(r, j, "devices");
   if (const json* as = r.Field(j, "actions"); as && as->is_array()) {
     for (const auto& e : *as) p.actions.push_back(ReadAction(r, e));
   }

@@ -46,6 +46,8 @@ struct Action {
 
 struct Plan {
   std::vector<GpuDecision> gpus;
+  // Non-GPU functions a policy "devices" rule named; `gpu` is the function.
+  std::vector<GpuDecision> devices;
   std::vector<Action> actions;
   std::vector<std::string> kernel_params;  // the wanted set, in order
   std::vector<Warning> warnings;

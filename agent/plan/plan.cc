@@ -67,6 +67,7 @@ Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
   Plan plan;
   Decisions d = DecideGpus(inv, policy);
   plan.gpus = d.gpus;
+  plan.devices = d.devices;
   plan.warnings = d.warnings;
   plan.kernel_params = WantedKernelParams(inv, policy);
   for (const auto& c : FramebufferConflicts(inv, d.gpus)) {

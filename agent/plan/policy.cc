@@ -134,41 +134,48 @@ Result<GpuMatch> ParseMatch(const Errors& e, const json& m, const std::string& p
   return out;
 }
 
+// Parses a list of rules ("gpus" or "devices").
+Status ParseRules(const Errors& e, const json& j, const char* key, std::vector<GpuRule>* out) {
+  if (!j.contains(key)) return Status::Ok();
+  if (!j[key].is_array())
+    return e.At(std::string("\"") + key + "\"", std::string(key) + " must be a list of rules");
+  for (size_t i = 0; i < j[key].size(); ++i) {
+    const json& r = j[key][i];
+    std::string path = std::string(key) + "[" + std::to_string(i) + "]";
+    if (Status s = CheckKeys(e, r, path, {"match", "assign", "comment"}); !s.ok()) return s;
+    if (!r.contains("match") || !r.contains("assign")) {
+      return e.At("", path + " needs both \"match\" and \"assign\"");
+    }
+    auto m = ParseMatch(e, r["match"], path + ".match");
+    if (!m.ok()) return m.status();
+    GpuRule rule;
+    rule.match = *m;
+    std::string assign = r["assign"].is_string() ? r["assign"].get<std::string>() : "";
+    if (assign == "vfio") {
+      rule.assign = Assignment::kVfio;
+    } else if (assign != "host") {
+      return e.At("\"assign\"", path + ".assign must be \"host\" or \"vfio\"");
+    }
+    rule.name = "policy " + path;
+    if (r.contains("comment") && r["comment"].is_string()) {
+      rule.name += " (" + r["comment"].get<std::string>() + ")";
+    }
+    out->push_back(std::move(rule));
+  }
+  return Status::Ok();
+}
+
 Result<Policy> ParseTree(const Errors& e, const json& j, const std::string& source) {
   Policy p;
   p.source = source;
-  if (Status s = CheckKeys(
-          e, j, "the policy",
-          {"gpus", "kernel_params", "hugepages", "hardening", "status_page", "reboot", "comment"});
+  if (Status s = CheckKeys(e, j, "the policy",
+                           {"gpus", "devices", "kernel_params", "hugepages", "hardening",
+                            "status_page", "reboot", "comment"});
       !s.ok()) {
     return s;
   }
-  if (j.contains("gpus")) {
-    if (!j["gpus"].is_array()) return e.At("\"gpus\"", "gpus must be a list of rules");
-    for (size_t i = 0; i < j["gpus"].size(); ++i) {
-      const json& r = j["gpus"][i];
-      std::string path = "gpus[" + std::to_string(i) + "]";
-      if (Status s = CheckKeys(e, r, path, {"match", "assign", "comment"}); !s.ok()) return s;
-      if (!r.contains("match") || !r.contains("assign")) {
-        return e.At("", path + " needs both \"match\" and \"assign\"");
-      }
-      auto m = ParseMatch(e, r["match"], path + ".match");
-      if (!m.ok()) return m.status();
-      GpuRule rule;
-      rule.match = *m;
-      std::string assign = r["assign"].is_string() ? r["assign"].get<std::string>() : "";
-      if (assign == "vfio") {
-        rule.assign = Assignment::kVfio;
-      } else if (assign != "host") {
-        return e.At("\"assign\"", path + ".assign must be \"host\" or \"vfio\"");
-      }
-      rule.name = "policy " + path;
-      if (r.contains("comment") && r["comment"].is_string()) {
-        rule.name += " (" + r["comment"].get<std::string>() + ")";
-      }
-      p.gpus.push_back(std::move(rule));
-    }
-  }
+  if (Status s = ParseRules(e, j, "gpus", &p.gpus); !s.ok()) return s;
+  if (Status s = ParseRules(e, j, "devices", &p.devices); !s.ok()) return s;
   if (j.contains("kernel_params")) {
     const json& k = j["kernel_params"];
     if (!k.is_array()) return e.At("\"kernel_params\"", "kernel_params must be a list of strings");

@@ -36,8 +36,11 @@ const char* HardeningName(Hardening h);
 struct Policy {
   std::string source = "built-in defaults";  // file path or credential name
   std::vector<GpuRule> gpus;                 // first match wins
-  std::vector<std::string> kernel_params;    // extra parameters, validated tokens
-  uint64_t hugepage_size_kib = 0;            // 2048 or 1048576; 0: leave alone
+  // Other PCI functions to pass through (a NIC, an NVMe drive, a capture
+  // card); nothing but GPUs moves unless a rule here says so.
+  std::vector<GpuRule> devices;
+  std::vector<std::string> kernel_params;  // extra parameters, validated tokens
+  uint64_t hugepage_size_kib = 0;          // 2048 or 1048576; 0: leave alone
   uint64_t hugepages = 0;
   Hardening hardening = Hardening::kBaseline;
   std::vector<std::string> listen = {"127.0.0.1:8080"};  // status page

@@ -17,6 +17,15 @@ std::string ToText(const inventory::Inventory& inv, const Plan& plan) {
     }
     if (g.one_start_per_boot) out += "      no usable reset: one VM start per host boot\n";
   }
+  if (!plan.devices.empty()) {
+    out += "\nOther devices (" + std::to_string(plan.devices.size()) + ")\n";
+    for (const auto& d : plan.devices) {
+      const auto* f = inv.Find(d.gpu);
+      out += "  " + d.gpu.ToString() + "  " + AssignmentName(d.assignment) + "  " +
+             (f ? f->vendor_name + " " + f->device_name : "") + "\n";
+      out += "      why: " + d.reason + "\n";
+    }
+  }
   out += "\nKernel parameters wanted:";
   for (const auto& p : plan.kernel_params) out += " " + p;
   out += "\n\nActions (" + std::to_string(plan.actions.size()) + ")\n";

@@ -315,3 +315,38 @@ TEST(PlanFramebufferTest, FirmwareFramebufferOnAVfioGpuAsksForSysfbOff) {
 
 }  // namespace
 }  // namespace gpuhost::testing
+
+namespace gpuhost::testing {
+namespace {
+
+TEST(PlanDevicesTest, PolicyDevicesRulesPassThroughOtherFunctionsSafely) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  SysfsBuilder b(dir.path());
+  b.Add(RootPort("0000:00:04.0", 8));
+  b.Add(Fn("0000:05:00.0", 0x1234, 0x11e8, 0x00ff00, "0000:00:04.0", "", 8));  // qemu edu
+  auto inv = CollectFromRoot(dir.path());
+  Policy pol = MustParse(R"({"devices": [
+      {"match": {"vendor_device": "1234:11e8"}, "assign": "vfio", "comment": "qa"},
+      {"match": {"address": "0000:00:1f.6"}, "assign": "vfio"},
+      {"match": {"address": "0000:00:01.0"}, "assign": "vfio"}]})");
+  plan::Plan p = plan::MakePlan(inv, pol);
+  ASSERT_EQ(p.devices.size(), 2u) << "the root port (a bridge) is never a device to move";
+  EXPECT_EQ(p.devices[0].gpu.ToString(), "0000:00:1f.6");
+  EXPECT_EQ(p.devices[0].assignment, Assignment::kHost);
+  EXPECT_NE(p.devices[0].reason.find("default route via eno1"), std::string::npos)
+      << p.devices[0].reason;
+  EXPECT_EQ(p.devices[1].gpu.ToString(), "0000:05:00.0");
+  EXPECT_EQ(p.devices[1].assignment, Assignment::kVfio);
+  EXPECT_EQ(p.devices[1].rule, "policy devices[0] (qa)");
+  auto bound = Bound(p);
+  EXPECT_EQ(std::count(bound.begin(), bound.end(), "0000:05:00.0"), 1);
+  EXPECT_EQ(std::count(bound.begin(), bound.end(), "0000:00:1f.6"), 0);
+  // Round trip.
+  auto back = plan::PlanFromJson(plan::ToJson(p));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(plan::ToJson(*back), plan::ToJson(p));
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
