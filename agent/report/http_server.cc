@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "base/strings.h"
+#include "report/http_head.h"
 
 namespace gpuhost::report {
 namespace {
@@ -63,89 +64,6 @@ class HeadStream final : public httplib::Stream {
   int fd_;
   std::string* out_;
 };
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// RFC 9110 5.6.2 tchar.
-bool IsTokenChar(char ch) {
-  return std::isalnum(static_cast<unsigned char>(ch)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
-}
-
-// Our own reading of a complete head, stricter than httplib's.
-struct HeadCheck {
-  int status = 0;         // 0: fine; else the error to answer (400, 431)
-  bool has_body = false;  // declares a body we will not read: close afterwards
-  std::string head;       // the head without Range headers
-};
-
-HeadCheck CheckHead(std::string_view head, const HttpLimits& limits) {
-  HeadCheck c;
-  size_t headers = 0;
-  int hosts = 0;
-  size_t pos = 0;
-  c.head.reserve(head.size());
-  while (pos < head.size()) {
-    size_t eol = head.find("\r\n", pos);
-    if (eol == std::string_view::npos) return {400, false, {}};
-    std::string_view line = head.substr(pos, eol - pos);
-    for (char ch : line) {
-      auto u = static_cast<unsigned char>(ch);
-      if ((u < 0x20 && ch != '\t') || u == 0x7f) return {400, false, {}};  // bare CR/LF, NUL
-    }
-    bool keep = true;
-    if (pos > 0 && !line.empty()) {
-      if (++headers > limits.max_headers) return {431, false, {}};
-      size_t colon = line.find(':');
-      if (colon == std::string_view::npos || colon == 0) return {400, false, {}};
-      std::string_view name = line.substr(0, colon);
-      // A field name is a token: no "Host : x", no obs-fold continuation
-      // lines; parsers that disagree on those are how requests get smuggled.
-      if (!std::all_of(name.begin(), name.end(), IsTokenChar)) return {400, false, {}};
-      std::string_view value = Trim(line.substr(colon + 1));
-      if (IEquals(name, "Content-Length")) c.has_body |= value != "0";
-      if (IEquals(name, "Transfer-Encoding")) c.has_body = true;
-      if (IEquals(name, "Host") && ++hosts > 1) return {400, false, {}};
-      // Ranges of our small bodies buy nothing and let one request ask for
-      // the page a thousand times over (multipart/byteranges).
-      keep = !IEquals(name, "Range") && !IEquals(name, "If-Range");
-    }
-    if (keep) c.head.append(head.substr(pos, eol + 2 - pos));
-    pos = eol + 2;
-  }
-  return c;
-}
-
-const char* Reason(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 408:
-      return "Request Timeout";
-    case 414:
-      return "URI Too Long";
-    case 431:
-      return "Request Header Fields Too Large";
-    default:
-      return "Service Unavailable";
-  }
-}
-
-// The status line's code, 0 if unreadable.
-int StatusOf(std::string_view response) {
-  if (response.size() < 12 || !StartsWith(response, "HTTP/1.")) return 0;
-  auto code = ParseInt(response.substr(9, 3));
-  return code ? static_cast<int>(*code) : 0;
-}
 
 Peer PeerOf(int fd) {
   Peer p;
@@ -313,7 +231,7 @@ class HttpServer::Loop {
 
   // A response the front end writes itself; always closes the connection.
   std::string Fixed(int status, std::string_view body) const {
-    return "HTTP/1.1 " + std::to_string(status) + " " + Reason(status) +
+    return "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) +
            "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\nConnection: close\r\n" + s_.fixed_headers_ + "\r\n" + std::string(body);
   }
