@@ -7,6 +7,7 @@
 #include "apply/restore.h"
 #include "base/fileio.h"
 #include "host/fs.h"
+#include "host/unit_state.h"
 #include "inventory/capture.h"
 #include "inventory/inventory.h"
 #include "inventory/json.h"
@@ -120,7 +121,10 @@ int RunInventory(const Args& args) {
   Status s = inventory::Collect(fs, source, &inv);
   if (source.dump_file.empty()) {
     virt::JudgeKvm(&inv);
-    if (fs.root().empty()) virt::CollectVirtualization(&inv);  // VMs exist on "/" only
+    // VMs exist on "/" only, and only a running libvirtd is asked (see agent_run.cc).
+    if (fs.root().empty() && (UnitActive("libvirtd.service") || UnitActive("virtqemud.service"))) {
+      virt::CollectVirtualization(&inv);
+    }
   }
   std::string out =
       args.Has("json") ? inventory::ToJson(inv).dump(2) + "\n" : inventory::ToText(inv);

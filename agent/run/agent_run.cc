@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "apply/apply.h"
+#include "host/unit_state.h"
 #include "inventory/inventory.h"
 #include "libvirt/virt.h"
 #include "plan/plan.h"
@@ -65,7 +66,15 @@ int RunAgent(const RunOptions& opts) {
   virt::JudgeKvm(&inv);
   // libvirt describes the running system only; a --root tree has no VMs.
   std::unique_ptr<virt::Connection> libvirt;
-  if (live) {
+  // At boot the agent runs before libvirtd; libvirt's sockets are socket-
+  // activated, and connecting would wait for a daemon that waits for us.
+  // So: only a libvirtd (or virtqemud) that is already running is asked.
+  const bool libvirt_running = live && (UnitActive("libvirtd.service") ||
+                                        UnitActive("virtqemud.service"));
+  if (live && !libvirt_running) {
+    inv.virt.libvirt_uri = "qemu:///system";
+    inv.virt.libvirt_error = "libvirtd is not running (yet): binds go through sysfs";
+  } else if (libvirt_running) {
     auto c = virt::Connection::Open("qemu:///system", false);
     if (c.ok()) {
       libvirt = std::move(*c);
