@@ -8,9 +8,12 @@
 #   SERIAL     "stdio" (interactive console; Ctrl-A X quits) or a file for the serial log
 #   ACCEL      auto (default: kvm when /dev/kvm works, else tcg), kvm or tcg
 #   VARS       OVMF variable store to use (default: a fresh copy in build/$PROFILE/)
+#   SNAPSHOT   on (default) or off: off lets the guest write to IMAGE, so state persists from one
+#              boot to the next (qa boots a qcow2 overlay of the built image that way)
+#   DISK_FORMAT  raw (default) or qcow2, IMAGE's format
 #
-# The disk is attached with snapshot=on: the guest's writes go to a temporary overlay, so every
-# boot is a first boot of the image as built and the image file never changes under mkosi.
+# By default the disk is attached with snapshot=on: the guest's writes go to a temporary overlay,
+# so every boot is a first boot of the image as built and the image file never changes under mkosi.
 #
 # Machine: q35 with an emulated Intel IOMMU (kernel-irqchip=split + intel-iommu intremap=on
 # caching-mode=on: vfio works inside the guest, see gpu-host-facts.md), OVMF without Secure
@@ -24,6 +27,10 @@ image=${IMAGE:-$root/build/$profile/image.raw}
 host_port=${HOST_PORT:-8080}
 serial=${SERIAL:-stdio}
 accel=${ACCEL:-auto}
+snapshot=${SNAPSHOT:-on}
+disk_format=${DISK_FORMAT:-raw}
+case $snapshot in on|off) ;; *) echo "vm.sh: SNAPSHOT must be on or off" >&2; exit 1 ;; esac
+case $disk_format in raw|qcow2) ;; *) echo "vm.sh: DISK_FORMAT must be raw or qcow2" >&2; exit 1 ;; esac
 
 [[ -f $image ]] || { echo "vm.sh: no image at $image (make image)" >&2; exit 1; }
 
@@ -59,7 +66,7 @@ else
     serial_args=(-serial "file:$serial" -monitor none)
 fi
 
-echo "vm.sh: $image, ${accel_args[*]}, http://127.0.0.1:$host_port/ -> guest :8080" >&2
+echo "vm.sh: $image (snapshot=$snapshot), ${accel_args[*]}, http://127.0.0.1:$host_port/ -> guest :8080" >&2
 exec qemu-system-x86_64 \
     -name gpuhost-"$profile" \
     -machine q35,kernel-irqchip=split \
@@ -68,7 +75,7 @@ exec qemu-system-x86_64 \
     -device intel-iommu,intremap=on,caching-mode=on \
     -drive if=pflash,format=raw,unit=0,readonly=on,file="$ovmf_code" \
     -drive if=pflash,format=raw,unit=1,file="$vars" \
-    -drive if=none,id=root,format=raw,file="$image",snapshot=on \
+    -drive if=none,id=root,format="$disk_format",file="$image",snapshot="$snapshot" \
     -device virtio-blk-pci,drive=root,bootindex=1 \
     -netdev user,id=n0,hostfwd=tcp:127.0.0.1:"$host_port"-:8080 \
     -device virtio-net-pci,netdev=n0 \

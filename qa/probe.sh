@@ -1,24 +1,82 @@
 #!/bin/sh
 # Runs INSIDE the guest under test (handed in as the SMBIOS credential gpuhost-qa.probe and
-# started by gpuhost-qa-probe.service, which qa/boot-test.sh injects as systemd.extra-unit).
+# started by gpuhost-qa-probe.service, which qa/lib.sh injects as systemd.extra-unit).
 # Waits for boot to finish, then writes a report to the virtio serial port "probe"; the host
-# reads it from a file. Writing to ttyS0 instead would lose output once a getty opens it.
+# reads it from a file and qa/check.py judges it. Writing to ttyS0 instead would lose output once
+# a getty opens it. POSIX sh: the image has no bash, python or jq.
+#
+# Report format: "key: value" lines, and multi-line sections between "NAME-begin" and
+# "NAME-end" lines. Everything between GPUHOST-QA-BEGIN and GPUHOST-QA-END.
 out=/dev/virtio-ports/probe
 state=$(systemctl is-system-running --wait 2>&1)
+
+section() { # NAME COMMAND...: the command's output between NAME-begin and NAME-end
+    name=$1; shift
+    echo "$name-begin"
+    "$@" 2>&1
+    echo "$name-end"
+}
+
+pci_functions() {
+    for d in /sys/bus/pci/devices/*; do
+        a=${d##*/}
+        v=$(cat "$d/vendor"); dv=$(cat "$d/device"); c=$(cat "$d/class")
+        drv=-; [ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
+        grp=-; [ -e "$d/iommu_group" ] && grp=$(basename "$(readlink "$d/iommu_group")")
+        ovr=$(cat "$d/driver_override" 2>/dev/null); ovr=${ovr:--}
+        bv=$(cat "$d/boot_vga" 2>/dev/null || echo -)
+        drm=$(ls "$d/drm" 2>/dev/null | grep '^card' | tr '\n' ',' | sed 's/,$//')
+        echo "pci: $a ${v#0x}:${dv#0x} class=${c#0x} driver=$drv group=$grp override=$ovr boot_vga=$bv drm=${drm:--}"
+    done
+}
+
+sysctls() {
+    f=/etc/sysctl.d/90-gpuhost-hardening.conf
+    [ -f "$f" ] || { echo "sysctl-file: missing"; return; }
+    grep -v '^[[:space:]]*[#;]' "$f" | grep '=' | while IFS='=' read -r k v; do
+        k=$(echo "$k" | tr -d '[:space:]'); v=$(echo $v)
+        a=$(sysctl -n "$k" 2>&1 | tr '\t' ' '); a=$(echo $a)
+        echo "sysctl: $k wanted=$v actual=$a"
+    done
+}
+
+holder() { # the injected holder unit of qa/held-test.sh, if any
+    pid=$(systemctl show -P MainPID gpuhost-qa-hold.service 2>/dev/null)
+    echo "hold-unit: $(systemctl is-active gpuhost-qa-hold.service 2>/dev/null) pid=${pid:-0}"
+    if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+        echo "hold-comm: $(cat /proc/"$pid"/comm 2>/dev/null)"
+        echo "hold-fd3: $(readlink /proc/"$pid"/fd/3 2>/dev/null)"
+    fi
+    echo "hold-status: $(systemctl show -P StatusText gpuhost-qa-hold.service 2>/dev/null)"
+}
+
 {
     echo "GPUHOST-QA-BEGIN"
     echo "is-system-running: $state"
     echo "cmdline: $(cat /proc/cmdline)"
     echo "uptime: $(cut -d' ' -f1 /proc/uptime)"
+    echo "boot-id: $(cat /proc/sys/kernel/random/boot_id)"
+    echo "boots-in-journal: $(journalctl --list-boots --no-pager -q 2>/dev/null | wc -l)"
+    echo "systemd-analyze: $(systemd-analyze time 2>&1 | head -n 1)"
     for unit in gpuhost-agent.service gpuhost-serve.service ssh.service systemd-networkd.service; do
         echo "active: $unit $(systemctl is-active "$unit")"
     done
+    for p in Result ExecMainStatus ExecMainCode ActiveState SubState ExecMainStartTimestampMonotonic ExecMainExitTimestampMonotonic; do
+        echo "agent-unit: $p=$(systemctl show -P "$p" gpuhost-agent.service)"
+    done
+    echo "default-route: $(ip -4 route show default | head -n 1)"
+    pci_functions
+    echo "dev-vfio: $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
+    sysctls
+    holder
     echo "state-dir: $(ls /var/lib/gpuhost 2>/dev/null | tr '\n' ' ')"
-    echo "agent-log-begin"
-    journalctl -b -u gpuhost-agent.service -u gpuhost-serve.service --no-pager -o cat 2>&1 | tail -n 40
-    echo "agent-log-end"
-    echo "failed-units-begin"
-    systemctl --failed --no-legend --plain
-    echo "failed-units-end"
+    section udev-rules cat /etc/udev/rules.d/70-gpuhost-vfio.rules
+    section modprobe-conf cat /etc/modprobe.d/gpuhost.conf
+    section modules-load cat /etc/modules-load.d/gpuhost.conf
+    section agent-err journalctl -b -u gpuhost-agent.service -p err --no-pager -o short-monotonic -q
+    section agent-log sh -c 'journalctl -b -u gpuhost-agent.service -u gpuhost-serve.service -u gpuhost-qa-hold.service --no-pager -o short-monotonic -q | tail -n 60'
+    section kernel-drivers sh -c "journalctl -b -k --no-pager -o short-monotonic -q | grep -Ei 'vfio|bochs|\\[drm\\]|snd_hda_intel|e1000e 0000|0000:0[1-9]:00.*iommu group' | tail -n 40"
+    section failed-units systemctl --failed --no-legend --plain
+    section state-json sh -c 'cat /var/lib/gpuhost/state.json; echo'
     echo "GPUHOST-QA-END"
 } >"$out" 2>&1

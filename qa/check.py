@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Judges one qa boot: qa/check.py SCENARIO DIR
+
+DIR holds probe.txt (qa/probe.sh's report from inside the guest) and http/ (what the host got
+through the port forward: healthz, api_v1_status, metrics; .code and .body each).
+SCENARIO is one of:
+  first   first boot of the image: the agent binds the policy's functions and succeeds
+  second  the same disk booted again: nothing changes, the vfio functions are on vfio-pci
+          before the agent runs (bind actions "unchanged")
+  held    (qa/held-test.sh) a process holds the secondary display's /dev/dri/cardN before the
+          agent runs: that function stays on its driver, the action says "held" with the pid
+Prints one line per check ("ok", "FAIL" or "info", then what was found) and exits 1 when any
+check failed. Environment: QA_UKI (the image's UKI, for its baked .cmdline), QA_PREV_DIR (the
+previous boot's DIR, for "second").
+"""
+import json
+import os
+import re
+import struct
+import sys
+
+scenario, bootdir = sys.argv[1], sys.argv[2]
+results = []
+
+
+def check(name, ok, found):
+    results.append(("ok" if ok else "FAIL", name, found))
+
+
+def info(name, found):
+    results.append(("info", name, found))
+
+
+def read(path, default=""):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def parse_report(text):
+    text = text.replace("\r", "")
+    m = re.search(r"^GPUHOST-QA-BEGIN\n(.*)^GPUHOST-QA-END$", text, re.S | re.M)
+    if not m:
+        return {}, {}
+    keys, sections, cur, buf = {}, {}, None, []
+    for line in m.group(1).split("\n"):
+        if cur is not None:
+            if line == cur + "-end":
+                sections[cur] = "\n".join(buf)
+                cur, buf = None, []
+            else:
+                buf.append(line)
+            continue
+        if line.endswith("-begin") and ":" not in line:
+            cur = line[: -len("-begin")]
+            continue
+        if ": " in line:
+            k, v = line.split(": ", 1)
+            keys.setdefault(k, []).append(v)
+    return keys, sections
+
+
+def first(keys, k, default=""):
+    return keys.get(k, [default])[0]
+
+
+def parse_pci(lines):
+    out = {}
+    for l in lines:
+        parts = l.split()
+        f = {"address": parts[0], "id": parts[1]}
+        for p in parts[2:]:
+            k, _, v = p.partition("=")
+            f[k] = v
+        out[f["address"]] = f
+    return out
+
+
+def uki_cmdline(path):
+    """The .cmdline section of a PE (UKI) file, or None."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    nsec = struct.unpack_from("<H", data, pe + 6)[0]
+    optsize = struct.unpack_from("<H", data, pe + 20)[0]
+    sec = pe + 24 + optsize
+    for i in range(nsec):
+        h = sec + 40 * i
+        name = data[h : h + 8].rstrip(b"\0").decode()
+        vsize, _, rawsize, rawptr = struct.unpack_from("<IIII", data, h + 8)
+        if name == ".cmdline":
+            return data[rawptr : rawptr + min(vsize, rawsize)].rstrip(b"\0").decode().split()
+    return None
+
+
+keys, sec = parse_report(read(os.path.join(bootdir, "probe.txt")))
+if not keys:
+    print("  FAIL probe: no complete report (GPUHOST-QA-BEGIN .. GPUHOST-QA-END)")
+    sys.exit(1)
+
+pci = parse_pci(keys.get("pci", []))
+try:
+    state = json.loads(sec.get("state-json", ""))
+except ValueError as e:
+    state = None
+    check("state.json", False, f"not readable JSON: {e}")
+
+
+def http(name):
+    return read(os.path.join(bootdir, "http", name + ".code")).strip(), read(
+        os.path.join(bootdir, "http", name + ".body"))
+
+
+# ---- which function is which (from what the guest kernel shows) ----
+def find(pred):
+    return [f for f in pci.values() if pred(f)]
+
+
+roles = {
+    "boot VGA (VGA 1234:1111)": find(lambda f: f["class"] == "030000" and f.get("boot_vga") == "1"),
+    "secondary display (bochs-display 1234:1111)": find(lambda f: f["id"] == "1234:1111" and f["class"] == "038000"),
+    "HDMI-audio companion (ich9-intel-hda 8086:293e)": find(lambda f: f["id"] == "8086:293e"),
+    "edu (1234:11e8)": find(lambda f: f["id"] == "1234:11e8"),
+    "second NIC (e1000e 8086:10d3)": find(lambda f: f["id"] == "8086:10d3"),
+    "management NIC (virtio-net)": find(lambda f: f["id"].startswith("1af4:") and f["class"].startswith("0200")),
+    "root disk (virtio-blk)": find(lambda f: f["id"].startswith("1af4:") and f["class"].startswith("0100")),
+}
+for role, fs in roles.items():
+    check(f"device present: {role}", len(fs) == 1,
+          ", ".join(f"{f['address']} driver={f['driver']} group={f['group']}" for f in fs) or "absent")
+
+
+def one(role):
+    fs = roles[role]
+    return fs[0] if fs else None
+
+
+display, hda, edu = one("secondary display (bochs-display 1234:1111)"), one(
+    "HDMI-audio companion (ich9-intel-hda 8086:293e)"), one("edu (1234:11e8)")
+vfio_roles = ["secondary display (bochs-display 1234:1111)", "HDMI-audio companion (ich9-intel-hda 8086:293e)",
+              "edu (1234:11e8)"]
+# Functions the policy keeps on the host, with the driver qemu's device gets from the image.
+kept = {
+    "boot VGA (VGA 1234:1111)": "bochs-drm",
+    "second NIC (e1000e 8086:10d3)": "e1000e",
+    "management NIC (virtio-net)": "virtio-pci",
+    "root disk (virtio-blk)": "virtio-pci",
+}
+if scenario == "held":
+    vfio_roles = ["edu (1234:11e8)"]
+
+actions = state.get("actions", []) if state else []
+binds = {a.get("target"): a for a in actions if a.get("kind") == "bind-vfio"}
+
+
+def outcome_of(f):
+    a = binds.get(f["address"]) if f else None
+    return f"{a.get('outcome')} ({a.get('message')})" if a else "no bind-vfio action"
+
+
+# ---- system and units ----
+running = first(keys, "is-system-running")
+failed_units = [l for l in sec.get("failed-units", "").split("\n") if l.strip()]
+agent_unit = dict(v.split("=", 1) for v in keys.get("agent-unit", []))
+if scenario == "held":
+    info("is-system-running", running)
+    check("failed units: only gpuhost-agent.service", all(l.split()[0] == "gpuhost-agent.service" for l in failed_units),
+          "; ".join(failed_units) or "none")
+    check("gpuhost-agent.service failed (exit status != 0)",
+          agent_unit.get("ExecMainStatus", "0") != "0" and agent_unit.get("Result") != "success",
+          f"Result={agent_unit.get('Result')} ExecMainStatus={agent_unit.get('ExecMainStatus')}")
+    check("gpuhost-serve.service active", "gpuhost-serve.service active" in keys.get("active", []),
+          " ".join(v for v in keys.get("active", []) if v.startswith("gpuhost-serve")))
+else:
+    check("is-system-running: running", running == "running", running)
+    check("no failed units", not failed_units, "; ".join(failed_units) or "none")
+    check("gpuhost-agent.service succeeded",
+          agent_unit.get("Result") == "success" and agent_unit.get("ExecMainStatus") == "0"
+          and agent_unit.get("ActiveState") == "active",
+          " ".join(f"{k}={v}" for k, v in agent_unit.items() if "Timestamp" not in k))
+    for unit in ("gpuhost-serve.service",):
+        check(f"{unit} active", f"{unit} active" in keys.get("active", []),
+              " ".join(v for v in keys.get("active", []) if v.startswith(unit)))
+
+# ---- state.json ----
+if state:
+    res = state.get("result")
+    if scenario == "held":
+        check("state.json result failed", res == "failed", res)
+    else:
+        check("state.json result ok/degraded", res in ("ok", "degraded"), res)
+    for w in state.get("warnings", []):
+        info("state.json warning", f"{w.get('where')}: {w.get('message')}")
+    for e in state.get("errors", []):
+        (info if scenario == "held" else lambda n, f: check(n, False, f))("state.json error",
+                                                                         f"{e.get('where')}: {e.get('message')}")
+    counts = {}
+    for a in actions:
+        counts[a.get("outcome")] = counts.get(a.get("outcome"), 0) + 1
+    info("actions by outcome", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    # inventory lists every function the guest kernel shows
+    inv = {f.get("address"): f for f in state.get("inventory", {}).get("functions", [])}
+    missing = sorted(set(pci) - set(inv))
+    check("inventory lists every PCI function in /sys/bus/pci/devices", not missing,
+          f"{len(inv)} functions in inventory, {len(pci)} in the guest" + (f"; missing {missing}" if missing else ""))
+    inv_drivers = {a: inv[a].get("driver") for a in pci if a in inv}
+    # Drivers that bound after the agent's inventory (udev coldplug still running when it ran).
+    late = [f"{a} {inv_drivers[a] or 'none'} -> {pci[a]['driver']}" for a in sorted(inv_drivers)
+            if (inv_drivers[a] or "-") != pci[a]["driver"] and pci[a]["driver"] != "vfio-pci"]
+    info("driver at the agent's inventory vs now (not moved by the agent)", "; ".join(late) or "all the same")
+
+# ---- vfio binds ----
+dev_vfio = first(keys, "dev-vfio").split()
+for role in vfio_roles:
+    f = one(role)
+    if not f:
+        continue
+    check(f"{role} on vfio-pci", f["driver"] == "vfio-pci",
+          f"{f['address']} driver={f['driver']} override={f['override']}; action: {outcome_of(f)}")
+    check(f"/dev/vfio/{f['group']} for {role}", f["group"] in dev_vfio, f"/dev/vfio: {' '.join(dev_vfio)}")
+    a = binds.get(f["address"])
+    if scenario == "first":
+        check(f"bind action for {role}: done", bool(a) and a.get("outcome") == "done", outcome_of(f))
+    elif scenario == "second":
+        check(f"bind action for {role}: unchanged", bool(a) and a.get("outcome") == "unchanged", outcome_of(f))
+        if state:
+            check(f"{role} was on vfio-pci when the agent's inventory ran", inv_drivers.get(f["address"]) == "vfio-pci",
+                  f"inventory driver={inv_drivers.get(f['address'])}")
+    elif scenario == "held":
+        check(f"bind action for {role}: done", bool(a) and a.get("outcome") == "done", outcome_of(f))
+
+# ---- the held display (issue 10) ----
+if scenario == "held":
+    pid = re.search(r"pid=(\d+)", first(keys, "hold-unit"))
+    pid = pid.group(1) if pid else ""
+    comm = first(keys, "hold-comm")
+    check("holder unit active, holding the display's DRM node",
+          first(keys, "hold-unit").startswith("active") and first(keys, "hold-fd3").startswith("/dev/dri/card"),
+          f"{first(keys, 'hold-unit')} comm={comm} fd3={first(keys, 'hold-fd3')} ({first(keys, 'hold-status')})")
+    if display:
+        card = first(keys, "hold-fd3").rsplit("/", 1)[-1]
+        check("the held node is the secondary display's", card in display.get("drm", "").split(","),
+              f"{display['address']} drm={display.get('drm')}, held {card}")
+        check("secondary display stays on bochs-drm", display["driver"] == "bochs-drm",
+              f"{display['address']} driver={display['driver']} override={display['override']}")
+        a = binds.get(display["address"])
+        msg = a.get("message", "") if a else ""
+        check("bind action for the display: held, naming pid and process",
+              bool(a) and a.get("outcome") == "held" and pid != "" and pid in msg and comm != "" and comm in msg,
+              outcome_of(display) + f"; holder pid {pid} comm {comm}")
+    if hda:
+        info("HDMI-audio companion of the held display",
+             f"{hda['address']} driver={hda['driver']} override={hda['override']}; action: {outcome_of(hda)}")
+
+# ---- functions the policy keeps ----
+for role, drv in kept.items():
+    f = one(role)
+    if not f:
+        continue
+    ok = f["driver"] == drv and f["override"] in ("-", "(null)") and f["address"] not in binds
+    check(f"{role} untouched (on {drv})", ok,
+          f"{f['address']} driver={f['driver']} override={f['override']}"
+          + (f"; action: {outcome_of(f)}" if f["address"] in binds else ""))
+policy_vfio = {f["address"] for f in (display, hda, edu) if f}
+unexpected = [f"{t} ({a.get('outcome')})" for t, a in binds.items() if t not in policy_vfio]
+check("no bind action outside the policy's functions", not unexpected, ", ".join(unexpected) or "none")
+# the management NIC still carries the default route
+check("default route on the management NIC", "via 10.0.2.2" in first(keys, "default-route"), first(keys, "default-route"))
+
+# ---- second boot: nothing changes ----
+if scenario == "second" and state:
+    changed = [f"{a.get('kind')} {a.get('target')}: {a.get('outcome')} {a.get('message', '')}".strip()
+               for a in actions if a.get("outcome") not in ("unchanged", "missing", "skipped")]
+    check("every action unchanged/missing/skipped (nothing done)", not changed, "; ".join(changed) or
+          f"all {len(actions)} unchanged/missing/skipped")
+    prev = os.environ.get("QA_PREV_DIR")
+    if prev:
+        pk, _ = parse_report(read(os.path.join(prev, "probe.txt")))
+        check("a second boot of the same disk", first(pk, "boot-id") != first(keys, "boot-id")
+              and int(first(keys, "boots-in-journal", "0") or 0) >= 2,
+              f"boot-id {first(keys, 'boot-id')} (before: {first(pk, 'boot-id')}), "
+              f"{first(keys, 'boots-in-journal')} boots in the journal")
+
+# ---- kernel command line ----
+cmdline = first(keys, "cmdline").split()
+baked = uki_cmdline(os.environ.get("QA_UKI", ""))
+if baked is None:
+    check("baked kernel parameters in /proc/cmdline", False, f"cannot read .cmdline of QA_UKI={os.environ.get('QA_UKI')}")
+else:
+    miss = [p for p in baked if p not in cmdline]
+    check("baked kernel parameters in /proc/cmdline", not miss,
+          f"baked: {' '.join(baked)}" + (f"; missing: {' '.join(miss)}" if miss else ""))
+check("no amd_iommu=on", "amd_iommu=on" not in cmdline, " ".join(cmdline))
+if state:
+    check("agent: no kernel parameter missing", not state.get("kernel_params_missing"),
+          " ".join(state.get("kernel_params_missing", [])) or "none")
+
+# ---- hardening sysctls ----
+sysctls = keys.get("sysctl", [])
+bad = []
+for l in sysctls:
+    m = re.match(r"(\S+) wanted=(.*) actual=(.*)", l)
+    if not m or m.group(2).split() != m.group(3).split():
+        bad.append(l)
+check("hardening sysctls read back (90-gpuhost-hardening.conf vs sysctl -n)", sysctls and not bad,
+      (f"{len(sysctls) - len(bad)}/{len(sysctls)} match" + (f"; differ: {'; '.join(bad)}" if bad else ""))
+      if sysctls else first(keys, "sysctl-file", "no sysctl lines"))
+if state:
+    badc = [f"{c.get('name')} wanted {c.get('wanted')} got {c.get('actual')}" for c in state.get("checks", [])
+            if not c.get("ok")]
+    check("state.json checks all ok", not badc, "; ".join(badc) or f"{len(state.get('checks', []))} ok")
+
+# ---- journal ----
+errs = [l for l in sec.get("agent-err", "").split("\n") if l.strip()]
+if scenario == "held":
+    info("agent journal, priority err", " | ".join(errs) or "none")
+else:
+    check("no error-level journal lines from gpuhost-agent", not errs, " | ".join(errs) or "none")
+
+# ---- HTTP through the port forward ----
+code, body = http("healthz")
+if scenario == "held":
+    check("/healthz 503 with the reason", code == "503" and "held" in body.lower(), f"{code} {body.strip()[:300]}")
+else:
+    check("/healthz 200", code == "200" and body.startswith(("ok", "degraded")), f"{code} {body.strip()[:200]}")
+code, body = http("api_v1_status")
+try:
+    st = json.loads(body)
+    hr = st.get("health", {})
+    check("/api/v1/status 200 with JSON", code == "200", f"{code}, health {hr}")
+except ValueError:
+    check("/api/v1/status 200 with JSON", False, f"{code} {body[:200]}")
+code, body = http("metrics")
+m = re.search(r"^gpuhost_healthy(?:\{[^}]*\})? (\S+)", body, re.M)
+want = "0" if scenario == "held" else "1"
+check(f"/metrics 200, gpuhost_healthy {want}", code == "200" and m is not None and float(m.group(1)) == float(want),
+      f"{code}, {len(body.splitlines())} lines, gpuhost_healthy {m.group(1) if m else 'absent'}")
+
+# ---- timings ----
+t = read(os.path.join(bootdir, "http", "first-answer-ms")).strip()
+if t:
+    info("qemu start -> first /healthz answer", f"{int(t) / 1000:.1f} s")
+info("guest boot (systemd-analyze)", first(keys, "systemd-analyze"))
+s, e = agent_unit.get("ExecMainStartTimestampMonotonic"), agent_unit.get("ExecMainExitTimestampMonotonic")
+if s and s.isdigit() and s != "0":
+    info("gpuhost-agent started at (guest monotonic)",
+         f"{int(s) / 1e6:.1f} s" + (f", ran {(int(e) - int(s)) / 1e6:.1f} s" if e and e.isdigit() and e != "0" else ""))
+
+for status, name, found in results:
+    print(f"  {status:4} {name}: {found}")
+failed = [r for r in results if r[0] == "FAIL"]
+print(f"  => {scenario}: {'PASS' if not failed else f'FAIL ({len(failed)} of {len(results)} checks)'}")
+sys.exit(1 if failed else 0)

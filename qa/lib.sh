@@ -1,0 +1,200 @@
+# qa/lib.sh: shared by qa/boot-test.sh and qa/held-test.sh (bash; sourced, not run).
+#
+# One boot = qa_boot NAME [qemu args...], qa_wait_http, qa_fetch_http, qa_wait_probe, qa_check
+# SCENARIO, qa_poweroff. Every boot gets the same machine: image/vm.sh's q35 + intel-iommu +
+# virtio disk + user NIC (management, default route, port forward), plus the devices below, the
+# test policy (qa/policy.json) as the gpuhost.policy credential and the probe (qa/probe.sh) as an
+# injected unit that reports over a virtio serial port. Nothing is rebuilt per scenario.
+#
+# Extra PCI devices beside the boot VGA (q35's std VGA at 00:01.0, the first display):
+#   - qemu's edu device (1234:11e8) behind its own pcie-root-port (own IOMMU group): policy vfio
+#   - a second NIC, e1000e (8086:10d3), on its own pcie-root-port, on an unconnected hub
+#     (no DHCP server, no second default route): policy host, must stay on e1000e
+#   - a non-boot display GPU on its own pcie-root-port: bochs-display (1234:1111, class 0380) as
+#     function 0 and ich9-intel-hda (8086:293e, with a codec) as function 1 (HDMI-audio
+#     companion): policy vfio, both functions
+#
+# Environment: IMAGE, PROFILE, QA_PORT (default 18080), QA_TIMEOUT (s per boot, default 420),
+# ACCEL, KEEP_WORK=1 (keep the work directory; it is kept anyway on failure).
+
+qa_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+qa_root=$(cd "$qa_here/.." && pwd)
+qa_profile=${PROFILE:-kvm-host}
+qa_image=${IMAGE:-$qa_root/build/$qa_profile/image.raw}
+qa_port=${QA_PORT:-18080}
+qa_timeout=${QA_TIMEOUT:-420}
+qa_policy=${QA_POLICY:-$qa_here/policy.json}
+
+[[ -f $qa_image ]] || { echo "qa: no image at $qa_image (make image)" >&2; exit 1; }
+
+qa_work=$(mktemp -d "${TMPDIR:-/tmp}/gpuhost-qa.XXXXXX")
+qa_failed=0
+qa_pid=
+qa_name=
+qa_dir=
+
+qa_now() { date +%s%3N; }   # milliseconds
+qa_secs() { printf '%d.%d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); }
+qa_since() { qa_secs $(( $(qa_now) - $1 )); }
+qa_log() { echo "qa[$qa_name]: $*"; }
+qa_b64() { base64 -w0 "$@"; }
+qa_cred() { echo "type=11,value=io.systemd.credential.binary:$1=$2"; }
+qa_alive() { [[ -n $qa_pid ]] && kill -0 "$qa_pid" 2>/dev/null; }
+
+qa_cleanup() {
+    if qa_alive; then
+        kill "$qa_pid" 2>/dev/null || true
+        wait "$qa_pid" 2>/dev/null || true
+    fi
+    if [[ ${KEEP_WORK:-0} == 1 || $qa_failed == 1 ]]; then
+        echo "qa: kept $qa_work" >&2
+    else
+        rm -rf "$qa_work"
+    fi
+}
+trap qa_cleanup EXIT
+
+# Serial log, the probe's report and the journal excerpts it carries; then exit 1.
+qa_fail() {
+    qa_failed=1
+    echo "qa[$qa_name]: FAIL: $*" >&2
+    if [[ -n $qa_dir ]]; then
+        echo "----- serial log (last 150 lines of $qa_dir/serial.log, kernel audit records left out) -----" >&2
+        grep -av 'audit: type=' "$qa_dir/serial.log" 2>/dev/null | tail -n 150 | tr -d '\r' |
+            sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g' >&2 || true
+        echo "----- probe report ($qa_dir/probe.txt; state.json left out here, it is in the file) -----" >&2
+        tr -d '\r' <"$qa_dir/probe.txt" 2>/dev/null | sed '/^state-json-begin$/,/^state-json-end$/d' >&2 || true
+        echo "----- qemu output -----" >&2
+        cat "$qa_dir/qemu.out" >&2 2>/dev/null || true
+        echo "------------------------" >&2
+    fi
+    exit 1
+}
+
+# The standard extra devices (see the top of this file).
+qa_device_args=(
+    -vga std
+    -device pcie-root-port,id=qa_rp_edu,chassis=11
+    -device edu,bus=qa_rp_edu
+    -device pcie-root-port,id=qa_rp_nic,chassis=12
+    -netdev hubport,id=qa_n1,hubid=1
+    -device e1000e,bus=qa_rp_nic,netdev=qa_n1,mac=52:54:00:00:00:99
+    -device pcie-root-port,id=qa_rp_gpu,chassis=13
+    -device bochs-display,bus=qa_rp_gpu,addr=00.0,multifunction=on
+    -device ich9-intel-hda,bus=qa_rp_gpu,addr=00.1,id=qa_hda
+    -audiodev none,id=qa_snd
+    -device hda-duplex,bus=qa_hda.0,audiodev=qa_snd
+)
+
+qa_probe_unit=$(cat <<'UNIT'
+[Unit]
+Description=gpuhost qa probe (injected by qa/lib.sh)
+After=gpuhost-serve.service
+
+[Service]
+# exec, not oneshot: the boot must be able to finish while the probe waits for it.
+Type=exec
+ImportCredential=gpuhost-qa.probe
+ExecStart=/bin/sh -c 'exec /bin/sh "$${CREDENTIALS_DIRECTORY}/gpuhost-qa.probe"'
+UNIT
+)
+
+# Extra units a scenario wants started (besides the probe); set before qa_boot.
+qa_extra_wants=()
+
+# qa_boot NAME DISK [qemu args...]: start qemu in the background on DISK (SNAPSHOT and
+# DISK_FORMAT from the environment, as image/vm.sh reads them). Sets qa_pid, qa_t0, qa_dir.
+qa_boot() {
+    qa_name=$1; local disk=$2; shift 2
+    qa_dir=$qa_work/$qa_name
+    mkdir -p "$qa_dir/http"
+    : >"$qa_dir/probe.txt"
+    [[ -f $qa_work/OVMF_VARS.fd ]] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$qa_work/OVMF_VARS.fd"
+    local wants="[Unit]"$'\n'"Wants=gpuhost-qa-probe.service ${qa_extra_wants[*]}"$'\n'
+    qa_t0=$(qa_now)
+    # console=ttyS0 last makes the serial port /dev/console for this boot, so the log has
+    # systemd's status lines too (systemd-stub appends the SMBIOS cmdline-extra without Secure Boot).
+    SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$qa_work/OVMF_VARS.fd" IMAGE="$disk" \
+        "$qa_root/image/vm.sh" \
+        -no-reboot \
+        -qmp "unix:$qa_dir/qmp.sock,server=on,wait=off" \
+        "${qa_device_args[@]}" \
+        -device virtio-serial-pci \
+        -chardev "file,id=probe,path=$qa_dir/probe.txt" \
+        -device virtserialport,chardev=probe,name=probe \
+        -smbios "type=11,value=io.systemd.stub.kernel-cmdline-extra=console=ttyS0" \
+        -smbios "$(qa_cred gpuhost.policy "$(qa_b64 "$qa_policy")")" \
+        -smbios "$(qa_cred systemd.extra-unit.gpuhost-qa-probe.service "$(printf '%s\n' "$qa_probe_unit" | qa_b64)")" \
+        -smbios "$(qa_cred systemd.unit-dropin.multi-user.target "$(printf '%s' "$wants" | qa_b64)")" \
+        -smbios "$(qa_cred gpuhost-qa.probe "$(qa_b64 "$qa_here/probe.sh")")" \
+        "$@" \
+        </dev/null >"$qa_dir/qemu.out" 2>&1 &
+    qa_pid=$!
+    qa_log "qemu pid $qa_pid on $disk (snapshot=${SNAPSHOT:-on}), serial log $qa_dir/serial.log, http://127.0.0.1:$qa_port/"
+}
+
+qa_expired() { (( $(qa_now) - qa_t0 > qa_timeout * 1000 )); }
+
+# Waits until /healthz answers at all (any HTTP status) and records the time; the status
+# and body are in $qa_dir/http/healthz.{code,body}. Sets qa_t_health (ms, first answer).
+qa_wait_http() {
+    local code
+    while :; do
+        qa_alive || qa_fail "qemu exited early: $(cat "$qa_dir/qemu.out")"
+        code=$(curl -s -m 3 -o "$qa_dir/http/healthz.body" -w '%{http_code}' \
+            "http://127.0.0.1:$qa_port/healthz" 2>/dev/null) || true
+        [[ $code == [1-5][0-9][0-9] ]] && break
+        qa_expired && qa_fail "/healthz did not answer within ${qa_timeout}s"
+        sleep 1
+    done
+    qa_t_health=$(( $(qa_now) - qa_t0 ))
+    echo "$code" >"$qa_dir/http/healthz.code"
+    echo "$qa_t_health" >"$qa_dir/http/first-answer-ms"
+    qa_log "/healthz first answered $code after $(qa_secs "$qa_t_health")s: $(head -c 200 "$qa_dir/http/healthz.body")"
+}
+
+# /api/v1/status and /metrics (status code + body each) next to healthz.
+qa_fetch_http() {
+    local p n
+    for p in api/v1/status metrics; do
+        n=${p//\//_}
+        curl -s -m 10 -o "$qa_dir/http/$n.body" -w '%{http_code}' "http://127.0.0.1:$qa_port/$p" \
+            >"$qa_dir/http/$n.code" 2>/dev/null || true
+    done
+}
+
+# Waits for the probe's report. Sets qa_t_probe (ms).
+qa_wait_probe() {
+    while ! grep -q GPUHOST-QA-END "$qa_dir/probe.txt"; do
+        qa_alive || qa_fail "qemu exited before the probe reported"
+        qa_expired && qa_fail "no probe report within ${qa_timeout}s"
+        sleep 1
+    done
+    qa_t_probe=$(( $(qa_now) - qa_t0 ))
+    qa_log "probe report after $(qa_secs "$qa_t_probe")s ($(grep -a '^is-system-running:' "$qa_dir/probe.txt" | tr -d '\r'))"
+}
+
+# qa_check SCENARIO: qa/check.py judges the report and the HTTP answers; prints one line per check.
+qa_check() {
+    python3 "$qa_here/check.py" "$1" "$qa_dir" || qa_fail "checks failed for scenario $1 (see above)"
+}
+
+# ACPI power button through QMP; logind turns it into a clean poweroff. Waits for qemu to exit.
+qa_poweroff() {
+    python3 - "$qa_dir/qmp.sock" <<'PY' || qa_fail "could not send system_powerdown over QMP"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
+f.readline()
+for cmd in ("qmp_capabilities", "system_powerdown"):
+    f.write(json.dumps({"execute": cmd}) + "\n"); f.flush()
+    while "return" not in (r := json.loads(f.readline())) and "error" not in r: pass
+    if "error" in r: sys.exit(r["error"])
+PY
+    local deadline=$(( $(date +%s) + 120 )) rc=0
+    while qa_alive && (( $(date +%s) < deadline )); do sleep 1; done
+    qa_alive && qa_fail "guest did not power off within 120s of the power button"
+    wait "$qa_pid" || rc=$?
+    qa_pid=
+    (( rc == 0 )) || qa_fail "qemu exited with status $rc"
+    qa_log "powered off after $(qa_since "$qa_t0")s in all"
+}
