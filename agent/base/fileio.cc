@@ -203,16 +203,8 @@ Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view va
   size_t sp = msg.find(' ');
   int code = std::atoi(msg.substr(0, sp).c_str());
   std::string text = sp == std::string::npos ? msg : msg.substr(sp + 1);
-  switch (static_cast<Status::Code>(code)) {
-    case Status::Code::kNotFound:
-      return Status::NotFound(text);
-    case Status::Code::kBusy:
-      return Status::Busy(text);
-    case Status::Code::kInvalid:
-      return Status::Invalid(text);
-    default:
-      return Status::Io(text);
-  }
+  auto kind = static_cast<Status::Code>(code);
+  return Status::FromCode(kind == Status::Code::kOk ? Status::Code::kIo : kind, text);
 }
 
 }  // namespace gpuhost

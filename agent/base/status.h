@@ -21,6 +21,10 @@ class Status {
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status Unsupported(std::string msg) { return Status(Code::kUnsupported, std::move(msg)); }
   static Status Timeout(std::string msg) { return Status(Code::kTimeout, std::move(msg)); }
+  // A Status of the given kind (kOk gives Ok() and drops the message).
+  static Status FromCode(Code code, std::string msg) {
+    return code == Code::kOk ? Status() : Status(code, std::move(msg));
+  }
   // errno-based I/O failure: "what: strerror(err)".
   static Status FromErrno(const std::string& what, int err);
 

@@ -30,20 +30,7 @@ Status RootFs::Relative(Status s, const std::string& path) const {
     msg.replace(pos, host.size(), path);
     pos += path.size();
   }
-  switch (s.code()) {
-    case Status::Code::kNotFound:
-      return Status::NotFound(msg);
-    case Status::Code::kInvalid:
-      return Status::Invalid(msg);
-    case Status::Code::kBusy:
-      return Status::Busy(msg);
-    case Status::Code::kTimeout:
-      return Status::Timeout(msg);
-    case Status::Code::kUnsupported:
-      return Status::Unsupported(msg);
-    default:
-      return Status::Io(msg);
-  }
+  return Status::FromCode(s.code(), msg);
 }
 
 Result<std::string> RootFs::Read(const std::string& path) const {

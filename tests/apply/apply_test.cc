@@ -40,18 +40,28 @@ struct ApplyRun {
   std::vector<std::string> log;
 };
 
+struct RunSetup {
+  int die_at = 0;       // FakeKernelFs::set_die_at
+  std::string stuck;    // an unbind that does nothing
+  std::string hanging;  // an unbind that blocks (a FIFO in the tree)
+  std::vector<std::string> missing_modules;
+  std::function<void(inventory::Inventory*)> edit_inventory;   // e.g. add a running VM
+  std::function<Status(const inventory::PciAddress&)> detach;  // libvirt's, when set
+};
+
 // One agent run on `root`: inventory, default plan, apply.
-ApplyRun ApplyOnce(const std::string& root, int die_at = 0, const std::string& stuck = "",
-                   std::vector<std::string> missing_modules = {}) {
+ApplyRun ApplyOnce(const std::string& root, const RunSetup& setup = {}) {
   FakeKernelFs fs(root);
-  fs.set_die_at(die_at);
-  fs.set_stuck_unbind(stuck);
+  fs.set_die_at(setup.die_at);
+  fs.set_stuck_unbind(setup.stuck);
+  fs.set_hanging_unbind(setup.hanging);
   FakeModuleLoader modules(fs);
-  modules.missing = std::move(missing_modules);
+  modules.missing = setup.missing_modules;
   NoCommands commands;
   inventory::Inventory inv = CollectFromRoot(root);
+  if (setup.edit_inventory) setup.edit_inventory(&inv);
   plan::Plan p = plan::MakePlan(inv, plan::Policy());
-  apply::Env env{fs, modules, commands, nullptr, nullptr};
+  apply::Env env{fs, modules, commands, nullptr, setup.detach};
   apply::Options opts;
   opts.live = true;
   ApplyRun r;
@@ -135,7 +145,9 @@ TEST(ApplyTest, SecondRunChangesNothing) {
 TEST(ApplyTest, BindThatDoesNotTakeIsReportedAndTheRestGoesOn) {
   TempDir dir;
   BuildGpuServer(dir.path());
-  ApplyRun r = ApplyOnce(dir.path(), 0, "0000:17:00.0");
+  RunSetup setup;
+  setup.stuck = "0000:17:00.0";
+  ApplyRun r = ApplyOnce(dir.path(), setup);
   const auto* a = Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0");
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->outcome, "failed");
@@ -147,7 +159,9 @@ TEST(ApplyTest, BindThatDoesNotTakeIsReportedAndTheRestGoesOn) {
 TEST(ApplyTest, MissingVfioModuleSkipsBindsAndFails) {
   TempDir dir;
   BuildGpuServer(dir.path());
-  ApplyRun r = ApplyOnce(dir.path(), 0, "", {"vfio_pci"});
+  RunSetup setup;
+  setup.missing_modules = {"vfio_pci"};
+  ApplyRun r = ApplyOnce(dir.path(), setup);
   EXPECT_EQ(Find(r.state, plan::ActionKind::kLoadModule, "vfio_pci")->outcome, "failed");
   EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0")->outcome, "skipped");
   EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.0"), "nvidia\n");
@@ -176,7 +190,9 @@ TEST(ApplyKillTest, KilledAtEveryStepTheNextRunCompletesTheWork) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      ApplyOnce(dir.path(), n);
+      RunSetup setup;
+      setup.die_at = n;
+      ApplyOnce(dir.path(), setup);
       _exit(0);
     }
     int st = 0;
@@ -190,12 +206,6 @@ TEST(ApplyKillTest, KilledAtEveryStepTheNextRunCompletesTheWork) {
     ASSERT_EQ(got, want) << "killed at step " << n << " (" << full.log[n - 1] << ")";
   }
 }
-
-}  // namespace
-}  // namespace gpuhost::testing
-
-namespace gpuhost::testing {
-namespace {
 
 // A process with the GPU's DRM node open, one with the audio function's
 // ALSA node open: both functions stay; the rest are bound.
@@ -252,16 +262,10 @@ TEST(ApplySafetyTest, AnUnbindThatNeverReturnsTimesOutAndTheRestGoesOn) {
   // The nvidia driver's unbind attribute is a FIFO nobody reads: open()
   // blocks, as a write to a wedged driver's unbind does.
   ASSERT_EQ(mkfifo((dir.path() + "/sys/bus/pci/drivers/nvidia/unbind").c_str(), 0600), 0);
-  FakeKernelFs fs(dir.path());
-  fs.set_hanging_unbind("0000:17:00.0");
-  FakeModuleLoader modules(fs);
-  NoCommands commands;
-  inventory::Inventory inv = CollectFromRoot(dir.path());
-  plan::Plan p = plan::MakePlan(inv, plan::Policy());
-  apply::Env env{fs, modules, commands, nullptr, nullptr};
-  apply::Options opts;
   auto t0 = std::chrono::steady_clock::now();
-  report::State st = apply::Apply(inv, p, env, opts);
+  RunSetup setup;
+  setup.hanging = "0000:17:00.0";
+  report::State st = ApplyOnce(dir.path(), setup).state;
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto* a = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.0");
   EXPECT_EQ(a->outcome, "failed");
@@ -269,12 +273,6 @@ TEST(ApplySafetyTest, AnUnbindThatNeverReturnsTimesOutAndTheRestGoesOn) {
   EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
   EXPECT_LT(secs, 10.0);
 }
-
-}  // namespace
-}  // namespace gpuhost::testing
-
-namespace gpuhost::testing {
-namespace {
 
 TEST(RestoreTest, EveryMovedFunctionGoesBackExceptWhatAVmUses) {
   TempDir dir;
@@ -307,12 +305,6 @@ TEST(RestoreTest, EveryMovedFunctionGoesBackExceptWhatAVmUses) {
   EXPECT_TRUE(again.log().empty()) << again.log()[0];
 }
 
-}  // namespace
-}  // namespace gpuhost::testing
-
-namespace gpuhost::testing {
-namespace {
-
 // The H200 capture: the NVIDIA driver maps 0000:00:06.0 to /dev/nvidia0
 // (/proc/driver/nvidia/gpus/.../information). On that machine a PyTorch
 // process held it (device-run/holders-busy.txt); the same here.
@@ -338,40 +330,34 @@ TEST(HoldersRealDataTest, CudaProcessHoldsTheH200) {
                        "/captures/h200-firecracker/device-run/holders-busy.txt' | cut -c7-"));
 }
 
-}  // namespace
-}  // namespace gpuhost::testing
-
-namespace gpuhost::testing {
-namespace {
-
 TEST(ApplyVmTest, DevicesOfARunningVmAreNeverTouched) {
   TempDir dir;
   BuildGpuServer(dir.path());
   ApplyOnce(dir.path());  // everything planned is on vfio-pci now
-  FakeKernelFs fs(dir.path());
-  FakeModuleLoader modules(fs);
-  NoCommands commands;
-  inventory::Inventory inv = CollectFromRoot(dir.path());
-  inv.virt.domains.push_back(
-      {"win11", "running", true, {*inventory::PciAddress::Parse("0000:17:00.0")}});
   // Someone unbound the VM's audio function meanwhile: still the VM's.
-  inv.virt.domains[0].hostdevs.push_back(*inventory::PciAddress::Parse("0000:17:00.1"));
   std::filesystem::remove(dir.path() + "/sys/bus/pci/devices/0000:17:00.1/driver");
-  plan::Plan p = plan::MakePlan(inv, plan::Policy());
   int detaches = 0;
-  apply::Env env{fs, modules, commands, nullptr, [&detaches](const inventory::PciAddress&) {
-                   detaches++;
-                   return Status::Ok();
-                 }};
-  apply::Options opts;
-  report::State st = apply::Apply(inv, p, env, opts);
+  RunSetup setup;
+  setup.edit_inventory = [](inventory::Inventory* inv) {
+    inv->virt.domains.push_back({"win11",
+                                 "running",
+                                 true,
+                                 {*inventory::PciAddress::Parse("0000:17:00.0"),
+                                  *inventory::PciAddress::Parse("0000:17:00.1")}});
+  };
+  setup.detach = [&detaches](const inventory::PciAddress&) {
+    detaches++;
+    return Status::Ok();
+  };
+  ApplyRun r = ApplyOnce(dir.path(), setup);
+  const report::State& st = r.state;
   const auto* gpu = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.0");
   EXPECT_EQ(gpu->outcome, "unchanged");
   EXPECT_EQ(gpu->message, "on vfio-pci, in use by running VM win11");
   const auto* audio = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.1");
   EXPECT_EQ(audio->outcome, "held");
   EXPECT_EQ(detaches, 0) << "no libvirt detach for a running VM's device";
-  EXPECT_TRUE(fs.log().empty()) << fs.log()[0];
+  EXPECT_TRUE(r.log.empty()) << r.log[0];
 }
 
 }  // namespace
