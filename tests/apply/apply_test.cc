@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -184,6 +185,7 @@ TEST(ApplyKillTest, KilledAtEveryStepTheNextRunCompletesTheWork) {
   std::string want = Snapshot(reference.path());
   const int steps = static_cast<int>(full.log.size());
   ASSERT_GT(steps, 30);
+  std::printf("kill test: %d mutating steps, killed before each in turn\n", steps);
   for (int n = 1; n <= steps; ++n) {
     TempDir dir;
     BuildGpuServer(dir.path());
