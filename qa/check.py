@@ -31,6 +31,10 @@ def info(name, found):
     results.append(("info", name, found))
 
 
+def warn(name, found):  # worth a look, does not fail the run
+    results.append(("WARN", name, found))
+
+
 def read(path, default=""):
     try:
         with open(path, errors="replace") as f:
@@ -257,6 +261,24 @@ if scenario == "held":
         info("HDMI-audio companion of the held display",
              f"{hda['address']} driver={hda['driver']} override={hda['override']}; action: {outcome_of(hda)}")
 
+# ---- IOMMU groups: a group with a vfio-pci function moves as a whole ----
+groups = {}
+for f in pci.values():
+    groups.setdefault(f["group"], []).append(f)
+for g, members in sorted(groups.items()):
+    if not any(f["driver"] == "vfio-pci" for f in members):
+        continue
+    # Bridges (class 06xx) may stay on pcieport; every endpoint must be on vfio-pci or have no driver.
+    split = [f"{f['address']} {f['driver']}" for f in members
+             if not f["class"].startswith("06") and f["driver"] not in ("vfio-pci", "-")]
+    desc = ", ".join(f"{f['address']} {f['driver']}" for f in members)
+    if scenario == "held" and display and display["group"] == g:
+        (warn if split else info)(f"IOMMU group {g} of the held display (docs/policy.md: a group moves as a whole)",
+                                  desc + ("; split: not usable by a VM, and the functions on vfio-pci left the host"
+                                          if split else ""))
+    else:
+        check(f"IOMMU group {g} viable (every endpoint on vfio-pci)", not split, desc)
+
 # ---- functions the policy keeps ----
 for role, drv in kept.items():
     f = one(role)
@@ -325,7 +347,10 @@ else:
 # ---- HTTP through the port forward ----
 code, body = http("healthz")
 if scenario == "held":
-    check("/healthz 503 with the reason", code == "503" and "held" in body.lower(), f"{code} {body.strip()[:300]}")
+    hp = re.search(r"pid=(\d+)", first(keys, "hold-unit"))
+    check("/healthz 503 with the reason (the holder's pid and process)",
+          code == "503" and hp is not None and hp.group(1) in body and first(keys, "hold-comm") in body,
+          f"{code} {body.strip()[:300]}")
 else:
     check("/healthz 200", code == "200" and body.startswith(("ok", "degraded")), f"{code} {body.strip()[:200]}")
 code, body = http("api_v1_status")
