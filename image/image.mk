@@ -27,8 +27,9 @@ IMAGE_RAW := $(IMAGE_OUT)/image.raw
 # inside that tree); qemu/ovmf boot the image; curl and python3 drive the checks.
 IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 ovmf zstd curl python3 util-linux
 
-# What the image is made of: a change to any of these makes `make image` rebuild.
-IMAGE_INPUTS := $(shell find recipes/$(PROFILE) overlays image agent -type f ! -name '*.md' 2>/dev/null) \
+# What the image is made of: a change to any of these makes `make image` rebuild (vm.sh and
+# run.sh only boot it).
+IMAGE_INPUTS := $(shell find recipes/$(PROFILE) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
 .PHONY: image image-force image-deps tools-tree run qa qa-held image-clean image-distclean
