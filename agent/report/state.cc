@@ -26,15 +26,17 @@ std::vector<inventory::Warning> ReadWarnings(JsonReader& r, const json& j, const
 
 }  // namespace
 
+json ToJson(const ActionResult& a) {
+  json j = plan::ToJson(a.action);
+  j["outcome"] = a.outcome;
+  j["message"] = a.message;
+  j["duration_us"] = a.duration_us;
+  return j;
+}
+
 json StateToJson(const State& s) {
   json actions = json::array();
-  for (const auto& a : s.actions) {
-    json j = plan::ToJson(a.action);
-    j["outcome"] = a.outcome;
-    j["message"] = a.message;
-    j["duration_us"] = a.duration_us;
-    actions.push_back(std::move(j));
-  }
+  for (const auto& a : s.actions) actions.push_back(ToJson(a));
   json checks = json::array();
   for (const auto& c : s.checks) {
     checks.push_back({{"name", c.name}, {"wanted", c.wanted}, {"actual", c.actual}, {"ok", c.ok}});

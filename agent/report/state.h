@@ -51,6 +51,8 @@ struct State {
   std::map<std::string, int64_t> timings_us;  // "inventory", "plan", "apply", "total"
 };
 
+// One action with its outcome, as in state.json's "actions".
+nlohmann::json ToJson(const ActionResult& a);
 nlohmann::json StateToJson(const State& s);
 // Invalid names the first bad field.
 Result<State> StateFromJson(const nlohmann::json& j);

@@ -111,13 +111,7 @@ json KernelParams(const State& s) {
 
 json Run(const State& s) {
   json actions = json::array();
-  for (const auto& a : s.actions) {
-    json j = plan::ToJson(a.action);
-    j["outcome"] = a.outcome;
-    j["message"] = a.message;
-    j["duration_us"] = a.duration_us;
-    actions.push_back(std::move(j));
-  }
+  for (const auto& a : s.actions) actions.push_back(ToJson(a));
   json checks = json::array();
   for (const auto* c : OtherChecks(s)) checks.push_back(CheckJson(*c));
   return {

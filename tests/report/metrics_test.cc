@@ -9,15 +9,6 @@
 namespace gpuhost::testing {
 namespace {
 
-report::View Loaded(report::State s) {
-  report::View v;
-  v.source = report::View::Source::kLoaded;
-  v.state_path = "/var/lib/gpuhost/state.json";
-  v.build = {"0.1.0", "0.11.4"};
-  v.state = std::move(s);
-  return v;
-}
-
 bool HasLine(const std::string& text, const std::string& line) {
   return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
 }

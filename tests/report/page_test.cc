@@ -8,16 +8,6 @@
 namespace gpuhost::testing {
 namespace {
 
-report::View Loaded(report::State s) {
-  report::View v;
-  v.source = report::View::Source::kLoaded;
-  v.state_path = "/var/lib/gpuhost/state.json";
-  v.hostname = "h200";
-  v.build = {"0.1.0", "0.11.4"};
-  v.state = std::move(s);
-  return v;
-}
-
 size_t Count(const std::string& s, const std::string& what) {
   size_t n = 0;
   for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;

@@ -71,6 +71,16 @@ report::State GpuServerState(const std::string& scratch_dir) {
   return s;
 }
 
+report::View Loaded(report::State s) {
+  report::View v;
+  v.source = report::View::Source::kLoaded;
+  v.state_path = "/var/lib/gpuhost/state.json";
+  v.hostname = "h200";
+  v.build = {"0.1.0", "0.11.4"};
+  v.state = std::move(s);
+  return v;
+}
+
 void WriteState(const std::string& dir, const report::State& s) {
   Status w = WriteFileAtomic(dir + "/state.json", report::StateToJson(s).dump(2) + "\n", 0644);
   ASSERT_TRUE(w.ok()) << w.ToString();

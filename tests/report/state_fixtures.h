@@ -5,6 +5,7 @@
 #include <string>
 
 #include "report/state.h"
+#include "report/view.h"
 
 namespace gpuhost::testing {
 
@@ -17,6 +18,9 @@ report::State H200State();
 // The fixture GPU server (plan_fixtures.h) planned with the default policy,
 // every planned action "done", result "ok": five GPUs, IOMMU groups.
 report::State GpuServerState(const std::string& scratch_dir);
+
+// A view as serve builds it from a loaded state.json on host "h200".
+report::View Loaded(report::State s);
 
 // Writes state.json into `dir` atomically (a new inode, as the agent does).
 void WriteState(const std::string& dir, const report::State& s);
