@@ -26,6 +26,7 @@ qa_timeout=${QA_TIMEOUT:-420}
 qa_policy=${QA_POLICY:-$qa_here/policy.json}
 
 [[ -f $qa_image ]] || { echo "qa: no image at $qa_image (make image)" >&2; exit 1; }
+qa_image=$(realpath "$qa_image")   # a qcow2 overlay names its backing file relative to itself
 
 qa_work=$(mktemp -d "${TMPDIR:-/tmp}/gpuhost-qa.XXXXXX")
 qa_failed=0
