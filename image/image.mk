@@ -5,6 +5,7 @@
 #   make run            boot it under qemu; prints the status page URL once /healthz answers
 #   make qa             boot it headless twice (same disk) and check both boots (qa/boot-test.sh)
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
+#   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
 #   make image-deps     install the Debian packages the pipeline needs on this machine
 #   make image-clean    remove the built image; image-distclean also the tools tree and caches
 #
@@ -32,7 +33,7 @@ IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 ovmf zstd curl p
 IMAGE_INPUTS := $(shell find recipes/$(PROFILE) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-held image-clean image-distclean
+.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time image-clean image-distclean
 
 image-deps:
 	@missing=$$(for p in $(IMAGE_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -62,6 +63,9 @@ qa: image
 
 qa-held: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/held-test.sh
+
+qa-boot-time: image
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-time.sh
 
 image-clean:
 	rm -rf $(IMAGE_OUT)
