@@ -76,6 +76,7 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     section agent-err journalctl -b -u gpuhost-agent.service -p err --no-pager -o short-monotonic -q
     section agent-log sh -c 'journalctl -b -u gpuhost-agent.service -u gpuhost-serve.service -u gpuhost-qa-hold.service --no-pager -o short-monotonic -q | tail -n 60'
     section kernel-drivers sh -c "journalctl -b -k --no-pager -o short-monotonic -q | grep -Ei 'vfio|bochs|\\[drm\\]|snd_hda_intel|e1000e 0000|0000:0[1-9]:00.*iommu group' | tail -n 40"
+    section journal-warnings sh -c "journalctl -b -p warning --no-pager -o short-monotonic -q | grep -v 'audit' | tail -n 80"
     section failed-units systemctl --failed --no-legend --plain
     section state-json sh -c 'cat /var/lib/gpuhost/state.json; echo'
     echo "GPUHOST-QA-END"
