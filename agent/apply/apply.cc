@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
 
 #include "apply/holders.h"
 #include "apply/reboot_guard.h"
@@ -73,11 +74,45 @@ void WriteFile(Env& env, const plan::Action& a, ActionResult* r) {
   r->message = old.ok() ? "updated" : "created";
 }
 
+// Who holds a function that is on another driver than vfio-pci ("" when
+// nobody does). One already on vfio-pci is never touched (BindVfio sees it
+// unchanged), so it needs no check.
+std::string HolderOf(Fs& fs, const inventory::Inventory& inv, const inventory::PciAddress& addr) {
+  inventory::PciFunction f;
+  if (const auto* known = inv.Find(addr)) f = *known;
+  f.address = addr;
+  auto link = fs.ReadLink("/sys/bus/pci/devices/" + addr.ToString() + "/driver");
+  f.driver.reset();
+  if (link.ok()) f.driver = link->substr(link->rfind('/') + 1);
+  if (!f.driver || *f.driver == "vfio-pci") return "";
+  auto holders = FindHolders(fs, f);
+  if (holders.empty()) return "";
+  std::string why = "left on " + *f.driver + ": ";
+  for (size_t i = 0; i < holders.size(); ++i) why += (i ? "; " : "") + Describe(holders[i]);
+  return why;
+}
+
+// IOMMU groups that cannot move now: one of their functions is held. A
+// group moves as a whole or not at all; half a group is of use to nobody.
+std::map<int, std::string> HeldGroups(Fs& fs, const inventory::Inventory& inv,
+                                      const plan::Plan& plan) {
+  std::map<int, std::string> held;
+  for (const auto& a : plan.actions) {
+    if (a.kind != ActionKind::kBindVfio) continue;
+    auto addr = inventory::PciAddress::Parse(a.target);
+    const auto* f = addr ? inv.Find(*addr) : nullptr;
+    if (f == nullptr || !f->iommu_group || held.count(*f->iommu_group)) continue;
+    std::string why = HolderOf(fs, inv, *addr);
+    if (!why.empty()) held[*f->iommu_group] = a.target + " is " + why;
+  }
+  return held;
+}
+
 // The holders gate: a function in use stays where it is, and the result
-// says who uses it. Only a function that is on another driver is checked:
-// one already on vfio-pci is never touched (BindVfio sees it unchanged).
+// says who uses it.
 void BindVfioIfFree(Env& env, const inventory::Inventory& inv, const inventory::PciAddress& addr,
-                    const std::string& state_dir, ActionResult* r) {
+                    const std::string& state_dir, const std::map<int, std::string>& held_groups,
+                    ActionResult* r) {
   Fs& fs = env.fs;
   // A running VM's device is never touched, whatever the policy says now.
   if (inv.virt.UsedByActiveVm(addr)) {
@@ -94,18 +129,19 @@ void BindVfioIfFree(Env& env, const inventory::Inventory& inv, const inventory::
   }
   inventory::PciFunction f;
   if (const auto* known = inv.Find(addr)) f = *known;
-  f.address = addr;
   auto link = fs.ReadLink("/sys/bus/pci/devices/" + addr.ToString() + "/driver");
   f.driver.reset();
   if (link.ok()) f.driver = link->substr(link->rfind('/') + 1);
-  if (f.driver && *f.driver != "vfio-pci") {
-    auto holders = FindHolders(fs, f);
-    if (!holders.empty()) {
-      r->outcome = "held";
-      r->message = "left on " + *f.driver + ": ";
-      for (size_t i = 0; i < holders.size(); ++i) {
-        r->message += (i ? "; " : "") + Describe(holders[i]);
-      }
+  if (std::string why = HolderOf(fs, inv, addr); !why.empty()) {
+    r->outcome = "held";
+    r->message = why;
+    return;
+  }
+  if (f.iommu_group) {
+    if (auto g = held_groups.find(*f.iommu_group); g != held_groups.end()) {
+      r->outcome = "skipped";
+      r->message =
+          "IOMMU group " + std::to_string(g->first) + " moves as a whole, and " + g->second;
       return;
     }
   }
@@ -145,6 +181,8 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
   auto start = Clock::now();
   bool vfio_driver_failed = false;
   std::vector<std::string> missing;
+  std::map<int, std::string> held_groups;
+  if (opts.live && !opts.dry_run) held_groups = HeldGroups(env.fs, inv, plan);
   for (const auto& a : plan.actions) {
     ActionResult r;
     r.action = a;
@@ -170,7 +208,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
             r.message = "vfio_pci could not be loaded";
           } else {
             auto addr = inventory::PciAddress::Parse(a.target);
-            BindVfioIfFree(env, inv, *addr, opts.state_dir, &r);
+            BindVfioIfFree(env, inv, *addr, opts.state_dir, held_groups, &r);
           }
           break;
         case ActionKind::kWriteFile:

@@ -38,10 +38,13 @@ std::string ModulesLoadConf(const std::vector<std::string>& modules) {
 std::string UdevRules(const std::vector<PciAddress>& vfio_functions) {
   std::string s = kHeader;
   s += "# Each passthrough function is claimed by address (never by vendor:device,\n"
-       "# which would also take a host GPU of the same model).\n";
+       "# which would also take a host GPU of the same model). vfio-pci may have\n"
+       "# registered before this event set the override (modules-load.d runs early),\n"
+       "# so the device is probed again once the override is in place.\n";
   for (const auto& a : vfio_functions) {
     s += "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"" + a.ToString() +
-         "\", ATTR{driver_override}=\"vfio-pci\"\n";
+         "\", ATTR{driver_override}=\"vfio-pci\", RUN+=\"/bin/sh -c 'modprobe -q vfio-pci; echo "
+         "$kernel > /sys/bus/pci/drivers_probe'\"\n";
   }
   return s;
 }

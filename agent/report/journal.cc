@@ -1,13 +1,14 @@
 #include "report/journal.h"
 
 #include <syslog.h>
-
 #include <systemd/sd-journal.h>
 
 namespace gpuhost::report {
 
 void JournalAction(const ActionResult& r) {
-  int prio = r.outcome == "failed" ? LOG_ERR : (r.outcome == "skipped" ? LOG_WARNING : LOG_INFO);
+  int prio = (r.outcome == "failed" || r.outcome == "held")
+                 ? LOG_ERR
+                 : (r.outcome == "skipped" ? LOG_WARNING : LOG_INFO);
   if (r.outcome == "unchanged") prio = LOG_DEBUG;
   const char* kind = plan::ActionKindName(r.action.kind);
   sd_journal_send("MESSAGE=%s %s: %s%s%s", kind, r.action.target.c_str(), r.outcome.c_str(),

@@ -28,17 +28,18 @@ int64_t Since(Clock::time_point t0) {
 }
 
 std::string Summary(const report::State& s) {
-  int changed = 0, unchanged = 0, failed = 0, skipped = 0;
+  int changed = 0, unchanged = 0, failed = 0, skipped = 0, held = 0;
   for (const auto& a : s.actions) {
     if (a.outcome == "done") changed++;
     if (a.outcome == "unchanged") unchanged++;
     if (a.outcome == "failed") failed++;
+    if (a.outcome == "held") held++;
     if (a.outcome == "skipped" || a.outcome == "missing") skipped++;
   }
   std::string out = "gpuhost apply: " + s.result + (s.dry_run ? " (dry run)" : "") + ": " +
                     std::to_string(changed) + " changed, " + std::to_string(unchanged) +
                     " unchanged, " + std::to_string(skipped) + " skipped or missing, " +
-                    std::to_string(failed) + " failed\n";
+                    std::to_string(held) + " held, " + std::to_string(failed) + " failed\n";
   for (const auto& g : s.plan.gpus) {
     out += "  " + g.gpu.ToString() + " -> " + plan::AssignmentName(g.assignment) + ": " + g.reason +
            "\n";
@@ -59,6 +60,16 @@ int RunAgent(const RunOptions& opts) {
   auto t_total = Clock::now();
   RootFs fs(opts.root);
   const bool live = fs.root().empty();
+  // Devices still getting their drivers would be inventoried half-way and
+  // moved under udev's feet: wait for the coldplug to finish first.
+  if (live) {
+    RealCommandRunner settle;
+    sd_notify(0, "STATUS=waiting for udev to settle");
+    if (Status s = settle.Run({"udevadm", "settle", "--timeout=60"}, 70000); !s.ok()) {
+      std::fprintf(stderr, "gpuhost-agent apply: udevadm settle: %s (going on)\n",
+                   s.ToString().c_str());
+    }
+  }
   sd_notify(0, "STATUS=inventory");
   auto t0 = Clock::now();
   inventory::Inventory inv;
@@ -69,8 +80,8 @@ int RunAgent(const RunOptions& opts) {
   // At boot the agent runs before libvirtd; libvirt's sockets are socket-
   // activated, and connecting would wait for a daemon that waits for us.
   // So: only a libvirtd (or virtqemud) that is already running is asked.
-  const bool libvirt_running = live && (UnitActive("libvirtd.service") ||
-                                        UnitActive("virtqemud.service"));
+  const bool libvirt_running =
+      live && (UnitActive("libvirtd.service") || UnitActive("virtqemud.service"));
   if (live && !libvirt_running) {
     inv.virt.libvirt_uri = "qemu:///system";
     inv.virt.libvirt_error = "libvirtd is not running (yet): binds go through sysfs";

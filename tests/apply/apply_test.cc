@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -240,6 +240,18 @@ TEST(ApplySafetyTest, HeldFunctionsAreLeftAloneWithTheirHolderNamed) {
   EXPECT_NE(held_audio->message.find("pid 977 (pipewire) has /dev/snd/pcmC2D3p open"),
             std::string::npos);
   EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
+  // A group moves as a whole: the held GPU's audio and the held audio's
+  // GPU, USB and UCSI functions stay too.
+  const auto* mate = Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.1");
+  EXPECT_EQ(mate->outcome, "skipped");
+  EXPECT_EQ(mate->message,
+            "IOMMU group 2 moves as a whole, and 0000:17:00.0 is left on nvidia: pid 812 (Xorg) "
+            "has /dev/dri/card1 open");
+  EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.1"), "snd_hda_intel\n");
+  for (const char* a : {"0000:21:00.0", "0000:21:00.2", "0000:21:00.3"}) {
+    EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, a)->outcome, "skipped") << a;
+    EXPECT_NE(DriverOf(dir.path(), a), "vfio-pci\n") << a;
+  }
   EXPECT_EQ(r.state.result, "failed");
   bool named = false;
   for (const auto& e : r.state.errors) named = named || e.where == "0000:17:00.0";
