@@ -114,6 +114,12 @@ std::string RenderMetrics(const View& v) {
                  Label("assignment", r.assignment) + "," + Label("driver", r.driver),
              1);
   }
+  m.Family("gpuhost_gpu_one_start_per_boot", "gauge",
+           "1 for a GPU without a usable reset method: a VM can start with it once per host boot.");
+  for (const auto& r : rows) {
+    bool once = r.decision != nullptr && r.decision->one_start_per_boot;
+    m.Sample(Label("address", r.gpu->address.ToString()), once ? 1 : 0);
+  }
   m.Family("gpuhost_iommu_groups", "gauge", "IOMMU groups the kernel reports.");
   m.Sample(static_cast<double>(s->inventory.iommu_groups.size()));
 

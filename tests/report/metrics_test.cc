@@ -84,3 +84,22 @@ TEST(MetricsTest, ParsesRfc3339) {
 
 }  // namespace
 }  // namespace gpuhost::testing
+
+namespace gpuhost::testing {
+namespace {
+
+TEST(MetricsResetTest, GpusWithoutAResetAreMarked) {
+  report::State s = H200State();
+  ASSERT_FALSE(s.plan.gpus.empty());
+  s.plan.gpus[0].one_start_per_boot = true;
+  std::string m = report::RenderMetrics(Loaded(s));
+  EXPECT_NE(m.find("gpuhost_gpu_one_start_per_boot{address=\"0000:00:06.0\"} 1"), std::string::npos)
+      << m;
+  s.plan.gpus[0].one_start_per_boot = false;
+  m = report::RenderMetrics(Loaded(s));
+  EXPECT_NE(m.find("gpuhost_gpu_one_start_per_boot{address=\"0000:00:06.0\"} 0"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace gpuhost::testing
