@@ -12,12 +12,6 @@
 namespace gpuhost::testing {
 namespace {
 
-size_t Count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-  return n;
-}
-
 std::string Chromium(const std::string& profile, const std::string& args) {
   // --no-sandbox: tests run as root in CI. Nothing leaves loopback.
   std::string cmd =

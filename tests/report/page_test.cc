@@ -8,12 +8,6 @@
 namespace gpuhost::testing {
 namespace {
 
-size_t Count(const std::string& s, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
-  return n;
-}
-
 TEST(PageTest, EscapesEverythingFromTheMachine) {
   EXPECT_EQ(report::HtmlEscape("<script>\"'&"), "&lt;script&gt;&quot;&#39;&amp;");
   auto s = H200State();

@@ -47,6 +47,12 @@ std::string RunCommand(const std::string& command, int* exit_status) {
   return out;
 }
 
+size_t Count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) ++n;
+  return n;
+}
+
 std::map<std::string, std::string> LspciIds(const std::string& lspci_args) {
   std::map<std::string, std::string> ids;
   std::istringstream lines(RunCommand("lspci -mm -n -D " + lspci_args));

@@ -45,6 +45,9 @@ std::string AgentBinary();
 // non-zero exit status.
 std::string RunCommand(const std::string& command, int* exit_status = nullptr);
 
+// How many times `what` occurs in `s` (overlapping occurrences count).
+size_t Count(const std::string& s, const std::string& what);
+
 // One line of `lspci -mm -n -D`: address -> "class vendor device rev".
 std::map<std::string, std::string> LspciIds(const std::string& lspci_args);
 
