@@ -74,51 +74,49 @@ void WriteFile(Env& env, const plan::Action& a, ActionResult* r) {
   r->message = old.ok() ? "updated" : "created";
 }
 
-// Who holds a function that is on another driver than vfio-pci ("" when
-// nobody does). One already on vfio-pci is never touched (BindVfio sees it
-// unchanged), so it needs no check.
-std::string HolderOf(Fs& fs, const inventory::Inventory& inv, const inventory::PciAddress& addr) {
-  inventory::PciFunction f;
-  if (const auto* known = inv.Find(addr)) f = *known;
-  f.address = addr;
-  auto link = fs.ReadLink("/sys/bus/pci/devices/" + addr.ToString() + "/driver");
-  f.driver.reset();
-  if (link.ok()) f.driver = link->substr(link->rfind('/') + 1);
-  if (!f.driver || *f.driver == "vfio-pci") return "";
-  auto holders = FindHolders(fs, f);
-  if (holders.empty()) return "";
-  std::string why = "left on " + *f.driver + ": ";
-  for (size_t i = 0; i < holders.size(); ++i) why += (i ? "; " : "") + Describe(holders[i]);
-  return why;
-}
+// Who holds the functions the plan moves, found once per run (a scan of
+// every process's open files each). `functions`: address -> "left on
+// DRIVER: pid ... has ... open". `groups`: IOMMU groups that cannot move now
+// because one of their functions is held -- a group moves as a whole or not
+// at all; half a group is of use to nobody. A function already on vfio-pci
+// is never touched (BindVfio sees it unchanged), so it needs no check.
+struct Holds {
+  std::map<std::string, std::string> functions;
+  std::map<int, std::string> groups;
+};
 
-// IOMMU groups that cannot move now: one of their functions is held. A
-// group moves as a whole or not at all; half a group is of use to nobody.
-std::map<int, std::string> HeldGroups(Fs& fs, const inventory::Inventory& inv,
-                                      const plan::Plan& plan) {
-  std::map<int, std::string> held;
+Holds FindHolds(Fs& fs, const inventory::Inventory& inv, const plan::Plan& plan) {
+  Holds holds;
   for (const auto& a : plan.actions) {
     if (a.kind != ActionKind::kBindVfio) continue;
     auto addr = inventory::PciAddress::Parse(a.target);
-    const auto* f = addr ? inv.Find(*addr) : nullptr;
-    if (f == nullptr || !f->iommu_group || held.count(*f->iommu_group)) continue;
-    std::string why = HolderOf(fs, inv, *addr);
-    if (!why.empty()) held[*f->iommu_group] = a.target + " is " + why;
+    if (!addr) continue;
+    inventory::PciFunction f;
+    if (const auto* known = inv.Find(*addr)) f = *known;
+    f.address = *addr;
+    std::string driver = CurrentDriver(fs, *addr);
+    if (driver.empty() || driver == "vfio-pci") continue;
+    f.driver = driver;
+    auto holders = FindHolders(fs, f);
+    if (holders.empty()) continue;
+    std::string why = "left on " + driver + ": ";
+    for (size_t i = 0; i < holders.size(); ++i) why += (i ? "; " : "") + Describe(holders[i]);
+    holds.functions[a.target] = why;
+    if (f.iommu_group) holds.groups.emplace(*f.iommu_group, a.target + " is " + why);
   }
-  return held;
+  return holds;
 }
 
 // The holders gate: a function in use stays where it is, and the result
 // says who uses it.
 void BindVfioIfFree(Env& env, const inventory::Inventory& inv, const inventory::PciAddress& addr,
-                    const std::string& state_dir, const std::map<int, std::string>& held_groups,
-                    ActionResult* r) {
+                    const std::string& state_dir, const Holds& holds, ActionResult* r) {
   Fs& fs = env.fs;
+  const std::string driver = CurrentDriver(fs, addr);
   // A running VM's device is never touched, whatever the policy says now.
   if (inv.virt.UsedByActiveVm(addr)) {
     std::string vm = inv.virt.OwnerOf(addr);
-    auto link = fs.ReadLink("/sys/bus/pci/devices/" + addr.ToString() + "/driver");
-    if (link.ok() && link->substr(link->rfind('/') + 1) == "vfio-pci") {
+    if (driver == "vfio-pci") {
       r->outcome = "unchanged";
       r->message = "on vfio-pci, in use by running VM " + vm;
     } else {
@@ -127,18 +125,14 @@ void BindVfioIfFree(Env& env, const inventory::Inventory& inv, const inventory::
     }
     return;
   }
-  inventory::PciFunction f;
-  if (const auto* known = inv.Find(addr)) f = *known;
-  auto link = fs.ReadLink("/sys/bus/pci/devices/" + addr.ToString() + "/driver");
-  f.driver.reset();
-  if (link.ok()) f.driver = link->substr(link->rfind('/') + 1);
-  if (std::string why = HolderOf(fs, inv, addr); !why.empty()) {
+  if (auto h = holds.functions.find(addr.ToString()); h != holds.functions.end()) {
     r->outcome = "held";
-    r->message = why;
+    r->message = h->second;
     return;
   }
-  if (f.iommu_group) {
-    if (auto g = held_groups.find(*f.iommu_group); g != held_groups.end()) {
+  const auto* f = inv.Find(addr);
+  if (f != nullptr && f->iommu_group) {
+    if (auto g = holds.groups.find(*f->iommu_group); g != holds.groups.end()) {
       r->outcome = "skipped";
       r->message =
           "IOMMU group " + std::to_string(g->first) + " moves as a whole, and " + g->second;
@@ -146,8 +140,8 @@ void BindVfioIfFree(Env& env, const inventory::Inventory& inv, const inventory::
     }
   }
   // Written before the bind: a run killed right after it still knows.
-  if (!f.driver || *f.driver != "vfio-pci") {
-    if (Status s = RecordOriginalDriver(fs, state_dir, addr, f.driver.value_or("")); !s.ok()) {
+  if (driver != "vfio-pci") {
+    if (Status s = RecordOriginalDriver(fs, state_dir, addr, driver); !s.ok()) {
       r->outcome = "failed";
       r->message = "cannot record the original driver: " + s.ToString();
       return;
@@ -181,8 +175,8 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
   auto start = Clock::now();
   bool vfio_driver_failed = false;
   std::vector<std::string> missing;
-  std::map<int, std::string> held_groups;
-  if (opts.live && !opts.dry_run) held_groups = HeldGroups(env.fs, inv, plan);
+  Holds holds;
+  if (opts.live && !opts.dry_run) holds = FindHolds(env.fs, inv, plan);
   for (const auto& a : plan.actions) {
     ActionResult r;
     r.action = a;
@@ -208,7 +202,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
             r.message = "vfio_pci could not be loaded";
           } else {
             auto addr = inventory::PciAddress::Parse(a.target);
-            BindVfioIfFree(env, inv, *addr, opts.state_dir, held_groups, &r);
+            BindVfioIfFree(env, inv, *addr, opts.state_dir, holds, &r);
           }
           break;
         case ActionKind::kWriteFile:

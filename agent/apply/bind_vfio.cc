@@ -1,16 +1,8 @@
 #include "apply/apply.h"
+#include "apply/holders.h"
 #include "base/strings.h"
 
 namespace gpuhost::apply {
-namespace {
-
-std::string DriverOf(const Fs& fs, const std::string& dev) {
-  auto l = fs.ReadLink(dev + "/driver");
-  return l.ok() ? l->substr(l->rfind('/') + 1) : "";
-}
-
-}  // namespace
-
 // The per-address sequence from the kernel's documentation: driver_override,
 // unbind from the old driver, drivers_probe, then read the driver link back
 // (drivers_probe reports success even when no driver took the device).
@@ -22,7 +14,7 @@ void BindVfio(Fs& fs, const inventory::PciAddress& addr, report::ActionResult* r
     r->message = "device " + a + " is gone from " + "/sys/bus/pci/devices";
     return;
   }
-  std::string before = DriverOf(fs, dev);
+  std::string before = CurrentDriver(fs, addr);
   auto override_now = fs.Read(dev + "/driver_override");
   bool override_set = override_now.ok() && Trim(*override_now) == "vfio-pci";
   if (before == "vfio-pci" && override_set) {
@@ -57,7 +49,7 @@ void BindVfio(Fs& fs, const inventory::PciAddress& addr, report::ActionResult* r
     r->message = "drivers_probe: " + s.ToString();
     return;
   }
-  std::string after = DriverOf(fs, dev);
+  std::string after = CurrentDriver(fs, addr);
   if (after != "vfio-pci") {
     r->outcome = "failed";
     r->message = "read back: driver is '" + (after.empty() ? std::string("none") : after) +
@@ -72,7 +64,7 @@ void BindVfioViaLibvirt(Fs& fs, const inventory::PciAddress& addr,
                         const std::function<Status(const inventory::PciAddress&)>& detach,
                         report::ActionResult* r) {
   const std::string dev = "/sys/bus/pci/devices/" + addr.ToString();
-  std::string before = DriverOf(fs, dev);
+  std::string before = CurrentDriver(fs, addr);
   if (before == "vfio-pci") {
     BindVfio(fs, addr, r);  // at most pins driver_override
     return;
@@ -82,7 +74,7 @@ void BindVfioViaLibvirt(Fs& fs, const inventory::PciAddress& addr,
     r->message = s.ToString();
     return;
   }
-  std::string after = DriverOf(fs, dev);
+  std::string after = CurrentDriver(fs, addr);
   if (after != "vfio-pci") {
     r->outcome = "failed";
     r->message = "read back after libvirt detach: driver is '" +

@@ -38,6 +38,11 @@ std::vector<std::string> MountsOn(const Fs& fs, const inventory::PciAddress& a) 
 
 }  // namespace
 
+std::string CurrentDriver(const Fs& fs, const inventory::PciAddress& a) {
+  auto l = fs.ReadLink("/sys/bus/pci/devices/" + a.ToString() + "/driver");
+  return l.ok() ? l->substr(l->rfind('/') + 1) : "";
+}
+
 std::string Describe(const Holder& h) {
   if (h.pid == 0) return "file system mounted on " + h.what;
   return "pid " + std::to_string(h.pid) + " (" + h.name + ") has " + h.what + " open";

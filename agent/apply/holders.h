@@ -18,6 +18,10 @@ struct Holder {
   std::string what;  // the node or mount point: "/dev/dri/card1", "/data"
 };
 
+// The driver bound to the function now (basename of its `driver` link),
+// "" when none.
+std::string CurrentDriver(const Fs& fs, const inventory::PciAddress& a);
+
 // "pid 812 (Xorg) has /dev/dri/card1 open"
 std::string Describe(const Holder& h);
 

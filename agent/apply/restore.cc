@@ -17,16 +17,11 @@ json Load(const Fs& fs, const std::string& path) {
   return j.is_object() ? j : json::object();
 }
 
-std::string DriverOf(const Fs& fs, const std::string& dev) {
-  auto l = fs.ReadLink(dev + "/driver");
-  return l.ok() ? l->substr(l->rfind('/') + 1) : "";
-}
-
 void RestoreOne(Fs& fs, const inventory::Inventory& inv, const inventory::PciAddress& addr,
                 const std::string& original, report::ActionResult* r) {
   const std::string a = addr.ToString();
   const std::string dev = "/sys/bus/pci/devices/" + a;
-  std::string now = DriverOf(fs, dev);
+  std::string now = CurrentDriver(fs, addr);
   auto ov = fs.Read(dev + "/driver_override");
   std::string override_now = ov.ok() ? std::string(Trim(*ov)) : "";
   bool pinned = override_now == "vfio-pci";
@@ -61,7 +56,7 @@ void RestoreOne(Fs& fs, const inventory::Inventory& inv, const inventory::PciAdd
   Status s = original.empty()
                  ? fs.WriteAttribute("/sys/bus/pci/drivers_probe", a, false)
                  : fs.WriteAttribute("/sys/bus/pci/drivers/" + original + "/bind", a, false);
-  std::string after = DriverOf(fs, dev);
+  std::string after = CurrentDriver(fs, addr);
   if (!original.empty() && after != original) {
     r->outcome = "failed";
     r->message = "read back: driver is '" + (after.empty() ? std::string("none") : after) +
