@@ -11,7 +11,8 @@
 #
 # The sandbox tree build/cache/sandbox/ carries etc/apt/sources.list.d/mkosi.sources: with that
 # file present mkosi uses it instead of its default list, which would add debian-debug and
-# security.debian.org (neither is reachable here).
+# security.debian.org (neither is reachable here). All four components for every recipe (the
+# nvidia recipe needs contrib and non-free): one list, so one sandbox for every cache key.
 #
 # Environment:
 #   GPUHOST_MIRROR         Debian mirror (default: the one this machine's apt uses)
@@ -42,13 +43,13 @@ sources=$(cat <<SOURCES
 Types: deb
 URIs: $GPUHOST_MIRROR
 Suites: trixie trixie-updates
-Components: main non-free-firmware
+Components: main contrib non-free non-free-firmware
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
 Types: deb
 URIs: ${GPUHOST_MIRROR%/debian}/debian-security
 Suites: trixie-security
-Components: main non-free-firmware
+Components: main contrib non-free non-free-firmware
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
 )
