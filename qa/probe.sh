@@ -79,5 +79,7 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     section journal-warnings sh -c "journalctl -b -p warning --no-pager -o short-monotonic -q | grep -v 'audit' | tail -n 80"
     section failed-units systemctl --failed --no-legend --plain
     section state-json sh -c 'cat /var/lib/gpuhost/state.json; echo'
+    # Input of qa/hardening.sh (kernel-hardening-checker -s); /proc/cmdline is the cmdline line.
+    section sysctl-all sh -c 'sysctl -a 2>/dev/null'
     echo "GPUHOST-QA-END"
 } >"$out" 2>&1
