@@ -180,6 +180,19 @@ qa_check() {
     python3 "$qa_here/check.py" "$1" "$qa_dir" || qa_fail "checks failed for scenario $1 (see above)"
 }
 
+# qa_keep: copy this boot's probe report, serial log and first-answer time to
+# build/qa/<image variant>/<boot name>/ (kept after a passing run: the hardening report and the
+# boot-time comparison read them; CI can publish them).
+qa_keep() {
+    local dest
+    dest="$qa_root/build/qa/$(basename "$(dirname "$qa_image")")/$qa_name"
+    rm -rf "$dest" && mkdir -p "$dest"
+    cp "$qa_dir/probe.txt" "$qa_dir/serial.log" "$dest/" 2>/dev/null || true
+    cp "$qa_dir/http/first-answer-ms" "$qa_dir/http/healthz.code" "$dest/" 2>/dev/null || true
+    [[ -z ${qa_t_login:-} ]] || echo "$qa_t_login" >"$dest/login-prompt-ms"
+    qa_log "kept the probe report and serial log in ${dest#"$qa_root"/}"
+}
+
 # ACPI power button through QMP; logind turns it into a clean poweroff. Waits for qemu to exit.
 qa_poweroff() {
     python3 - "$qa_dir/qmp.sock" <<'PY' || qa_fail "could not send system_powerdown over QMP"
