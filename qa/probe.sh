@@ -40,6 +40,16 @@ sysctls() {
     done
 }
 
+# `sysctl -a`; on an image without procps (the stock image compared against) every readable
+# /proc/sys file as "/proc/sys/a/b = value" instead (slower; qa/hardening.py turns the path into
+# sysctl's a.b key).
+sysctl_all() {
+    if command -v sysctl >/dev/null; then sysctl -a 2>/dev/null; return; fi
+    find /proc/sys -type f 2>/dev/null | sort | while read -r f; do
+        v=$(cat "$f" 2>/dev/null) && echo "$f = $v"
+    done
+}
+
 holder() { # the injected holder unit of qa/held-test.sh, if any
     pid=$(systemctl show -P MainPID gpuhost-qa-hold.service 2>/dev/null)
     echo "hold-unit: $(systemctl is-active gpuhost-qa-hold.service 2>/dev/null) pid=${pid:-0}"
@@ -56,6 +66,9 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     echo "cmdline: $(cat /proc/cmdline)"
     echo "uptime: $(cut -d' ' -f1 /proc/uptime)"
     echo "boot-id: $(cat /proc/sys/kernel/random/boot_id)"
+    echo "machine-id: $(cat /etc/machine-id 2>/dev/null)"
+    echo "root-mount: $(findmnt -n -o FSTYPE,SOURCE,OPTIONS / 2>&1)"
+    echo "erofs-mounts: $(grep ' erofs ' /proc/self/mounts | cut -d' ' -f1-3 | tr '\n' ';')"
     echo "boots-in-journal: $(journalctl --list-boots --no-pager -q 2>/dev/null | wc -l)"
     echo "systemd-analyze: $(systemd-analyze time 2>&1 | head -n 1)"
     for unit in gpuhost-agent.service gpuhost-serve.service ssh.service systemd-networkd.service; do
@@ -79,7 +92,7 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     section journal-warnings sh -c "journalctl -b -p warning --no-pager -o short-monotonic -q | grep -v 'audit' | tail -n 80"
     section failed-units systemctl --failed --no-legend --plain
     section state-json sh -c 'cat /var/lib/gpuhost/state.json; echo'
-    # Input of qa/hardening.sh (kernel-hardening-checker -s); /proc/cmdline is the cmdline line.
-    section sysctl-all sh -c 'sysctl -a 2>/dev/null'
+    # Input of qa/hardening.py (kernel-hardening-checker -s); /proc/cmdline is the cmdline line.
+    section sysctl-all sysctl_all
     echo "GPUHOST-QA-END"
 } >"$out" 2>&1
