@@ -41,13 +41,10 @@ sysctls() {
 }
 
 # `sysctl -a`; on an image without procps (the stock image compared against) every readable
-# /proc/sys file as "/proc/sys/a/b = value" instead (slower; qa/hardening.py turns the path into
-# sysctl's a.b key).
+# /proc/sys file as "/proc/sys/a/b:value" lines from one grep instead (qa/hardening.py turns
+# the path into sysctl's a.b key).
 sysctl_all() {
-    if command -v sysctl >/dev/null; then sysctl -a 2>/dev/null; return; fi
-    find /proc/sys -type f 2>/dev/null | sort | while read -r f; do
-        v=$(cat "$f" 2>/dev/null) && echo "$f = $v"
-    done
+    if command -v sysctl >/dev/null; then sysctl -a 2>/dev/null; else grep -rs '' /proc/sys; fi
 }
 
 holder() { # the injected holder unit of qa/held-test.sh, if any
@@ -82,6 +79,7 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     echo "dev-vfio: $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
     sysctls
     holder
+    first_boot
     echo "state-dir: $(ls /var/lib/gpuhost 2>/dev/null | tr '\n' ' ')"
     section udev-rules cat /etc/udev/rules.d/70-gpuhost-vfio.rules
     section modprobe-conf cat /etc/modprobe.d/gpuhost.conf
