@@ -198,6 +198,14 @@ void SysfsBuilder::AddSysctlDefaults() {
                          "net/ipv6/conf/all/accept_redirects=1",
                          "net/ipv4/conf/all/send_redirects=1",
                          "net/ipv4/tcp_syncookies=1",
+                         "kernel/oops_limit=10000",
+                         "vm/mmap_rnd_bits=28",
+                         "vm/mmap_rnd_compat_bits=8",
+                         "net/ipv6/conf/default/accept_redirects=1",
+                         "net/ipv4/conf/default/accept_source_route=1",
+                         "net/ipv6/conf/all/accept_ra=1",
+                         "net/ipv6/conf/default/accept_ra=1",
+                         "kernel/io_uring_disabled=0",
                          "vm/unprivileged_userfaultfd=0",
                          "vm/nr_hugepages=0"}) {
     std::string s = kv;
