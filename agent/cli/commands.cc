@@ -7,7 +7,6 @@
 #include "apply/restore.h"
 #include "base/fileio.h"
 #include "host/fs.h"
-#include "host/unit_state.h"
 #include "inventory/capture.h"
 #include "inventory/inventory.h"
 #include "inventory/json.h"
@@ -120,10 +119,11 @@ int RunInventory(const Args& args) {
   inventory::Inventory inv;
   Status s = inventory::Collect(fs, source, &inv);
   if (source.dump_file.empty()) {
-    virt::JudgeKvm(&inv);
-    // VMs exist on "/" only, and only a running libvirtd is asked (see agent_run.cc).
-    if (fs.root().empty() && (UnitActive("libvirtd.service") || UnitActive("virtqemud.service"))) {
-      virt::CollectVirtualization(&inv);
+    // VMs exist on "/" only, and only a running libvirtd is asked (see virt::DaemonRunning).
+    if (fs.root().empty()) {
+      virt::Connect(&inv, {"qemu:///system", /*read_only=*/true, virt::DaemonRunning()});
+    } else {
+      virt::JudgeKvm(&inv);
     }
   }
   std::string out =

@@ -109,7 +109,10 @@ json ToJson(const Inventory& inv) {
                {"kvm_usable", inv.virt.kvm_usable},
                {"kvm_reason", inv.virt.kvm_reason},
                {"hostdev_vfio", Opt(inv.virt.hostdev_vfio)},
+               {"virt_type", inv.virt.virt_type},
                {"domains", domains}};
+  json numa = json::object();
+  for (const auto& [node, cpus] : inv.system.numa_cpus) numa[std::to_string(node)] = cpus;
   const System& s = inv.system;
   return {
       {"schema_version", kInventorySchemaVersion},
@@ -133,7 +136,8 @@ json ToJson(const Inventory& inv) {
         {"kernel_release", s.kernel_release},
         {"cmdline", s.cmdline},
         {"bootloader", s.bootloader},
-        {"framebuffers", Framebuffers(s.framebuffers)}}},
+        {"framebuffers", Framebuffers(s.framebuffers)},
+        {"numa_cpus", numa}}},
       {"functions", functions},
       {"gpus", gpus},
       {"nvswitches", AddrList(inv.nvswitches)},
@@ -178,6 +182,17 @@ Result<Inventory> InventoryFromJson(const json& j) {
       for (const auto& f : *fbs) {
         inv.system.framebuffers.push_back(
             {r.Str(f, "name"), r.HexStr(f, "start", UINT64_MAX), r.HexStr(f, "end", UINT64_MAX)});
+      }
+    }
+    // Added later than the rest: state files of older agents lack it.
+    if (const json* n = s->contains("numa_cpus") ? &s->at("numa_cpus") : nullptr) {
+      if (!n->is_object()) return Status::Invalid("inventory: 'numa_cpus' is not an object");
+      for (const auto& [node, cpus] : n->items()) {
+        auto id = ParseInt(node);
+        if (!id || *id < 0 || *id > 65535 || !cpus.is_string()) {
+          return Status::Invalid("inventory: numa_cpus entry '" + node + "' is not NODE: \"CPUS\"");
+        }
+        inv.system.numa_cpus[static_cast<int>(*id)] = cpus.get<std::string>();
       }
     }
   }
@@ -254,6 +269,8 @@ Result<Inventory> InventoryFromJson(const json& j) {
     if (const json* h = r.Field(*v, "hostdev_vfio"); h && h->is_boolean()) {
       inv.virt.hostdev_vfio = h->get<bool>();
     }
+    // Added later than the rest: state files of older agents lack it.
+    if (v->contains("virt_type")) inv.virt.virt_type = r.Str(*v, "virt_type");
     if (const json* ds = r.Field(*v, "domains"); ds && ds->is_array()) {
       for (const auto& e : *ds) {
         inv.virt.domains.push_back(

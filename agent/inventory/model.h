@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -132,6 +133,9 @@ struct System {
   // with a baked command line, PXE, or a container).
   std::string bootloader;
   std::vector<Framebuffer> framebuffers;
+  // NUMA node -> its CPUs as the kernel lists them ("0-15,32-47"), from
+  // /sys/devices/system/node/nodeN/cpulist: where to pin a GPU's VM.
+  std::map<int, std::string> numa_cpus;
 };
 
 // A function the running host depends on.
@@ -146,6 +150,7 @@ struct VirtDomain {
   std::string state;  // running, paused, shut off, ...
   bool active = false;
   std::vector<PciAddress> hostdevs;  // PCI functions assigned to it
+  bool operator==(const VirtDomain&) const = default;
 };
 
 // What libvirt says (qemu:///system), when it runs.
@@ -156,7 +161,11 @@ struct Virtualization {
   bool kvm_usable = false;
   std::string kvm_reason;            // why not, or "" when usable
   std::optional<bool> hostdev_vfio;  // domain capabilities: PCI hostdev with the vfio backend
+  // The domain capabilities' default <domain> type: "kvm", or "qemu" (TCG,
+  // no KVM for libvirt); "" when not asked.
+  std::string virt_type;
   std::vector<VirtDomain> domains;
+  bool operator==(const Virtualization&) const = default;
   // The VM (active first) that has this function as a host device, or "".
   std::string OwnerOf(const PciAddress& a) const;
   bool UsedByActiveVm(const PciAddress& a) const;

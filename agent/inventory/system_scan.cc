@@ -91,6 +91,21 @@ std::vector<Framebuffer> ScanFramebuffers(const Fs& fs) {
 
 }  // namespace
 
+// Absent on kernels without NUMA support: then nothing is recorded.
+std::map<int, std::string> ScanNumaCpus(const Fs& fs) {
+  std::map<int, std::string> out;
+  auto nodes = fs.List("/sys/devices/system/node");
+  if (!nodes.ok()) return out;
+  for (const auto& n : *nodes) {
+    if (!StartsWith(n, "node")) continue;
+    auto id = ParseInt(n.substr(4));
+    if (!id || *id < 0) continue;
+    auto cpus = fs.Read("/sys/devices/system/node/" + n + "/cpulist");
+    if (cpus.ok()) out[static_cast<int>(*id)] = std::string(Trim(*cpus));
+  }
+  return out;
+}
+
 System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
   System s;
   ScanCpu(fs, &s.cpu, warnings);
@@ -99,6 +114,7 @@ System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
   s.cmdline = ReadTrimmed(fs, "/proc/cmdline", warnings);
   s.kvm_device = fs.Exists("/dev/kvm");
   s.framebuffers = ScanFramebuffers(fs);
+  s.numa_cpus = ScanNumaCpus(fs);
   if (fs.Exists("/boot/grub/grub.cfg")) {
     s.bootloader = "grub";
   } else if (fs.IsDir("/boot/efi/loader/entries") || fs.IsDir("/efi/loader/entries") ||

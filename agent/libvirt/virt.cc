@@ -4,11 +4,13 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <mutex>
 #include <regex>
 
 #include "base/strings.h"
+#include "host/unit_state.h"
 
 namespace gpuhost::virt {
 namespace {
@@ -161,33 +163,65 @@ std::string NodeDeviceName(const PciAddress& a) {
          Hex(a.function, 1);
 }
 
-std::string HostdevSnippet(const std::vector<PciAddress>& functions, std::optional<int> numa_node,
-                           const std::string& node_cpus) {
-  std::string s;
-  if (numa_node) {
-    s += "<!-- The GPU sits on NUMA node " + std::to_string(*numa_node) + ": keep the VM's memory" +
-         (node_cpus.empty() ? "" : " and vCPUs") + " there. -->\n";
-    if (!node_cpus.empty()) s += "<vcpu placement='static' cpuset='" + node_cpus + "'>8</vcpu>\n";
-    s += "<numatune>\n  <memory mode='strict' nodeset='" + std::to_string(*numa_node) +
-         "'/>\n</numatune>\n";
+std::string DomcapsVirtType(const std::string& xml) {
+  static const std::regex domain(R"(<domain>\s*([a-z]+)\s*</domain>)");
+  std::smatch m;
+  return std::regex_search(xml, m, domain) ? m[1].str() : "";
+}
+
+std::optional<int> CountCpus(const std::string& cpulist) {
+  int n = 0;
+  for (const auto& part : Split(std::string(Trim(cpulist)), ',')) {
+    auto dash = part.find('-');
+    auto lo = ParseInt(part.substr(0, dash));
+    auto hi = dash == std::string::npos ? lo : ParseInt(part.substr(dash + 1));
+    if (!lo || !hi || *lo < 0 || *hi < *lo) return std::nullopt;
+    n += static_cast<int>(*hi - *lo + 1);
   }
+  if (n == 0) return std::nullopt;
+  return n;
+}
+
+HostdevSnippet MakeHostdevSnippet(const std::vector<PciAddress>& functions,
+                                  std::optional<int> numa_node, const std::string& node_cpus) {
+  HostdevSnippet out;
   for (size_t i = 0; i < functions.size(); ++i) {
     const auto& a = functions[i];
-    s += "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
-         "  <driver name='vfio'/>\n"
-         "  <source>\n"
-         "    <address domain='0x" +
-         Hex(a.domain, 4) + "' bus='0x" + Hex(a.bus, 2) + "' slot='0x" + Hex(a.device, 2) +
-         "' function='0x" + Hex(a.function, 1) +
-         "'/>\n"
-         "  </source>\n";
     // All functions in one guest slot, as on the card: guests' drivers
-    // expect the audio and USB functions beside the GPU.
-    s += "  <address type='pci' domain='0x0000' bus='0x06' slot='0x00' function='0x" + Hex(i, 1) +
-         "'" + (i == 0 && functions.size() > 1 ? " multifunction='on'" : "") + "/>\n";
-    s += "</hostdev>\n";
+    // expect the audio and USB functions beside the GPU. managed='yes':
+    // libvirt detaches to vfio-pci at start and gives the device back after.
+    out.devices_xml +=
+        "<hostdev mode='subsystem' type='pci' managed='yes'>\n"
+        "  <driver name='vfio'/>\n"
+        "  <source>\n"
+        "    <address domain='0x" +
+        Hex(a.domain, 4) + "' bus='0x" + Hex(a.bus, 2) + "' slot='0x" + Hex(a.device, 2) +
+        "' function='0x" + Hex(a.function, 1) +
+        "'/>\n"
+        "  </source>\n"
+        "  <address type='pci' domain='0x0000' bus='0x06' slot='0x00' function='0x" +
+        Hex(i, 1) + "'" + (i == 0 && functions.size() > 1 ? " multifunction='on'" : "") +
+        "/>\n"
+        "</hostdev>\n";
   }
-  return s;
+  if (!numa_node) {
+    out.advice =
+        "The GPU reports no NUMA node (one-node machine, or firmware without proximity "
+        "information): no pinning needed.";
+    return out;
+  }
+  std::string node = std::to_string(*numa_node);
+  auto cpus = CountCpus(node_cpus);
+  out.advice = "The GPU sits on NUMA node " + node + ": keep the VM's memory" +
+               (cpus ? " and vCPUs (CPUs " + node_cpus + ")" : "") +
+               " on that node; DMA and interrupts then stay off the inter-socket link.";
+  if (cpus) {
+    // A starting count the node can hold; the cpuset is what matters.
+    out.numa_xml += "<vcpu placement='static' cpuset='" + node_cpus + "'>" +
+                    std::to_string(std::min(*cpus, 8)) + "</vcpu>\n";
+  }
+  out.numa_xml += "<numatune>\n  <memory mode='strict' nodeset='" + node + "'/>\n</numatune>\n";
+  return out;
 }
 
 void JudgeKvm(inventory::Inventory* inv) {
@@ -228,6 +262,7 @@ void Connection::Describe(inventory::Inventory* inv) {
   if (char* caps =
           Lib().virConnectGetDomainCapabilities(conn, nullptr, nullptr, nullptr, nullptr, 0)) {
     v.hostdev_vfio = DomcapsHostdevVfio(caps);
+    v.virt_type = DomcapsVirtType(caps);
     std::free(caps);
   }
   virDomainPtr* doms = nullptr;
@@ -260,15 +295,23 @@ Status Connection::DetachToVfio(const PciAddress& a) {
   return Status::Ok();
 }
 
-void CollectVirtualization(inventory::Inventory* inv, const std::string& uri) {
+bool DaemonRunning() { return UnitActive("libvirtd.service") || UnitActive("virtqemud.service"); }
+
+std::unique_ptr<Connection> Connect(inventory::Inventory* inv, const ConnectOptions& options) {
   JudgeKvm(inv);
-  auto c = Connection::Open(uri, true);
+  inv->virt.libvirt_uri = options.uri;
+  if (!options.daemon_running) {
+    inv->virt.libvirt_error =
+        "libvirtd (or virtqemud) is not running: not asked; binds go through sysfs";
+    return nullptr;
+  }
+  auto c = Connection::Open(options.uri, options.read_only);
   if (!c.ok()) {
-    inv->virt.libvirt_uri = uri;
     inv->virt.libvirt_error = c.status().message();
-    return;
+    return nullptr;
   }
   (*c)->Describe(inv);
+  return std::move(*c);
 }
 
 }  // namespace gpuhost::virt

@@ -20,12 +20,27 @@ using inventory::PciAddress;
 // element per line, attributes in single quotes).
 std::vector<PciAddress> HostdevAddresses(const std::string& domain_xml);
 std::optional<bool> DomcapsHostdevVfio(const std::string& domcaps_xml);
+// The capabilities' <domain> type: "kvm", or "qemu" when libvirt has no KVM.
+std::string DomcapsVirtType(const std::string& domcaps_xml);
 // "pci_0000_65_00_0": libvirt's node device name of a PCI function.
 std::string NodeDeviceName(const PciAddress& a);
-// Ready-to-paste <hostdev> elements for a GPU and its companions, guest
-// functions in one multifunction slot, plus NUMA advice when known.
-std::string HostdevSnippet(const std::vector<PciAddress>& functions, std::optional<int> numa_node,
-                           const std::string& node_cpus);
+
+// What to paste into a VM's definition to give it one GPU.
+struct HostdevSnippet {
+  // <hostdev> elements for the domain's <devices>: every function of the
+  // GPU (the GPU first, then its companions), in one guest slot with
+  // multifunction='on' on function 0, as on the card.
+  std::string devices_xml;
+  // Domain-level <vcpu cpuset=...> and <numatune> keeping the VM's vCPUs
+  // and memory on the GPU's NUMA node; "" when the node is unknown.
+  std::string numa_xml;
+  std::string advice;  // one sentence for a person
+};
+// node_cpus: the node's cpulist ("32-63"), "" when unknown.
+HostdevSnippet MakeHostdevSnippet(const std::vector<PciAddress>& functions,
+                                  std::optional<int> numa_node, const std::string& node_cpus);
+// CPUs in a kernel cpulist ("0-3,8" -> 5); nullopt when it does not parse.
+std::optional<int> CountCpus(const std::string& cpulist);
 
 // KVM from the inventory alone: VT-x/AMD-V flag and /dev/kvm.
 void JudgeKvm(inventory::Inventory* inv);
@@ -51,8 +66,25 @@ class Connection {
   std::string uri_;
 };
 
-// Connects to qemu:///system if it answers and fills inv->virt; otherwise
-// records why in inv->virt.libvirt_error.
-void CollectVirtualization(inventory::Inventory* inv, const std::string& uri = "qemu:///system");
+// Whether libvirtd.service or virtqemud.service is active (asked over
+// D-Bus; starts nothing). Their sockets are socket-activated: connecting
+// while the daemon is down would start it, and at boot the agent runs
+// before it (ordered Before=libvirtd), so connecting then deadlocks.
+bool DaemonRunning();
+
+struct ConnectOptions {
+  std::string uri = "qemu:///system";
+  bool read_only = true;  // false: the agent's apply, which detaches devices
+  // The caller's DaemonRunning() (or a test's answer): false means libvirt
+  // is not asked at all and inv->virt says why.
+  bool daemon_running = true;
+};
+
+// The one way into libvirt: judges KVM from the inventory, then, when the
+// daemon runs, opens options.uri and fills inv->virt (domains with their
+// host devices, domain capabilities). Returns the open connection, or null
+// with inv->virt.libvirt_error saying why: not reaching libvirt is
+// reported, never fatal.
+std::unique_ptr<Connection> Connect(inventory::Inventory* inv, const ConnectOptions& options);
 
 }  // namespace gpuhost::virt

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <map>
 
+#include "report/virt_rows.h"
+
 namespace gpuhost::report {
 namespace {
 
@@ -36,6 +38,49 @@ class Exposition {
 
 std::string Label(const char* name, std::string_view value) {
   return std::string(name) + "=\"" + EscapeLabelValue(value) + "\"";
+}
+
+// KVM, libvirt, the VMs and who has each vfio GPU (docs/status-api.md).
+void VirtMetrics(Exposition& m, const View& v, const State& s) {
+  VirtSource src = EffectiveVirt(v);
+  const auto& x = src.virt;
+  m.Family("gpuhost_kvm_usable", "gauge", "1 when the CPU has VT-x/AMD-V and /dev/kvm exists.");
+  m.Sample(x.kvm_usable ? 1 : 0);
+  m.Family("gpuhost_libvirt_connected", "gauge",
+           "1 when libvirt (qemu:///system) answered; 0 when its daemon is not running or failed.");
+  m.Sample(x.libvirt_connected ? 1 : 0);
+  if (!x.libvirt_connected) return;
+  if (x.hostdev_vfio) {
+    m.Family("gpuhost_libvirt_hostdev_vfio", "gauge",
+             "1 when libvirt's domain capabilities offer PCI host devices with the vfio backend.");
+    m.Sample(*x.hostdev_vfio ? 1 : 0);
+  }
+  m.Family("gpuhost_vm_info", "gauge",
+           "One series per VM libvirt defines, with its state (always 1).");
+  for (const auto& vm : x.domains) {
+    m.Sample(Label("vm", vm.name) + "," + Label("state", vm.state), 1);
+  }
+  m.Family("gpuhost_vm_active", "gauge",
+           "1 for a VM that is running (or paused), 0 when shut off.");
+  for (const auto& vm : x.domains) m.Sample(Label("vm", vm.name), vm.active ? 1 : 0);
+  m.Family("gpuhost_vm_pci_devices", "gauge", "PCI host devices assigned to each VM.");
+  for (const auto& vm : x.domains) {
+    m.Sample(Label("vm", vm.name), static_cast<double>(vm.hostdevs.size()));
+  }
+  auto rows = VfioGpuRows(s, x);
+  m.Family("gpuhost_gpu_free", "gauge", "1 for a vfio GPU no VM has as a host device.");
+  for (const auto& r : rows) {
+    m.Sample(Label("address", r.gpu->address.ToString()), r.owner.empty() ? 1 : 0);
+  }
+  m.Family(
+      "gpuhost_gpu_owner", "gauge",
+      "1 per vfio GPU that a VM has as a host device, naming the VM; vm_active 1 when it runs.");
+  for (const auto& r : rows) {
+    if (r.owner.empty()) continue;
+    m.Sample(Label("address", r.gpu->address.ToString()) + "," + Label("vm", r.owner) + "," +
+                 Label("vm_active", r.owner_active ? "1" : "0"),
+             1);
+  }
 }
 
 }  // namespace
@@ -120,6 +165,7 @@ std::string RenderMetrics(const View& v) {
     bool once = r.decision != nullptr && r.decision->one_start_per_boot;
     m.Sample(Label("address", r.gpu->address.ToString()), once ? 1 : 0);
   }
+  VirtMetrics(m, v, *s);
   m.Family("gpuhost_iommu_groups", "gauge", "IOMMU groups the kernel reports.");
   m.Sample(static_cast<double>(s->inventory.iommu_groups.size()));
 

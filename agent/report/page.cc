@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/strings.h"
+#include "report/virt_section.h"
 
 namespace gpuhost::report {
 namespace {
@@ -36,6 +37,8 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 16px;margin:0}
 dt{color:#4a5561}dd{margin:0;overflow-wrap:anywhere}
 .why{color:#3b4550}.rule{color:#6b7580;font-size:12px}
 footer{color:#5b6671;font-size:12px;padding:14px 28px 24px}
+h3{font-size:14px;margin:12px 0 4px}
+pre.snippet{background:#f6f8fa;border:1px solid #dde1e6;border-radius:4px;padding:8px 10px;margin:4px 0 8px;font-size:12.5px;user-select:all;overflow-x:auto}
 footer a{color:#2747a0}
 )css";
 
@@ -349,6 +352,7 @@ std::string RenderPage(const View& v) {
     Summary(h, *s);
     Problems(h, *s);
     Gpus(h, *s);
+    h.Raw(RenderVirtSections(v));
     h.Raw("<div class=\"grid\">");
     Machine(h, *s, v.hostname);
     KernelParams(h, *s);

@@ -91,13 +91,23 @@ const httplib::Headers& SecurityHeaders() {
 
 using Handled = httplib::Server::HandlerResponse;
 
+std::unique_ptr<virt::Watcher> MakeLibvirtWatcher(const ServeOptions& o) {
+  if (!o.libvirt) return nullptr;
+  virt::Watcher::Options w;
+  w.uri = o.libvirt_uri;
+  w.max_age = o.libvirt_max_age;
+  w.daemon_running = o.libvirt_running ? o.libvirt_running : virt::DaemonRunning;
+  return std::make_unique<virt::Watcher>(std::move(w));
+}
+
 }  // namespace
 
 StatusServer::StatusServer(ServeOptions opts)
     : opts_(std::move(opts)),
+      libvirt_(MakeLibvirtWatcher(opts_)),
       cache_(opts_.state_dir + "/state.json",
              opts_.hostname.empty() ? LocalHostname() : opts_.hostname,
-             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}),
+             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}, libvirt_.get()),
       http_(opts_.limits, opts_.threads) {
   if (opts_.hostname.empty()) opts_.hostname = LocalHostname();
   Configure();

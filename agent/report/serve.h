@@ -2,11 +2,15 @@
 // rendered from the agent's state file (docs/status-api.md).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "libvirt/virt.h"
+#include "libvirt/watcher.h"
 #include "report/http_server.h"
 #include "report/snapshot.h"
 
@@ -18,6 +22,12 @@ struct ServeOptions {
   int threads = 2;                  // event loops; bounded 1..64
   HttpLimits limits;
   std::string hostname;  // empty: gethostname()
+  // Read libvirt (qemu:///system, read-only) while its daemon runs, at most
+  // every libvirt_max_age while requests come; false: the state file only.
+  bool libvirt = true;
+  std::string libvirt_uri = "qemu:///system";
+  std::chrono::milliseconds libvirt_max_age{5000};
+  std::function<bool()> libvirt_running;  // empty: virt::DaemonRunning
 };
 
 // The status server without signals or systemd: Serve() runs one, tests run
@@ -41,6 +51,7 @@ class StatusServer {
   bool HostAllowed(const std::string& host_header) const;
 
   ServeOptions opts_;
+  std::unique_ptr<virt::Watcher> libvirt_;  // before cache_, which uses it
   SnapshotCache cache_;
   HttpServer http_;
 };

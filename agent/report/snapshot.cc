@@ -71,8 +71,12 @@ Snapshot Render(const View& v) {
   return s;
 }
 
-SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, BuildInfo build)
-    : path_(std::move(state_path)), hostname_(std::move(hostname)), build_(std::move(build)) {}
+SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, BuildInfo build,
+                             virt::Watcher* libvirt)
+    : path_(std::move(state_path)),
+      hostname_(std::move(hostname)),
+      build_(std::move(build)),
+      libvirt_(libvirt) {}
 
 std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   Key key;
@@ -87,13 +91,17 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   } else {
     key.err = errno;
   }
+  std::shared_ptr<const virt::Reading> reading = libvirt_ ? libvirt_->Latest() : nullptr;
+  if (reading) key.virt_version = reading->version;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (current_ && key == key_) return current_;
   }
   // Render outside the lock: concurrent callers may render the same version
   // twice, which is harmless; none waits behind a slow parse.
-  auto snap = std::make_shared<const Snapshot>(Render(LoadView(path_, hostname_, build_)));
+  View view = LoadView(path_, hostname_, build_);
+  view.live_virt = std::move(reading);
+  auto snap = std::make_shared<const Snapshot>(Render(view));
   std::lock_guard<std::mutex> lock(mu_);
   key_ = key;
   current_ = snap;

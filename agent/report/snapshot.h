@@ -28,11 +28,15 @@ Snapshot Render(const View& v);
 
 class SnapshotCache {
  public:
-  SnapshotCache(std::string state_path, std::string hostname, BuildInfo build);
+  // libvirt: serve's reading of libvirt, or null (the state file's record
+  // is shown then).
+  SnapshotCache(std::string state_path, std::string hostname, BuildInfo build,
+                virt::Watcher* libvirt = nullptr);
 
   // The snapshot for the file as it is now. Stats the file on every call and
   // re-reads and re-renders it only when its inode, size, mtime or ctime
-  // changed (or it appeared or vanished). Safe to call from any thread.
+  // changed (or it appeared or vanished), or libvirt's reading changed. Safe
+  // to call from any thread; never waits for libvirt.
   std::shared_ptr<const Snapshot> Current();
 
   // How many times the file was (re)loaded: for tests.
@@ -46,12 +50,14 @@ class SnapshotCache {
     off_t size = 0;
     int64_t mtime_ns = 0;
     int64_t ctime_ns = 0;
+    uint64_t virt_version = 0;  // of the libvirt reading; 0: none
     bool operator==(const Key&) const = default;
   };
 
   const std::string path_;
   const std::string hostname_;
   const BuildInfo build_;
+  virt::Watcher* const libvirt_;
   mutable std::mutex mu_;
   Key key_;
   std::shared_ptr<const Snapshot> current_;

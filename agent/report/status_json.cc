@@ -1,6 +1,7 @@
 #include "report/status_json.h"
 
 #include "plan/json.h"
+#include "report/virt_rows.h"
 
 namespace gpuhost::report {
 namespace {
@@ -48,7 +49,62 @@ json Machine(const State& s) {
   };
 }
 
-json Gpus(const State& s) {
+json Vms(const State& s, const inventory::Virtualization& virt) {
+  json a = json::array();
+  for (const auto& vm : virt.domains) {
+    json devs = json::array();
+    for (const auto& h : vm.hostdevs) {
+      const auto* f = s.inventory.Find(h);
+      devs.push_back(
+          {{"address", h.ToString()}, {"role", f ? inventory::RoleName(f->role) : "not-on-host"}});
+    }
+    a.push_back(
+        {{"name", vm.name}, {"state", vm.state}, {"active", vm.active}, {"hostdevs", devs}});
+  }
+  return a;
+}
+
+json VirtJson(const View& v) {
+  VirtSource src = EffectiveVirt(v);
+  const auto& x = src.virt;
+  return {
+      {"source", src.live ? "libvirt" : "state"},
+      {"since", src.since},
+      {"kvm", {{"usable", x.kvm_usable}, {"reason", x.kvm_reason}}},
+      {"libvirt",
+       {{"connected", x.libvirt_connected},
+        {"uri", x.libvirt_uri},
+        {"error", x.libvirt_error},
+        {"virt_type", x.virt_type.empty() ? json(nullptr) : json(x.virt_type)},
+        {"hostdev_vfio", x.hostdev_vfio ? json(*x.hostdev_vfio) : json(nullptr)}}},
+      {"vms", x.libvirt_connected ? Vms(*v.state, x) : json(nullptr)},
+  };
+}
+
+json VfioGpu(const VfioGpuRow& r, bool connected) {
+  json owner = nullptr;  // unknown without libvirt
+  if (connected) {
+    owner = r.owner.empty()
+                ? json{{"free", true}, {"vm", nullptr}, {"vm_state", nullptr}, {"vm_active", false}}
+                : json{{"free", false},
+                       {"vm", r.owner},
+                       {"vm_state", r.owner_state},
+                       {"vm_active", r.owner_active}};
+  }
+  return {{"owner", owner},
+          {"libvirt_hostdev",
+           {{"functions", Addrs(r.functions)},
+            {"devices_xml", r.snippet.devices_xml},
+            {"numa_xml", r.snippet.numa_xml},
+            {"numa_node", OptInt(r.gpu->numa_node)},
+            {"node_cpus", r.node_cpus},
+            {"advice", r.snippet.advice}}}};
+}
+
+json Gpus(const View& v) {
+  const State& s = *v.state;
+  VirtSource src = EffectiveVirt(v);
+  auto vfio_rows = VfioGpuRows(s, src.virt);
   json a = json::array();
   for (const auto& r : GpuRows(s)) {
     const auto& g = *r.gpu;
@@ -65,7 +121,12 @@ json Gpus(const State& s) {
         {"rule", r.decision ? r.decision->rule : ""},
         {"reason", r.decision ? r.decision->reason : "the plan did not decide on this GPU"},
         {"one_start_per_boot", r.decision ? r.decision->one_start_per_boot : false},
+        {"owner", nullptr},
+        {"libvirt_hostdev", nullptr},
     };
+    for (const auto& vr : vfio_rows) {
+      if (vr.gpu->address == g.address) j.update(VfioGpu(vr, src.virt.libvirt_connected));
+    }
     a.push_back(std::move(j));
   }
   return a;
@@ -141,7 +202,8 @@ json StatusJson(const View& v) {
   if (!v.state) return j;
   const State& s = *v.state;
   j["machine"] = Machine(s);
-  j["gpus"] = Gpus(s);
+  j["gpus"] = Gpus(v);
+  j["virtualization"] = VirtJson(v);
   j["nvswitches"] = Addrs(s.inventory.nvswitches);
   j["iommu_groups"] = IommuGroups(s);
   j["modules"] = Modules(s);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "libvirt/watcher.h"
 #include "report/state.h"
 
 namespace gpuhost::report {
@@ -29,6 +30,9 @@ struct View {
   std::optional<State> state;  // kLoaded only
   std::string hostname;
   BuildInfo build;
+  // What libvirt says now (serve's own reading), null when serve has none
+  // yet: then the state file's record from the last run is shown.
+  std::shared_ptr<const virt::Reading> live_virt;
 };
 
 // The answer of GET /healthz. Decision:

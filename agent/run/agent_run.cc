@@ -6,7 +6,6 @@
 #include <cstdio>
 
 #include "apply/apply.h"
-#include "host/unit_state.h"
 #include "inventory/inventory.h"
 #include "libvirt/virt.h"
 #include "plan/plan.h"
@@ -74,26 +73,15 @@ int RunAgent(const RunOptions& opts) {
   auto t0 = Clock::now();
   inventory::Inventory inv;
   Status inv_status = inventory::Collect(fs, {}, &inv);
-  virt::JudgeKvm(&inv);
   // libvirt describes the running system only; a --root tree has no VMs.
+  // At boot the agent runs before libvirtd, whose sockets are socket-
+  // activated: connecting would wait for a daemon that waits for us. So only
+  // a libvirtd (or virtqemud) that is already running is asked.
   std::unique_ptr<virt::Connection> libvirt;
-  // At boot the agent runs before libvirtd; libvirt's sockets are socket-
-  // activated, and connecting would wait for a daemon that waits for us.
-  // So: only a libvirtd (or virtqemud) that is already running is asked.
-  const bool libvirt_running =
-      live && (UnitActive("libvirtd.service") || UnitActive("virtqemud.service"));
-  if (live && !libvirt_running) {
-    inv.virt.libvirt_uri = "qemu:///system";
-    inv.virt.libvirt_error = "libvirtd is not running (yet): binds go through sysfs";
-  } else if (libvirt_running) {
-    auto c = virt::Connection::Open("qemu:///system", false);
-    if (c.ok()) {
-      libvirt = std::move(*c);
-      libvirt->Describe(&inv);
-    } else {
-      inv.virt.libvirt_uri = "qemu:///system";
-      inv.virt.libvirt_error = c.status().message();
-    }
+  if (live) {
+    libvirt = virt::Connect(&inv, {"qemu:///system", /*read_only=*/false, virt::DaemonRunning()});
+  } else {
+    virt::JudgeKvm(&inv);
   }
   int64_t inv_us = Since(t0);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "inventory/inventory_test_util.h"
+#include "plan/plan_fixtures.h"
 #include "support/test_env.h"
 
 namespace gpuhost::testing {
@@ -30,6 +31,29 @@ TEST(InventoryJsonTest, DocumentedShape) {
   EXPECT_EQ(f["driver"], "nvidia");
   EXPECT_EQ(f["role"], "gpu");
   EXPECT_TRUE(j["system"]["kvm_device"].get<bool>());
+}
+
+TEST(InventoryJsonTest, NumaNodesCpusRoundTripAndMayBeAbsent) {
+  TempDir root;
+  BuildGpuServer(root.path());
+  auto inv = CollectFromRoot(root.path());
+  ASSERT_EQ(inv.system.numa_cpus.size(), 2u);
+  EXPECT_EQ(inv.system.numa_cpus.at(1), "16-31,48-63");
+  nlohmann::json j = inventory::ToJson(inv);
+  EXPECT_EQ(j["system"]["numa_cpus"]["0"], "0-15,32-47");
+  auto back = inventory::InventoryFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->system.numa_cpus, inv.system.numa_cpus);
+  // A state file from an agent before numa_cpus and virt_type still reads.
+  j["system"].erase("numa_cpus");
+  j["virtualization"].erase("virt_type");
+  back = inventory::InventoryFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->system.numa_cpus.empty());
+  j["system"]["numa_cpus"] = {{"one", "0-3"}};
+  back = inventory::InventoryFromJson(j);
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.status().message().find("numa_cpus entry 'one'"), std::string::npos);
 }
 
 TEST(InventoryJsonTest, BadInputNamesTheField) {

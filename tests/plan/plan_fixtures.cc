@@ -37,6 +37,9 @@ void BuildGpuServer(const std::string& root) {
   b.SetRootDisk("0000:3d:00.0", "nvme0n1");
   b.Add(Fn("0000:00:1f.6", 0x8086, 0x15bb, 0x020000, "", "e1000e", 7));
   b.SetDefaultRoute("0000:00:1f.6", "eno1");
+  // Two sockets: node 1 holds the second GPU.
+  b.Write("/sys/devices/system/node/node0/cpulist", "0-15,32-47\n");
+  b.Write("/sys/devices/system/node/node1/cpulist", "16-31,48-63\n");
 }
 
 }  // namespace gpuhost::testing
