@@ -4,6 +4,7 @@
 #include <ctime>
 #include <map>
 
+#include "report/nvidia_rows.h"
 #include "report/virt_rows.h"
 
 namespace gpuhost::report {
@@ -81,6 +82,49 @@ void VirtMetrics(Exposition& m, const View& v, const State& s) {
                  Label("vm_active", r.owner_active ? "1" : "0"),
              1);
   }
+}
+
+// The host's NVIDIA GPUs as NVML reads them (serve's own reading).
+void NvidiaMetrics(Exposition& m, const View& v) {
+  NvidiaStatus st = EffectiveNvidia(v);
+  m.Family("gpuhost_nvidia_gpus", "gauge", "NVIDIA GPUs the inventory found (host and vfio).");
+  m.Sample(st.nvidia_gpus);
+  m.Family("gpuhost_nvidia_host_gpus", "gauge", "NVIDIA GPUs the plan keeps on the host.");
+  m.Sample(static_cast<double>(st.host.size()));
+  if (st.reading == nullptr) return;
+  const nvml::Report& r = st.reading->report;
+  m.Family("gpuhost_nvml_available", "gauge",
+           "1 when libnvidia-ml loaded and initialised; 0 when not (no driver).");
+  m.Sample(r.available ? 1 : 0);
+  if (!r.available) return;
+  m.Family("gpuhost_nvidia_driver_info", "gauge", "The NVIDIA driver NVML reports (always 1).");
+  m.Sample(Label("version", r.driver_version), 1);
+  auto each = [&](const char* name, const char* help, auto value) {
+    m.Family(name, "gauge", help);
+    for (const auto& g : r.gpus) {
+      if (auto x = value(g))
+        m.Sample(Label("address", g.address) + "," + Label("model", g.name), *x);
+    }
+  };
+  using G = nvml::GpuReading;
+  using D = std::optional<double>;
+  each("gpuhost_nvidia_gpu_memory_total_bytes", "Memory of each host NVIDIA GPU, in bytes.",
+       [](const G& g) { return g.memory_total_bytes ? D(*g.memory_total_bytes) : D(); });
+  each("gpuhost_nvidia_gpu_memory_used_bytes", "Memory in use on each host NVIDIA GPU, in bytes.",
+       [](const G& g) { return g.memory_used_bytes ? D(*g.memory_used_bytes) : D(); });
+  each("gpuhost_nvidia_gpu_utilization_percent",
+       "Percent of the last sample period a kernel ran on the GPU (NVML utilization.gpu).",
+       [](const G& g) { return g.utilization_gpu_percent ? D(*g.utilization_gpu_percent) : D(); });
+  each("gpuhost_nvidia_gpu_memory_utilization_percent",
+       "Percent of the last sample period memory was read or written (NVML utilization.memory).",
+       [](const G& g) {
+         return g.utilization_memory_percent ? D(*g.utilization_memory_percent) : D();
+       });
+  each("gpuhost_nvidia_gpu_temperature_celsius", "GPU core temperature, degrees Celsius.",
+       [](const G& g) { return g.temperature_c ? D(*g.temperature_c) : D(); });
+  each("gpuhost_nvidia_gpu_mig_enabled",
+       "1 when MIG mode is on, 0 when off; absent for GPUs without MIG.",
+       [](const G& g) { return g.mig_enabled ? D(*g.mig_enabled ? 1 : 0) : D(); });
 }
 
 }  // namespace
@@ -166,6 +210,7 @@ std::string RenderMetrics(const View& v) {
     m.Sample(Label("address", r.gpu->address.ToString()), once ? 1 : 0);
   }
   VirtMetrics(m, v, *s);
+  NvidiaMetrics(m, v);
   m.Family("gpuhost_iommu_groups", "gauge", "IOMMU groups the kernel reports.");
   m.Sample(static_cast<double>(s->inventory.iommu_groups.size()));
 

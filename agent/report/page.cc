@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/strings.h"
+#include "report/nvidia_rows.h"
 #include "report/virt_section.h"
 
 namespace gpuhost::report {
@@ -352,6 +353,7 @@ std::string RenderPage(const View& v) {
     Summary(h, *s);
     Problems(h, *s);
     Gpus(h, *s);
+    h.Raw(RenderNvidiaSection(v));
     h.Raw(RenderVirtSections(v));
     h.Raw("<div class=\"grid\">");
     Machine(h, *s, v.hostname);

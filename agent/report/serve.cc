@@ -100,14 +100,23 @@ std::unique_ptr<virt::Watcher> MakeLibvirtWatcher(const ServeOptions& o) {
   return std::make_unique<virt::Watcher>(std::move(w));
 }
 
+std::unique_ptr<nvml::Watcher> MakeNvmlWatcher(const ServeOptions& o) {
+  if (!o.nvml) return nullptr;
+  nvml::Watcher::Options w;
+  w.max_age = o.nvml_max_age;
+  w.read = o.nvml_read;
+  return std::make_unique<nvml::Watcher>(std::move(w));
+}
+
 }  // namespace
 
 StatusServer::StatusServer(ServeOptions opts)
     : opts_(std::move(opts)),
       libvirt_(MakeLibvirtWatcher(opts_)),
+      nvml_(MakeNvmlWatcher(opts_)),
       cache_(opts_.state_dir + "/state.json",
              opts_.hostname.empty() ? LocalHostname() : opts_.hostname,
-             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}, libvirt_.get()),
+             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}, libvirt_.get(), nvml_.get()),
       http_(opts_.limits, opts_.threads) {
   if (opts_.hostname.empty()) opts_.hostname = LocalHostname();
   Configure();

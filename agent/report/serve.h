@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "libvirt/virt.h"
 #include "libvirt/watcher.h"
+#include "nvml/watcher.h"
 #include "report/http_server.h"
 #include "report/snapshot.h"
 
@@ -28,6 +29,11 @@ struct ServeOptions {
   std::string libvirt_uri = "qemu:///system";
   std::chrono::milliseconds libvirt_max_age{5000};
   std::function<bool()> libvirt_running;  // empty: virt::DaemonRunning
+  // Read the host's NVIDIA GPUs through NVML (dlopen()ed; none, or no
+  // library, is shown as such), at most every nvml_max_age while requests come.
+  bool nvml = true;
+  std::chrono::milliseconds nvml_max_age{5000};
+  std::function<nvml::Report(const std::vector<inventory::PciAddress>&)> nvml_read;  // tests
 };
 
 // The status server without signals or systemd: Serve() runs one, tests run
@@ -52,6 +58,7 @@ class StatusServer {
 
   ServeOptions opts_;
   std::unique_ptr<virt::Watcher> libvirt_;  // before cache_, which uses it
+  std::unique_ptr<nvml::Watcher> nvml_;     // before cache_, which uses it
   SnapshotCache cache_;
   HttpServer http_;
 };

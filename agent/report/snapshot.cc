@@ -7,6 +7,7 @@
 
 #include "base/fileio.h"
 #include "report/metrics.h"
+#include "report/nvidia_rows.h"
 #include "report/page.h"
 #include "report/status_json.h"
 
@@ -72,11 +73,12 @@ Snapshot Render(const View& v) {
 }
 
 SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, BuildInfo build,
-                             virt::Watcher* libvirt)
+                             virt::Watcher* libvirt, nvml::Watcher* nvidia)
     : path_(std::move(state_path)),
       hostname_(std::move(hostname)),
       build_(std::move(build)),
-      libvirt_(libvirt) {}
+      libvirt_(libvirt),
+      nvidia_(nvidia) {}
 
 std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   Key key;
@@ -93,6 +95,14 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   }
   std::shared_ptr<const virt::Reading> reading = libvirt_ ? libvirt_->Latest() : nullptr;
   if (reading) key.virt_version = reading->version;
+  std::vector<inventory::PciAddress> nvidia_gpus;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    nvidia_gpus = nvidia_gpus_;
+  }
+  std::shared_ptr<const nvml::Reading> nvml_reading =
+      nvidia_ ? nvidia_->Latest(nvidia_gpus) : nullptr;
+  if (nvml_reading) key.nvml_version = nvml_reading->version;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (current_ && key == key_) return current_;
@@ -101,8 +111,15 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   // twice, which is harmless; none waits behind a slow parse.
   View view = LoadView(path_, hostname_, build_);
   view.live_virt = std::move(reading);
+  // The state names the host NVIDIA GPUs: ask NVML about those (a first
+  // reading, or a new set, starts in the background and shows on a later request).
+  std::vector<inventory::PciAddress> gpus =
+      view.state ? HostNvidiaGpus(*view.state) : std::vector<inventory::PciAddress>{};
+  if (nvidia_ && gpus != nvidia_gpus) nvml_reading = nvidia_->Latest(gpus);
+  view.live_nvml = std::move(nvml_reading);
   auto snap = std::make_shared<const Snapshot>(Render(view));
   std::lock_guard<std::mutex> lock(mu_);
+  nvidia_gpus_ = std::move(gpus);
   key_ = key;
   current_ = snap;
   ++loads_;

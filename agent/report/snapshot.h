@@ -30,8 +30,9 @@ class SnapshotCache {
  public:
   // libvirt: serve's reading of libvirt, or null (the state file's record
   // is shown then).
+  // nvidia: serve's NVML reader, or null (no NVIDIA readings shown).
   SnapshotCache(std::string state_path, std::string hostname, BuildInfo build,
-                virt::Watcher* libvirt = nullptr);
+                virt::Watcher* libvirt = nullptr, nvml::Watcher* nvidia = nullptr);
 
   // The snapshot for the file as it is now. Stats the file on every call and
   // re-reads and re-renders it only when its inode, size, mtime or ctime
@@ -51,6 +52,7 @@ class SnapshotCache {
     int64_t mtime_ns = 0;
     int64_t ctime_ns = 0;
     uint64_t virt_version = 0;  // of the libvirt reading; 0: none
+    uint64_t nvml_version = 0;  // of the NVML reading; 0: none
     bool operator==(const Key&) const = default;
   };
 
@@ -58,6 +60,9 @@ class SnapshotCache {
   const std::string hostname_;
   const BuildInfo build_;
   virt::Watcher* const libvirt_;
+  nvml::Watcher* const nvidia_;
+  // The host NVIDIA GPUs of the state file as last loaded: what NVML is asked.
+  std::vector<inventory::PciAddress> nvidia_gpus_;
   mutable std::mutex mu_;
   Key key_;
   std::shared_ptr<const Snapshot> current_;

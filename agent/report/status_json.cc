@@ -1,6 +1,7 @@
 #include "report/status_json.h"
 
 #include "plan/json.h"
+#include "report/nvidia_rows.h"
 #include "report/virt_rows.h"
 
 namespace gpuhost::report {
@@ -204,6 +205,7 @@ json StatusJson(const View& v) {
   j["machine"] = Machine(s);
   j["gpus"] = Gpus(v);
   j["virtualization"] = VirtJson(v);
+  j["nvidia"] = NvidiaJson(v);
   j["nvswitches"] = Addrs(s.inventory.nvswitches);
   j["iommu_groups"] = IommuGroups(s);
   j["modules"] = Modules(s);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "libvirt/watcher.h"
+#include "nvml/watcher.h"
 #include "report/state.h"
 
 namespace gpuhost::report {
@@ -33,6 +34,9 @@ struct View {
   // What libvirt says now (serve's own reading), null when serve has none
   // yet: then the state file's record from the last run is shown.
   std::shared_ptr<const virt::Reading> live_virt;
+  // What NVML says now about the host's NVIDIA GPUs (serve's own reading),
+  // null when serve has none (no host NVIDIA GPU, or not read yet).
+  std::shared_ptr<const nvml::Reading> live_nvml;
 };
 
 // The answer of GET /healthz. Decision:
