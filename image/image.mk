@@ -7,10 +7,13 @@
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
 #   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
 #   make image-deps     install the Debian packages the pipeline needs on this machine
+#   make image-report   the budget figures of the built image: used bytes, zstd size, initrd, times
+#   make image-lock     rebuild accepting the mirror's current packages; rewrite the recipe's lock
+#   make image-repro    build the commit twice without caches; the manifests must be identical
 #   make image-clean    remove the built image; image-distclean also the tools tree and caches
 #
 # Variables: PROFILE (recipe under recipes/), IMAGE_PROFILES (that recipe's opt-in mkosi
-# profiles, comma-separated, e.g. virt; output in build/<recipe>+<profile>/), HOST_PORT (run's forwarded port), QA_PORT,
+# profiles, comma-separated; output in build/<recipe>+<profile>/), HOST_PORT (run's forwarded port), QA_PORT,
 # ACCEL (auto|kvm|tcg), SERIAL (run: stdio or a log file). Everything here runs as root.
 
 PROFILE   ?= kvm-host
@@ -25,15 +28,18 @@ IMAGE_OUT := build/$(PROFILE)$(if $(IMAGE_PROFILES),+$(subst $(comma),+,$(IMAGE_
 IMAGE_RAW := $(IMAGE_OUT)/image.raw
 
 # Host packages: mmdebstrap bootstraps the trixie tools tree (mkosi itself comes from trixie,
-# inside that tree); qemu/ovmf boot the image; curl and python3 drive the checks.
-IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 ovmf zstd curl python3 util-linux
+# inside that tree); qemu/ovmf boot the image; curl and python3 drive the checks; qa makes an
+# SSH key (openssh-client) and reads the image's root file system with debugfs (e2fsprogs).
+IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 ovmf zstd curl python3 util-linux \
+              openssh-client e2fsprogs
 
 # What the image is made of: a change to any of these makes `make image` rebuild (vm.sh and
 # run.sh only boot it).
 IMAGE_INPUTS := $(shell find recipes/$(PROFILE) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time image-clean image-distclean
+.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time image-clean image-distclean \
+        image-report image-lock image-repro
 
 image-deps:
 	@missing=$$(for p in $(IMAGE_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -66,6 +72,19 @@ qa-held: image
 
 qa-boot-time: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-time.sh
+
+image-report: image
+	image/report.py $(IMAGE_OUT)
+
+# The mirror moved (or the package set changed on purpose): build accepting what it serves now,
+# then write recipes/<recipe>/packages[+<profile>...].lock from the new manifest. Review the diff.
+image-lock: image-deps
+	GPUHOST_LOCK=update PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/mkosi.sh -f build
+	image/packages-lock.py $(IMAGE_OUT)/image.manifest \
+	    recipes/$(PROFILE)/packages$(if $(IMAGE_PROFILES),+$(subst $(comma),+,$(IMAGE_PROFILES))).lock
+
+image-repro: image-deps
+	PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/repro-check.sh
 
 image-clean:
 	rm -rf $(IMAGE_OUT)

@@ -21,7 +21,19 @@
 #   IMAGE_PROFILES         mkosi profiles of the recipe to enable, comma-separated (e.g. virt);
 #                          outputs and caches then go to build/<recipe>+<profile>[+...]/
 #   GPUHOST_SRC_REV        build the agent from this git revision (e.g. HEAD) instead of the
-#                          working tree, which may be mid-edit; exported to build/cache/src/
+#                          working tree, which may be mid-edit; exported to build/cache/src-rev/REV/
+#                          (the recipe itself still comes from the working tree; the package
+#                          lock and finalize checks read the sources, i.e. that revision's lock)
+#   SOURCE_DATE_EPOCH      default: the commit time of GPUHOST_SRC_REV (or HEAD); mkosi clamps
+#                          every file's mtime to it
+#   GPUHOST_LOCK           check (default) or update: what a difference between the image's
+#                          packages and recipes/<recipe>/packages[+<profile>...].lock does
+#                          (mkosi.finalize.d/25-packages-lock.chroot; `make image-lock`)
+#   GPUHOST_OUTPUT_NAME    output/cache directory name instead of <recipe>[+<profile>...]
+#                          (image/repro-check.sh builds a second, cache-less copy that way)
+#   GPUHOST_VERIFY_IMAGE_ARGS  extra flags for the build-time `gpuhost-agent verify-image`
+#                          (a recipe sets them with mkosi's Environment=; this overrides)
+# After a successful build, image/sums.sh writes build/<variant>/SHA256SUMS over the outputs.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -69,6 +81,8 @@ b=/gpuhost-build
 variant=$profile
 profiles=${IMAGE_PROFILES:-}
 [[ -z $profiles ]] || variant+="+${profiles//,/+}"
+lock="recipes/$profile/packages${variant#"$profile"}.lock"
+variant=${GPUHOST_OUTPUT_NAME:-$variant}
 mkdir -p "$root/build/$variant" "$cache/workspace" "$cache/mkosi/$variant" "$cache/builddir/$variant"
 args=(
     --directory="$recipe"
@@ -82,28 +96,50 @@ args=(
 [[ -z $profiles ]] || args+=(--profile="$profiles")
 # Always passed, possibly empty: mkosi.build.chroot reconfigures from scratch when it changes.
 args+=(--environment="GPUHOST_CMAKE_ARGS=${GPUHOST_CMAKE_ARGS:-}")
+args+=(--environment="GPUHOST_PACKAGES_LOCK=$lock" --environment="GPUHOST_LOCK=${GPUHOST_LOCK:-check}")
+[[ -z ${GPUHOST_VERIFY_IMAGE_ARGS+x} ]] ||
+    args+=(--environment="GPUHOST_VERIFY_IMAGE_ARGS=$GPUHOST_VERIFY_IMAGE_ARGS")
 if [[ -n ${GPUHOST_SRC_REV:-} ]]; then
     rev=$(git -C "$root" rev-parse --verify "${GPUHOST_SRC_REV}^{commit}")
-    src="$cache/src"
-    if [[ "$(cat "$src/.gpuhost-rev" 2>/dev/null)" != "$rev" ]]; then
-        rm -rf "$src" && mkdir -p "$src"
-        git -C "$root" archive "$rev" | tar -x -C "$src"
-        echo "$rev" >"$src/.gpuhost-rev"
+    # One directory per revision, written once (temp + rename): two builds of different
+    # revisions may wait on the lock below at the same time without overwriting each other's
+    # sources. Directories untouched for a day are dropped.
+    src="$cache/src-rev/$rev"
+    if [[ ! -d $src ]]; then
+        mkdir -p "$cache/src-rev"
+        find "$cache/src-rev" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+        tmp=$(mktemp -d "$cache/src-rev/.tmp.XXXXXX")
+        git -C "$root" archive "$rev" | tar -x -C "$tmp"
+        mv -T "$tmp" "$src" 2>/dev/null || rm -rf "$tmp"   # lost a race: the same tree is there
     fi
+    touch "$src"
     echo "mkosi.sh: agent sources from $GPUHOST_SRC_REV ($rev)" >&2
     args+=(--build-sources= --build-sources="$src")
 fi
+# Reproducibility: one timestamp per commit (mkosi clamps mtimes to it and exports it to the
+# scripts). Not part of mkosi's incremental cache key, so a new commit keeps the cache.
+sde=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct "${GPUHOST_SRC_REV:-HEAD}")}
+args+=(--source-date-epoch="$sde")
 if [[ -n ${GPUHOST_ROOT_PASSWORD:-} ]]; then
     args+=(--root-password="$GPUHOST_ROOT_PASSWORD")
+    # mkosi.finalize.d/20-no-machine-identity.chroot otherwise fails on a set password.
+    args+=(--environment=GPUHOST_ROOT_PASSWORD_SET=1)
 fi
 [[ $# -gt 0 ]] || set -- build
+verb=
+for a in "$@"; do [[ $a == -* ]] || { verb=$a; break; }; done
 
 # One mkosi at a time per checkout: they share caches.
 exec 9>"$cache/mkosi.lock"
 flock 9
 
+# Build time per variant, for `make image-report`: cold when mkosi's incremental cache is empty.
+kind=incremental
+[[ -n "$(ls -A "$cache/mkosi/$variant" 2>/dev/null)" ]] || kind=cold
+t0=$(date +%s)
+
 export tree root
-exec unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
+unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
     mount --bind "$tree" "$tree"
     mount --rbind /dev "$tree/dev"
     mount --rbind /proc "$tree/proc"
@@ -119,3 +155,9 @@ exec unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
     exec chroot "$tree" /usr/bin/env -i PATH=/usr/sbin:/usr/bin HOME=/root TERM="${TERM:-dumb}" \
         LANG=C.UTF-8 /bin/sh -c "cd \"\$0\" && exec mkosi \"\$@\"" "$root" "$@"
 ' mkosi.sh "${args[@]}" "$@"
+# Checksums over what this build wrote (still under the lock: the next build must not race them).
+if [[ $verb == build && -f "$root/build/$variant/image.raw" ]]; then
+    "$here/sums.sh" "$root/build/$variant"
+    echo "$(date -u +%FT%TZ) $variant $kind $(( $(date +%s) - t0 ))s $(git -C "$root" rev-parse --short HEAD)" \
+        >>"$cache/build-times.log"
+fi

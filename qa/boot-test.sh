@@ -18,10 +18,16 @@
 #   parameters baked into the UKI (.cmdline of image.efi) all in /proc/cmdline; every sysctl of
 #   /etc/sysctl.d/90-gpuhost-hardening.conf reads back (sysctl -n); no priority-err journal line
 #   from gpuhost-agent; /healthz 200, /api/v1/status 200 JSON, /metrics 200 with
-#   gpuhost_healthy 1, through the port forward.
+#   gpuhost_healthy 1, through the port forward. First boot (qa/first_boot.py): the image file
+#   has no machine-id and no SSH host key (read with debugfs), the guest has a machine-id of its
+#   own and ED25519/RSA/ECDSA host keys made at this boot, root's authorized_keys holds the key
+#   qa handed in as the ssh.authorized_keys.root SMBIOS credential (mode 600), root is locked,
+#   systemd-firstboot did not run, locale/keymap/timezone/hostname are the recipe's presets.
+# Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk again) checks the same, and: every action in state.json is
 #   unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the inventory
-#   saw the vfio functions on vfio-pci (the agent-written udev rules bound them at boot).
+#   saw the vfio functions on vfio-pci (the agent-written udev rules bound them at boot); the
+#   machine-id and the SSH host keys are those of the first boot.
 # Prints each check with what it found and the time from qemu start to the first /healthz
 # answer. On failure: the serial log, the probe report (unit states, PCI functions, journal
 # excerpts), exit 1; the work directory is kept.
@@ -30,6 +36,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 boots=${QA_BOOTS:-first second}
 export QA_UKI=$(dirname "$qa_image")/image.efi
+export QA_IMAGE=$qa_image   # qa/first_boot.py reads its /etc/machine-id and /etc/ssh
+
+# The outputs are what image/sums.sh recorded (a truncated or half-copied image fails here).
+if [[ -f $(dirname "$qa_image")/SHA256SUMS ]]; then
+    (cd "$(dirname "$qa_image")" && sha256sum --check --quiet SHA256SUMS) ||
+        { echo "qa: $(dirname "$qa_image")/SHA256SUMS does not match the outputs" >&2; exit 1; }
+    echo "qa: SHA256SUMS ok ($(wc -l <"$(dirname "$qa_image")/SHA256SUMS") files)"
+else
+    echo "qa: no SHA256SUMS next to $qa_image (image/sums.sh writes it after every build)" >&2
+    exit 1
+fi
 total0=$(qa_now)
 
 disk=$qa_work/disk.qcow2

@@ -366,6 +366,15 @@ want = "0" if scenario == "held" else "1"
 check(f"/metrics 200, gpuhost_healthy {want}", code == "200" and m is not None and float(m.group(1)) == float(want),
       f"{code}, {len(body.splitlines())} lines, gpuhost_healthy {m.group(1) if m else 'absent'}")
 
+# ---- first boot: presets, machine identity, SSH key credential (qa/first_boot.py) ----
+# (sys.argv[1]: disk boots only; other scenarios judged like "first" have no image file.)
+if sys.argv[1] in ("first", "second"):
+    import first_boot  # noqa: E402  (next to this file)
+
+    prev = os.environ.get("QA_PREV_DIR")
+    results += first_boot.checks(keys, scenario, parse_report(read(os.path.join(prev, "probe.txt")))[0]
+                                 if prev else None)
+
 # ---- timings ----
 t = read(os.path.join(bootdir, "http", "first-answer-ms")).strip()
 if t:

@@ -100,6 +100,13 @@ ExecStart=/bin/sh -c 'exec /bin/sh "$${CREDENTIALS_DIRECTORY}/gpuhost-qa.probe"'
 UNIT
 )
 
+# A fresh SSH key pair per run; its public half goes in as the ssh.authorized_keys.root
+# credential (systemd's tmpfiles provision.conf writes it to /root/.ssh/authorized_keys), and
+# qa/first_boot.py finds it there. Nothing about it is baked into the image.
+ssh-keygen -q -t ed25519 -N '' -C "gpuhost-qa-$(basename "$qa_work")" -f "$qa_work/id_ed25519" ||
+    { echo "qa: ssh-keygen failed (make image-deps installs openssh-client)" >&2; exit 1; }
+export QA_SSH_PUBKEY=$qa_work/id_ed25519.pub
+
 # Extra units a scenario wants started (besides the probe); set before qa_boot.
 qa_extra_wants=()
 
@@ -128,6 +135,7 @@ qa_boot() {
         -smbios "$(qa_cred systemd.extra-unit.gpuhost-qa-probe.service "$(printf '%s\n' "$qa_probe_unit" | qa_b64)")" \
         -smbios "$(qa_cred systemd.unit-dropin.multi-user.target "$(printf '%s' "$wants" | qa_b64)")" \
         -smbios "$(qa_cred gpuhost-qa.probe "$(qa_b64 "$qa_here/probe.sh")")" \
+        -smbios "$(qa_cred ssh.authorized_keys.root "$(qa_b64 "$QA_SSH_PUBKEY")")" \
         "$@" \
         </dev/null >"$qa_dir/qemu.out" 2>&1 &
     qa_pid=$!

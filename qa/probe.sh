@@ -47,6 +47,27 @@ sysctl_all() {
     if command -v sysctl >/dev/null; then sysctl -a 2>/dev/null; else grep -rs '' /proc/sys; fi
 }
 
+first_boot() { # machine identity, SSH keys and the presets (checked by qa/first_boot.py)
+    echo "machine-id: $(cat /etc/machine-id 2>/dev/null)"
+    echo "boot-epoch: $(( $(date +%s) - $(cut -d. -f1 /proc/uptime) ))"
+    for k in /etc/ssh/ssh_host_*_key.pub; do
+        [ -f "$k" ] || continue
+        echo "ssh-host-key: $(stat -c %Y "$k") $(ssh-keygen -lf "$k" 2>&1)"
+    done
+    for u in sshd-keygen.service systemd-firstboot.service; do
+        echo "unit-state: $u $(systemctl show -P ActiveState "$u") result=$(systemctl show -P Result "$u")"
+    done
+    ak=/root/.ssh/authorized_keys
+    echo "authorized-keys-stat: $(stat -c '%a %U:%G' "$ak" 2>&1)"
+    [ -f "$ak" ] && sed 's/^/authorized-key: /' "$ak"
+    # Only whether root has a usable password hash: "*" or "!..." means locked.
+    echo "root-password: $(getent shadow root | cut -d: -f2 | cut -c1)"
+    echo "locale: $(cat /etc/locale.conf 2>/dev/null | tr '\n' ' ')"
+    echo "keymap: $(cat /etc/vconsole.conf 2>/dev/null | tr '\n' ' ')"
+    echo "timezone: $(readlink /etc/localtime)"
+    echo "hostname: $(cat /etc/hostname 2>/dev/null)"
+}
+
 holder() { # the injected holder unit of qa/held-test.sh, if any
     pid=$(systemctl show -P MainPID gpuhost-qa-hold.service 2>/dev/null)
     echo "hold-unit: $(systemctl is-active gpuhost-qa-hold.service 2>/dev/null) pid=${pid:-0}"

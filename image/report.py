@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""`make image-report`: the image budget figures of one build output directory.
+
+  image/report.py build/<variant> [--no-zstd]
+
+Prints the outputs and their sizes, the root file system's used bytes (read from the ext4
+superblock inside image.raw's root partition: no mount, no root needed; equals `df`'s "Used"),
+the zstd-compressed size of image.raw (zstd -3 -T0, what shipping it would cost), the initrd
+and UKI sizes, the package count from image.manifest, whether SHA256SUMS matches, and the
+build times image/mkosi.sh recorded for this variant (build/cache/build-times.log), each
+against its target. Exits 1 when a size target is missed or a checksum differs.
+"""
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+
+TARGETS = {"used": 600_000_000, "initrd": 40_000_000, "cold": 300, "incremental": 90}
+
+
+def mb(n):
+    return f"{n / 1e6:.1f} MB ({n / 2**20:.1f} MiB)"
+
+
+def gpt_partitions(path):
+    with open(path, "rb") as f:
+        f.seek(512)
+        hdr = f.read(92)
+        if hdr[:8] != b"EFI PART":
+            raise ValueError(f"{path}: no GPT header")
+        lba, count, size = struct.unpack_from("<QII", hdr, 72)
+        f.seek(lba * 512)
+        for _ in range(count):
+            e = f.read(size)
+            if e[:16] == b"\0" * 16:
+                continue
+            first, last = struct.unpack_from("<QQ", e, 32)
+            yield e[56:128].decode("utf-16-le").rstrip("\0"), first * 512, (last - first + 1) * 512
+
+
+def ext4_used(path, offset):
+    """Used bytes as df reports them: blocks - free - metadata overhead."""
+    with open(path, "rb") as f:
+        f.seek(offset + 1024)
+        sb = f.read(1024)
+    if struct.unpack_from("<H", sb, 56)[0] != 0xEF53:
+        raise ValueError("root partition is not ext4")
+    blocks = struct.unpack_from("<I", sb, 4)[0] | struct.unpack_from("<I", sb, 0x150)[0] << 32
+    free = struct.unpack_from("<I", sb, 12)[0] | struct.unpack_from("<I", sb, 0x158)[0] << 32
+    bsize = 1024 << struct.unpack_from("<I", sb, 24)[0]
+    overhead = struct.unpack_from("<I", sb, 0x248)[0]
+    return (blocks - free - overhead) * bsize, (blocks - overhead) * bsize
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if len(args) != 1:
+        sys.exit(__doc__)
+    out = args[0].rstrip("/")
+    raw = os.path.join(out, "image.raw")
+    if not os.path.isfile(raw):
+        sys.exit(f"image-report: no {raw} (make image)")
+    bad = []
+    print(f"image report: {out}")
+    for name in sorted(os.listdir(out)):
+        p = os.path.join(out, name)
+        if os.path.isfile(p) and not os.path.islink(p):
+            st = os.stat(p)
+            print(f"  {name:16} {st.st_size:>14,} bytes apparent, {st.st_blocks * 512:>14,} allocated")
+
+    parts = list(gpt_partitions(raw))
+    for name, off, size in parts:
+        print(f"  partition {name:12} {mb(size)}")
+    root = [p for p in parts if p[0].startswith("root")]
+    if root:
+        used, total = ext4_used(raw, root[0][1])
+        ok = used < TARGETS["used"]
+        bad += [] if ok else ["used"]
+        print(f"  root fs used     {mb(used)} of {mb(total)}  (target < {mb(TARGETS['used'])}: {'ok' if ok else 'MISSED'})")
+
+    initrd = os.path.join(out, "image.initrd")
+    if os.path.isfile(initrd):
+        n = os.path.getsize(initrd)
+        ok = n < TARGETS["initrd"]
+        bad += [] if ok else ["initrd"]
+        print(f"  initrd           {mb(n)}  (target < {mb(TARGETS['initrd'])}: {'ok' if ok else 'MISSED'})")
+    uki = os.path.join(out, "image.efi")
+    if os.path.isfile(uki):
+        print(f"  UKI              {mb(os.path.getsize(uki))}")
+
+    if "--no-zstd" not in sys.argv:
+        z = subprocess.run(["zstd", "-q", "-3", "-T0", "-c", raw], stdout=subprocess.PIPE, check=True)
+        print(f"  image.raw zstd   {mb(len(z.stdout))}  (zstd -3 -T0)")
+
+    man = os.path.join(out, "image.manifest")
+    if os.path.isfile(man):
+        with open(man) as f:
+            pkgs = json.load(f).get("packages", [])
+        print(f"  packages         {len(pkgs)} (image.manifest)")
+
+    sums = os.path.join(out, "SHA256SUMS")
+    if os.path.isfile(sums):
+        wrong = []
+        with open(sums) as f:
+            entries = [l.split(None, 1) for l in f if l.strip()]
+        for digest, name in entries:
+            name = name.strip().lstrip("*")
+            h = hashlib.sha256()
+            try:
+                with open(os.path.join(out, name), "rb") as g:
+                    for chunk in iter(lambda: g.read(1 << 20), b""):
+                        h.update(chunk)
+            except OSError:
+                wrong.append(name + " (missing)")
+                continue
+            if h.hexdigest() != digest:
+                wrong.append(name)
+        bad += ["SHA256SUMS"] if wrong else []
+        print(f"  SHA256SUMS       {len(entries)} files, " + (f"DIFFER: {', '.join(wrong)}" if wrong else "all match"))
+    else:
+        print("  SHA256SUMS       missing")
+        bad.append("SHA256SUMS")
+
+    log = os.path.join(os.path.dirname(out), "cache", "build-times.log")
+    variant = os.path.basename(out)
+    last = {}
+    try:
+        with open(log) as f:
+            for line in f:
+                w = line.split()
+                if len(w) >= 4 and w[1] == variant:
+                    last[w[2]] = (w[3], w[0], w[4] if len(w) > 4 else "")
+    except OSError:
+        pass
+    for kind in ("cold", "incremental"):
+        if kind in last:
+            secs, when, rev = last[kind]
+            ok = int(secs.rstrip("s")) < TARGETS[kind]
+            print(f"  last {kind:11} build {secs} at {when} ({rev})  (target < {TARGETS[kind]} s: {'ok' if ok else 'missed'})")
+        else:
+            print(f"  last {kind:11} build: not recorded in {log}")
+    if bad:
+        print(f"image report: missed: {', '.join(bad)}")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
