@@ -1,6 +1,8 @@
 #include "verify/verify_image.h"
 
+#include <fcntl.h>
 #include <libkmod.h>
+#include <unistd.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -23,6 +25,44 @@ void CaptureLog(void* data, int priority, const char* file, int line, const char
   (void)line;
   (void)fn;
 }
+
+// libkmod parses modprobe.d inside kmod_new(), before a log function can be
+// set, and reports a bad line through its default logger on stderr. To judge
+// the configuration, stderr is a temporary file for that one call; what
+// libkmod said is returned and passed on to the real stderr.
+class StderrCapture {
+ public:
+  StderrCapture() {
+    std::fflush(stderr);
+    saved_ = dup(STDERR_FILENO);
+    FILE* tmp = std::tmpfile();
+    if (saved_ < 0 || tmp == nullptr) return;
+    tmp_ = tmp;
+    dup2(fileno(tmp_), STDERR_FILENO);
+  }
+  std::string Finish() {
+    std::string text;
+    std::fflush(stderr);
+    if (tmp_ != nullptr) {
+      dup2(saved_, STDERR_FILENO);
+      std::rewind(tmp_);
+      char buf[512];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, tmp_)) > 0) text.append(buf, n);
+      std::fclose(tmp_);
+      tmp_ = nullptr;
+      std::fputs(text.c_str(), stderr);
+    }
+    if (saved_ >= 0) close(saved_);
+    saved_ = -1;
+    return text;
+  }
+  ~StderrCapture() { Finish(); }
+
+ private:
+  int saved_ = -1;
+  FILE* tmp_ = nullptr;
+};
 
 std::string ModuleName(std::string path) {
   path = path.substr(path.rfind('/') + 1);
@@ -47,7 +87,11 @@ class Checker {
     for (auto& c : config) cfg.push_back(c.c_str());
     cfg.push_back(nullptr);
     std::vector<std::string> log;
+    StderrCapture capture;
     kmod_ctx* ctx = kmod_new(dir.c_str(), cfg.data());
+    for (const auto& line : Split(capture.Finish(), '\n')) {
+      if (!line.empty()) log.push_back(line);
+    }
     if (ctx == nullptr) {
       rep.findings.push_back({"kernel modules", false, "libkmod cannot open " + dir});
       return rep;
@@ -60,11 +104,19 @@ class Checker {
     ReadBuiltin();
     std::vector<std::string> wanted = {"vfio",      "vfio_iommu_type1", "vfio_pci", "kvm",
                                        "kvm_intel", "kvm_amd",          "vhost_net"};
+    // The NVIDIA family when asked for, or when the image carries the driver
+    // (DKMS-built modules or Debian's nvidia.conf): a half-installed driver
+    // is a gap, not an image without NVIDIA support.
+    std::string found = NvidiaDriverIn();
+    if (!nvidia && !found.empty()) {
+      rep.findings.push_back({"NVIDIA driver", true, found + ": NVIDIA modules required"});
+      nvidia = true;
+    }
     if (nvidia) {
       for (const char* n : {"nvidia", "nvidia_modeset", "nvidia_drm", "nvidia_uvm"})
         wanted.push_back(n);
     }
-    for (const auto& name : wanted) CheckModule(ctx, name, 0, &rep);
+    for (const auto& name : wanted) CheckModule(ctx, name, 0, true, &rep);
     rep.findings.push_back(
         {"modprobe configuration", log.empty(), log.empty() ? "parses" : "libkmod: " + log[0]});
     kmod_unref(ctx);
@@ -80,6 +132,20 @@ class Checker {
     }
   }
 
+  // What shows that the image has the NVIDIA driver: "" when nothing does.
+  std::string NvidiaDriverIn() const {
+    std::string updates = "/usr/lib/modules/" + release_ + "/updates/dkms";
+    if (auto files = fs_.List(updates); files.ok()) {
+      for (const auto& f : *files) {
+        if (StartsWith(f, "nvidia")) return updates + "/" + f;
+      }
+    }
+    for (const char* conf : {"/etc/modprobe.d/nvidia.conf", "/usr/lib/modprobe.d/nvidia.conf"}) {
+      if (fs_.Exists(conf)) return conf;
+    }
+    return "";
+  }
+
   bool FirmwareExists(const std::string& fw) const {
     for (const char* base : {"/usr/lib/firmware/", "/lib/firmware/"}) {
       for (const char* ext : {"", ".xz", ".zst"}) {
@@ -89,7 +155,11 @@ class Checker {
     return false;
   }
 
-  void CheckModule(kmod_ctx* ctx, const std::string& name, int depth, ImageReport* rep) {
+  // `needed`: a module the agent loads (or the file an install line maps it
+  // to), whose firmware is required; false for dependencies, whose firmware
+  // may only serve an optional feature.
+  void CheckModule(kmod_ctx* ctx, const std::string& name, int depth, bool needed,
+                   ImageReport* rep) {
     if (depth > 3 || !seen_.insert(name).second) return;
     std::string what = "module " + name;
     if (builtin_.count(name) != 0) {
@@ -113,7 +183,7 @@ class Checker {
         if (words[i] == "-i") target = words[i + 1];
       }
       rep->findings.push_back({what, !target.empty(), "install line: " + std::string(install)});
-      if (!target.empty()) CheckModule(ctx, ModuleName(target), depth + 1, rep);
+      if (!target.empty()) CheckModule(ctx, ModuleName(target), depth + 1, needed, rep);
       kmod_module_unref(mod);
       return;
     }
@@ -131,7 +201,7 @@ class Checker {
     kmod_list* it = nullptr;
     kmod_list_foreach(it, deps) {
       kmod_module* dep = kmod_module_get_module(it);
-      CheckModule(ctx, kmod_module_get_name(dep), depth + 1, rep);
+      CheckModule(ctx, kmod_module_get_name(dep), depth + 1, false, rep);
       kmod_module_unref(dep);
     }
     kmod_module_unref_list(deps);
@@ -144,11 +214,10 @@ class Checker {
         // Firmware of a module the agent loads is required; firmware a
         // dependency declares (ccp's SEV images under kvm_amd) is optional.
         rep->findings.push_back({"firmware " + fw + " (" + name + ")", found,
-                                 found
-                                     ? "present"
-                                     : std::string("missing under /usr/lib/firmware") +
-                                           (depth > 0 ? " (a dependency's optional feature)" : ""),
-                                 depth > 0});
+                                 found ? "present"
+                                       : std::string("missing under /usr/lib/firmware") +
+                                             (needed ? "" : " (a dependency's optional feature)"),
+                                 !needed});
       }
       kmod_module_info_free_list(info);
     }

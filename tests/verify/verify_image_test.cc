@@ -1,11 +1,16 @@
-// verify-image on trees that lack what an image needs. The positive case is
-// the real image: the image build runs verify-image on its own tree.
+// verify-image on trees that lack what an image needs. Module trees are made
+// of ELF objects that look like modules to the real depmod and libkmod
+// (tests/verify/modules/); the positive case on real modules is the image
+// build itself, which runs verify-image on its own tree.
 #include "verify/verify_image.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <map>
 
+#include "base/strings.h"
 #include "host/fs.h"
 #include "support/sysfs_builder.h"
 #include "support/test_env.h"
@@ -47,6 +52,129 @@ TEST(VerifyImageTest, TwoKernelsAreAmbiguous) {
   auto rep = verify::VerifyImage(fs, false);
   EXPECT_FALSE(rep.ok());
   EXPECT_NE(rep.findings[0].detail.find("more than one kernel"), std::string::npos);
+}
+
+// Object files of the look-alike modules, by source name (gh_dep, gh_gpu, gh_plain).
+std::map<std::string, std::string> FakeModules() {
+  std::map<std::string, std::string> out;
+  for (const auto& path : Split(GPUHOST_FAKE_KMODS, ':')) {
+    std::string stem = std::filesystem::path(path).stem().stem().string();  // gh_dep.cc.o
+    out[stem] = path;
+  }
+  return out;
+}
+
+// Debian's nvidia-kernel-support /etc/modprobe.d/nvidia.conf (550), install lines as shipped.
+constexpr const char* kDebianNvidiaConf =
+    "install nvidia modprobe -i nvidia-current $CMDLINE_OPTS\n"
+    "install nvidia-modeset modprobe nvidia ; modprobe -i nvidia-current-modeset $CMDLINE_OPTS\n"
+    "install nvidia-drm modprobe nvidia-modeset ; modprobe -i nvidia-current-drm $CMDLINE_OPTS\n"
+    "install nvidia-uvm modprobe nvidia ; modprobe -i nvidia-current-uvm $CMDLINE_OPTS\n"
+    "alias\tpci:v000010DEd*sv*sd*bc03sc02i00*\t\tnvidia\n";
+
+constexpr const char* kRelease = "6.12.0-gh";
+
+// An image tree with every module the agent loads, the NVIDIA family as DKMS
+// installs it (nvidia-current needs gh_dep and declares firmware), Debian's
+// nvidia.conf, the firmware; modules.dep by the real depmod.
+class ModuleTreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto objs = FakeModules();
+    ASSERT_EQ(objs.size(), 3u) << GPUHOST_FAKE_KMODS;
+    std::string mods = dir_.path() + "/usr/lib/modules/" + kRelease;
+    SysfsBuilder b(dir_.path());
+    for (const char* m :
+         {"vfio", "vfio_iommu_type1", "vfio-pci", "kvm", "kvm-intel", "kvm-amd", "vhost_net"}) {
+      Copy(objs["gh_plain"], mods + "/kernel/" + m + ".ko");
+    }
+    Copy(objs["gh_dep"], mods + "/kernel/gh-dep.ko");
+    Copy(objs["gh_gpu"], mods + "/updates/dkms/nvidia-current.ko");
+    for (const char* m : {"modeset", "drm", "uvm"}) {
+      Copy(objs["gh_plain"], mods + "/updates/dkms/nvidia-current-" + m + ".ko");
+    }
+    b.Write("/etc/modprobe.d/nvidia.conf", kDebianNvidiaConf);
+    b.Write("/usr/lib/firmware/gh/550/gsp.bin", "firmware");
+    // As the kernel package ships them: depmod writes every index only with these present.
+    for (const char* f : {"modules.builtin", "modules.builtin.modinfo", "modules.order"}) {
+      b.Write(std::string("/usr/lib/modules/") + kRelease + "/" + f, "");
+    }
+    // kmod 30's depmod looks under BASE/lib/modules: the merged-/usr link every image has.
+    std::filesystem::create_directory_symlink("usr/lib", dir_.path() + "/lib");
+    std::string cmd = "depmod -b '" + dir_.path() + "' " + kRelease + " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " failed (is kmod installed?)";
+  }
+  void Copy(const std::string& from, const std::string& to) {
+    std::filesystem::create_directories(std::filesystem::path(to).parent_path());
+    std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+  }
+  std::map<std::string, verify::Finding> Verify(bool nvidia, verify::ImageReport* rep) {
+    RootFs fs(dir_.path());
+    *rep = verify::VerifyImage(fs, nvidia);
+    std::map<std::string, verify::Finding> by;
+    for (const auto& f : rep->findings) by[f.what] = f;
+    return by;
+  }
+  TempDir dir_;
+};
+
+TEST_F(ModuleTreeTest, CompleteTreePassesAndFindsTheDriverByItself) {
+  verify::ImageReport rep;
+  auto by = Verify(/*nvidia=*/false, &rep);
+  EXPECT_TRUE(rep.ok());
+  EXPECT_EQ(rep.kernel_release, kRelease);
+  ASSERT_TRUE(by.count("NVIDIA driver")) << "the DKMS modules make the family required";
+  EXPECT_TRUE(by["module nvidia"].ok);
+  EXPECT_NE(by["module nvidia"].detail.find("modprobe -i nvidia-current"), std::string::npos);
+  EXPECT_EQ(by["module nvidia_current"].detail,
+            std::string("/usr/lib/modules/") + kRelease + "/updates/dkms/nvidia-current.ko");
+  EXPECT_TRUE(by["module gh_dep"].ok) << "the dependency depmod found, resolved";
+  EXPECT_TRUE(by["module nvidia_current_drm"].ok);
+  EXPECT_TRUE(by["module nvidia_current_uvm"].ok);
+  EXPECT_TRUE(by["firmware gh/550/gsp.bin (nvidia_current)"].ok);
+  EXPECT_TRUE(by["modprobe configuration"].ok);
+}
+
+TEST_F(ModuleTreeTest, MissingDependencyFails) {
+  std::filesystem::remove(dir_.path() + "/usr/lib/modules/" + kRelease + "/kernel/gh-dep.ko");
+  verify::ImageReport rep;
+  auto by = Verify(true, &rep);
+  EXPECT_FALSE(rep.ok());
+  EXPECT_FALSE(by["module gh_dep"].ok);
+  EXPECT_TRUE(by["module nvidia_current"].ok);
+}
+
+TEST_F(ModuleTreeTest, MissingFirmwareOfAnInstallLineTargetFails) {
+  std::filesystem::remove(dir_.path() + "/usr/lib/firmware/gh/550/gsp.bin");
+  verify::ImageReport rep;
+  auto by = Verify(true, &rep);
+  EXPECT_FALSE(rep.ok());
+  const auto& fw = by["firmware gh/550/gsp.bin (nvidia_current)"];
+  EXPECT_FALSE(fw.ok);
+  EXPECT_FALSE(fw.optional) << "the GSP firmware of the module nvidia maps to is required";
+}
+
+TEST_F(ModuleTreeTest, BadModprobeLineFails) {
+  SysfsBuilder(dir_.path()).Write("/etc/modprobe.d/typo.conf", "blacklst nouveau\n");
+  verify::ImageReport rep;
+  auto by = Verify(true, &rep);
+  EXPECT_FALSE(rep.ok());
+  EXPECT_FALSE(by["modprobe configuration"].ok);
+  EXPECT_NE(by["modprobe configuration"].detail.find("typo.conf"), std::string::npos)
+      << by["modprobe configuration"].detail;
+}
+
+TEST_F(ModuleTreeTest, NvidiaFlagWithoutTheDriverFails) {
+  std::string dkms = dir_.path() + "/usr/lib/modules/" + kRelease + "/updates";
+  std::filesystem::remove_all(dkms);
+  std::filesystem::remove(dir_.path() + "/etc/modprobe.d/nvidia.conf");
+  verify::ImageReport rep;
+  auto by = Verify(false, &rep);
+  EXPECT_TRUE(rep.ok()) << "no driver in the image: the kvm-host set only";
+  EXPECT_FALSE(by.count("module nvidia"));
+  by = Verify(true, &rep);
+  EXPECT_FALSE(rep.ok());
+  EXPECT_FALSE(by["module nvidia"].ok);
 }
 
 }  // namespace
