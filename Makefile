@@ -38,3 +38,4 @@ clean:
 	rm -rf $(BUILD)
 
 -include image/image.mk
+-include image/nvidia.mk
