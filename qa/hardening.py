@@ -130,7 +130,7 @@ def main():
 
     names = list(results)
     table = {n: counts(results[n]) for n in names}
-    width = max(14, *(len(n) for n in names))
+    width = max(19, *(len(n) for n in names))
     print("hardening: kernel-hardening-checker OK/FAIL  " + "  ".join(f"{n:>{width}}" for n in names))
     for t in TYPES + ("total",):
         cells = []
