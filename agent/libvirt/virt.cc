@@ -1,8 +1,10 @@
 #include "libvirt/virt.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -295,7 +297,23 @@ Status Connection::DetachToVfio(const PciAddress& a) {
   return Status::Ok();
 }
 
-bool DaemonRunning() { return UnitActive("libvirtd.service") || UnitActive("virtqemud.service"); }
+bool PidFileLocked(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 1;
+  bool locked = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  close(fd);
+  return locked;
+}
+
+bool DaemonRunning() {
+  return UnitActive("libvirtd.service") || UnitActive("virtqemud.service") ||
+         PidFileLocked("/run/libvirtd.pid") || PidFileLocked("/run/virtqemud.pid");
+}
 
 std::unique_ptr<Connection> Connect(inventory::Inventory* inv, const ConnectOptions& options) {
   JudgeKvm(inv);

@@ -70,7 +70,15 @@ class Connection {
 // D-Bus; starts nothing). Their sockets are socket-activated: connecting
 // while the daemon is down would start it, and at boot the agent runs
 // before it (ordered Before=libvirtd), so connecting then deadlocks.
+//
+// systemd is asked over D-Bus; where that fails (a DynamicUser= service
+// such as gpuhost-serve cannot use dbus-daemon) the daemons' pid files
+// answer: libvirt holds a write lock on /run/libvirtd.pid (/run/virtqemud.pid)
+// for as long as the daemon runs, and a lock dies with its process.
 bool DaemonRunning();
+// Whether another process holds a write lock on the first byte of `path`
+// (libvirt's virPidFileAcquire). False when the file is absent or unlocked.
+bool PidFileLocked(const std::string& path);
 
 struct ConnectOptions {
   std::string uri = "qemu:///system";

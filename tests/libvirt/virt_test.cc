@@ -2,9 +2,13 @@
 // test:///default and test:///PATH/node.xml (a whole fake host in one file).
 #include "libvirt/virt.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/fileio.h"
 #include "support/test_env.h"
@@ -223,6 +227,41 @@ TEST(VirtConnectionTest, NoDaemonIsReportedNotFatal) {
   EXPECT_NE(inv2.virt.libvirt_error.find(uri), std::string::npos) << inv2.virt.libvirt_error;
   EXPECT_TRUE(inv2.virt.kvm_usable);
   EXPECT_EQ(inv2.virt.kvm_reason, "");
+}
+
+// How a sandboxed serve tells a running libvirtd without D-Bus: its pid
+// file's lock, held by another process (a lock of our own never conflicts).
+TEST(VirtDaemonTest, APidFileCountsWhileItsLockIsHeld) {
+  TempDir dir;
+  std::string pid_file = dir.path() + "/libvirtd.pid";
+  EXPECT_FALSE(virt::PidFileLocked(pid_file));  // absent
+  ASSERT_TRUE(WriteFileAtomic(pid_file, "4242\n", 0644).ok());
+  EXPECT_FALSE(virt::PidFileLocked(pid_file));  // stale: nobody holds it
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int fd = open(pid_file.c_str(), O_WRONLY);
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 1;
+    char ok = (fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0) ? '1' : '0';
+    if (write(ready[1], &ok, 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  char ok = 0;
+  ASSERT_EQ(read(ready[0], &ok, 1), 1);
+  ASSERT_EQ(ok, '1');
+  EXPECT_TRUE(virt::PidFileLocked(pid_file));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_FALSE(virt::PidFileLocked(pid_file));  // the lock died with the daemon
+  close(ready[0]);
+  close(ready[1]);
 }
 
 TEST(VirtConnectionTest, KvmNeedsTheDeviceToo) {
