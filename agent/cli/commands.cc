@@ -224,6 +224,11 @@ int RunGpuStatus(const Args& args) {
     const auto* f = inv.Find(g.address);
     if (f != nullptr && f->vendor_id == 0x10de) nvidia.push_back(g.address);
   }
+  // No NVIDIA GPU on the PCI bus: nothing to ask NVML (and no driver error to show).
+  if (nvidia.empty() && !args.Has("json")) {
+    std::printf("no NVIDIA GPU found\n");
+    return 0;
+  }
   nvml::Report rep = nvml::Read(nvidia);
   if (args.Has("json")) {
     std::printf("%s\n", nvml::ToJson(rep).dump(2).c_str());

@@ -51,6 +51,19 @@ TEST(AgentCliTest, InventoryJsonToFileAndCapture) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/cap/sys/bus/pci/devices/0000:00:06.0"));
 }
 
+TEST(AgentCliTest, GpuStatusWithoutAnNvidiaGpuSaysSoAndSucceeds) {
+  // The H200 capture without its GPU: the machine the nvidia image boots on under qemu.
+  TempDir dir;
+  std::filesystem::copy(
+      TestDataDir() + "/captures/h200-firecracker/tree", dir.path() + "/tree",
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks);
+  std::filesystem::remove(dir.path() + "/tree/sys/bus/pci/devices/0000:00:06.0");
+  int st = -1;
+  std::string out = Agent("gpu-status --root '" + dir.path() + "/tree'", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(out, "no NVIDIA GPU found\n");
+}
+
 TEST(AgentCliTest, UnreadableRootFailsWithNonZeroExit) {
   TempDir dir;
   int st = -1;
