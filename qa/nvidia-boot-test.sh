@@ -47,10 +47,15 @@ while ! grep -q NVPROBE-END "$qa_dir/nvprobe.txt" 2>/dev/null; do
     qa_expired && qa_fail "no NVIDIA probe report within ${qa_timeout}s"
     sleep 1
 done
-echo "qa[$name]: kvm-host checks (qa/check.py first)"
-qa_check first
+# Both sets run and print; either failing fails the boot.
 echo "qa[$name]: NVIDIA checks (qa/check_nvidia.py)"
-python3 "$qa_here/check_nvidia.py" "$qa_dir" "$uki" || qa_fail "NVIDIA checks failed (see above)"
+nv_rc=0
+python3 "$qa_here/check_nvidia.py" "$qa_dir" "$uki" || nv_rc=$?
+echo "qa[$name]: kvm-host checks (qa/check.py first)"
+kvm_rc=0
+python3 "$qa_here/check.py" first "$qa_dir" || kvm_rc=$?
+(( nv_rc == 0 )) || qa_fail "NVIDIA checks failed (see above)"
+(( kvm_rc == 0 )) || qa_fail "kvm-host checks failed on the nvidia image (see above)"
 cp "$qa_dir/nvprobe.txt" "$qa_dir/http/page.body" "$qa_work/" 2>/dev/null || true
 qa_keep
 cp "$qa_dir/nvprobe.txt" "$qa_root/build/qa/$(basename "$(dirname "$qa_image")")/$name/" 2>/dev/null || true
