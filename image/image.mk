@@ -6,6 +6,8 @@
 #   make qa             boot it headless twice (same disk) and check both boots (qa/boot-test.sh)
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
 #   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
+#   make qa-pxe         build the PXE bundle (recipes/pxe, build/pxe/) and boot it from qemu's
+#                       TFTP + an HTTP server, no disk; same checks (qa/pxe-test.sh). `make qa` runs it
 #   make image-deps     install the Debian packages the pipeline needs on this machine
 #   make image-report   the budget figures of the built image: used bytes, zstd size, initrd, times
 #   make image-lock     rebuild accepting the mirror's current packages; rewrite the recipe's lock
@@ -21,6 +23,9 @@ HOST_PORT ?= 8080
 QA_PORT   ?= 18080
 ACCEL     ?= auto
 SERIAL    ?= stdio
+# PXE bundle: the HTTP base URL baked into autoexec.ipxe (empty: the recipe's default,
+# http://10.0.2.2:18481/, which is what qa-pxe serves). Changing it needs `make image-force`.
+PXE_URL   ?=
 
 IMAGE_PROFILES ?=
 comma := ,
@@ -35,10 +40,13 @@ IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 ovmf zstd curl p
 
 # What the image is made of: a change to any of these makes `make image` rebuild (vm.sh and
 # run.sh only boot it).
-IMAGE_INPUTS := $(shell find recipes/$(PROFILE) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
+# A recipe that includes another (recipes/pxe: Include=../kvm-host) is made of its files too.
+IMAGE_RECIPES := recipes/$(PROFILE) \
+                 $(patsubst ../%,recipes/%,$(shell sed -n 's/^Include=//p' recipes/$(PROFILE)/mkosi.conf 2>/dev/null))
+IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time image-clean image-distclean \
+.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time qa-pxe image-clean image-distclean \
         image-report image-lock image-repro
 
 image-deps:
@@ -55,7 +63,8 @@ tools-tree: image-deps
 image: $(IMAGE_RAW)
 
 $(IMAGE_RAW): $(IMAGE_INPUTS) | image-deps
-	PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/mkosi.sh -f build
+	PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/mkosi.sh \
+	    $(if $(PXE_URL),--environment=GPUHOST_PXE_URL=$(PXE_URL)) -f build
 	@touch $@
 
 image-force: image-deps
@@ -72,6 +81,12 @@ qa-held: image
 
 qa-boot-time: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-time.sh
+
+# The PXE bundle is its own recipe (recipes/pxe, composed from kvm-host): built and booted here
+# whatever PROFILE says. One boot; the HTTP server listens on 127.0.0.1:18481 (a free port if busy).
+qa-pxe: image-deps
+	$(MAKE) image PROFILE=pxe IMAGE_PROFILES=
+	PROFILE=pxe IMAGE=build/pxe/image.raw QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/pxe-test.sh
 
 image-report: image
 	image/report.py $(IMAGE_OUT)

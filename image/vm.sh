@@ -11,6 +11,9 @@
 #   SNAPSHOT   on (default) or off: off lets the guest write to IMAGE, so state persists from one
 #              boot to the next (qa boots a qcow2 overlay of the built image that way)
 #   DISK_FORMAT  raw (default) or qcow2, IMAGE's format
+#   PXE_DIR    network boot instead of a disk: no disk at all, qemu's built-in TFTP server serves
+#              PXE_DIR and its DHCP names snponly.efi as the boot file; the NIC gets no option ROM
+#              (romfile=), so OVMF's own PXE client loads it (qa/pxe-test.sh; image/README.md "PXE")
 #
 # By default the disk is attached with snapshot=on: the guest's writes go to a temporary overlay,
 # so every boot is a first boot of the image as built and the image file never changes under mkosi.
@@ -32,7 +35,12 @@ disk_format=${DISK_FORMAT:-raw}
 case $snapshot in on|off) ;; *) echo "vm.sh: SNAPSHOT must be on or off" >&2; exit 1 ;; esac
 case $disk_format in raw|qcow2) ;; *) echo "vm.sh: DISK_FORMAT must be raw or qcow2" >&2; exit 1 ;; esac
 
-[[ -f $image ]] || { echo "vm.sh: no image at $image (make image)" >&2; exit 1; }
+pxe_dir=${PXE_DIR:-}
+if [[ -n $pxe_dir ]]; then
+    [[ -f $pxe_dir/snponly.efi ]] || { echo "vm.sh: PXE_DIR=$pxe_dir has no snponly.efi" >&2; exit 1; }
+else
+    [[ -f $image ]] || { echo "vm.sh: no image at $image (make image)" >&2; exit 1; }
+fi
 
 ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
 ovmf_vars_template=/usr/share/OVMF/OVMF_VARS_4M.fd
@@ -66,7 +74,21 @@ else
     serial_args=(-serial "file:$serial" -monitor none)
 fi
 
-echo "vm.sh: $image (snapshot=$snapshot), ${accel_args[*]}, http://127.0.0.1:$host_port/ -> guest :8080" >&2
+netdev=user,id=n0,hostfwd=tcp:127.0.0.1:"$host_port"-:8080
+if [[ -n $pxe_dir ]]; then
+    boot_args=(-device virtio-net-pci,netdev=n0,romfile=)
+    netdev+=",tftp=$pxe_dir,bootfile=snponly.efi"
+    what="PXE from $pxe_dir (TFTP)"
+else
+    boot_args=(
+        -drive if=none,id=root,format="$disk_format",file="$image",snapshot="$snapshot"
+        -device virtio-blk-pci,drive=root,bootindex=1
+        -device virtio-net-pci,netdev=n0
+    )
+    what="$image (snapshot=$snapshot)"
+fi
+
+echo "vm.sh: $what, ${accel_args[*]}, http://127.0.0.1:$host_port/ -> guest :8080" >&2
 exec qemu-system-x86_64 \
     -name gpuhost-"$profile" \
     -machine q35,kernel-irqchip=split \
@@ -75,10 +97,8 @@ exec qemu-system-x86_64 \
     -device intel-iommu,intremap=on,caching-mode=on \
     -drive if=pflash,format=raw,unit=0,readonly=on,file="$ovmf_code" \
     -drive if=pflash,format=raw,unit=1,file="$vars" \
-    -drive if=none,id=root,format="$disk_format",file="$image",snapshot="$snapshot" \
-    -device virtio-blk-pci,drive=root,bootindex=1 \
-    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:"$host_port"-:8080 \
-    -device virtio-net-pci,netdev=n0 \
+    -netdev "$netdev" \
+    "${boot_args[@]}" \
     -display none \
     "${serial_args[@]}" \
     "$@"

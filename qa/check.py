@@ -9,6 +9,9 @@ SCENARIO is one of:
           before the agent runs (bind actions "unchanged")
   held    (qa/held-test.sh) a process holds the secondary display's /dev/dri/cardN before the
           agent runs: that function stays on its driver, the action says "held" with the pid
+  pxe     (qa/pxe-test.sh) the PXE bundle booted over the network, no disk: the checks of
+          "first" except the root disk, plus: / is an overlayfs (tmpfs over the erofs root file
+          system loaded by iPXE), a machine-id made at this boot
 Prints one line per check ("ok", "FAIL" or "info", then what was found) and exits 1 when any
 check failed. Environment: QA_UKI (the image's UKI, for its baked .cmdline), QA_PREV_DIR (the
 previous boot's DIR, for "second").
@@ -21,6 +24,9 @@ import sys
 
 scenario, bootdir = sys.argv[1], sys.argv[2]
 results = []
+# A PXE boot is a first boot without a disk: judged as "first", plus its own checks.
+pxe = scenario == "pxe"
+label, scenario = scenario, ("first" if pxe else scenario)
 
 
 def check(name, ok, found):
@@ -134,6 +140,8 @@ roles = {
     "management NIC (virtio-net)": find(lambda f: f["id"].startswith("1af4:") and f["class"].startswith("0200")),
     "root disk (virtio-blk)": find(lambda f: f["id"].startswith("1af4:") and f["class"].startswith("0100")),
 }
+if pxe:  # no disk: the root file system came over the network
+    del roles["root disk (virtio-blk)"]
 for role, fs in roles.items():
     check(f"device present: {role}", len(fs) == 1,
           ", ".join(f"{f['address']} driver={f['driver']} group={f['group']}" for f in fs) or "absent")
@@ -157,6 +165,8 @@ kept = {
 }
 if scenario == "held":
     vfio_roles = ["edu (1234:11e8)"]
+if pxe:
+    del kept["root disk (virtio-blk)"]
 
 actions = state.get("actions", []) if state else []
 binds = {a.get("target"): a for a in actions if a.get("kind") == "bind-vfio"}
@@ -310,6 +320,24 @@ if scenario == "second" and state:
 
 # ---- kernel command line ----
 cmdline = first(keys, "cmdline").split()
+
+# ---- PXE: stateless root, fresh identity ----
+if pxe:
+    root_mount = first(keys, "root-mount")
+    check("/ is an overlayfs (systemd.volatile=overlay: tmpfs over the read-only root)",
+          root_mount.split()[:1] == ["overlay"], root_mount or "not reported")
+    check("root file system from the network (the erofs file iPXE put into the initramfs as /sysroot)",
+          "rd.systemd.mount-extra=/gpuhost-rootfs.erofs:/sysroot:erofs:loop,ro" in cmdline
+          and "systemd.volatile=overlay" in cmdline,
+          " ".join(p for p in cmdline if p.startswith(("root", "rd.systemd.mount-extra", "systemd.volatile")))
+          or "no root parameters")
+    # The erofs mount itself is not in the root's mount table after switch-root (the overlay's
+    # lowerdir holds it); the loop device under it still names its file.
+    check("a loop device backed by the erofs file iPXE loaded",
+          "/gpuhost-rootfs.erofs" in first(keys, "loop-backing"), first(keys, "loop-backing") or "no loop device")
+    mid = first(keys, "machine-id")
+    check("machine-id made at this boot (the image has none)", re.fullmatch(r"[0-9a-f]{32}", mid) is not None,
+          mid or "empty")
 baked = uki_cmdline(os.environ.get("QA_UKI", ""))
 if baked is None:
     check("baked kernel parameters in /proc/cmdline", False, f"cannot read .cmdline of QA_UKI={os.environ.get('QA_UKI')}")
@@ -388,5 +416,5 @@ if s and s.isdigit() and s != "0":
 for status, name, found in results:
     print(f"  {status:4} {name}: {found}")
 failed = [r for r in results if r[0] == "FAIL"]
-print(f"  => {scenario}: {'PASS' if not failed else f'FAIL ({len(failed)} of {len(results)} checks)'}")
+print(f"  => {label}: {'PASS' if not failed else f'FAIL ({len(failed)} of {len(results)} checks)'}")
 sys.exit(1 if failed else 0)

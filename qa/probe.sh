@@ -84,9 +84,8 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     echo "cmdline: $(cat /proc/cmdline)"
     echo "uptime: $(cut -d' ' -f1 /proc/uptime)"
     echo "boot-id: $(cat /proc/sys/kernel/random/boot_id)"
-    echo "machine-id: $(cat /etc/machine-id 2>/dev/null)"
     echo "root-mount: $(findmnt -n -o FSTYPE,SOURCE,OPTIONS / 2>&1)"
-    echo "erofs-mounts: $(grep ' erofs ' /proc/self/mounts | cut -d' ' -f1-3 | tr '\n' ';')"
+    echo "loop-backing: $(cat /sys/block/loop*/loop/backing_file 2>/dev/null | tr '\n' ';')"
     echo "boots-in-journal: $(journalctl --list-boots --no-pager -q 2>/dev/null | wc -l)"
     echo "systemd-analyze: $(systemd-analyze time 2>&1 | head -n 1)"
     for unit in gpuhost-agent.service gpuhost-serve.service ssh.service systemd-networkd.service; do
