@@ -14,8 +14,13 @@ VirtSource EffectiveVirt(const View& v) {
     out.virt.libvirt_connected = live.libvirt_connected;
     out.virt.libvirt_uri = live.libvirt_uri;
     out.virt.libvirt_error = live.libvirt_error;
-    out.virt.hostdev_vfio = live.hostdev_vfio;
-    out.virt.virt_type = live.virt_type;
+    // Domain capabilities need a read-write connection (libvirt's ACL
+    // connect:write) and serve's is read-only: the agent's run, as root,
+    // records them whenever it reached libvirt.
+    if (live.hostdev_vfio || !live.virt_type.empty()) {
+      out.virt.hostdev_vfio = live.hostdev_vfio;
+      out.virt.virt_type = live.virt_type;
+    }
     out.virt.domains = live.domains;
     out.live = true;
     out.since = v.live_virt->since;

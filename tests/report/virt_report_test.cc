@@ -149,6 +149,20 @@ TEST_F(VirtReportTest, ApiShowsVmsOwnersAndSnippets) {
   EXPECT_TRUE((*bmc)["libvirt_hostdev"].is_null());
 }
 
+// Domain capabilities need a read-write connection; serve's is read-only
+// (the test driver has none at all): the run's record of them stays.
+TEST_F(VirtReportTest, DomainCapabilitiesComeFromTheRunWhenServeCannotRead) {
+  state_.inventory.virt.hostdev_vfio = true;
+  state_.inventory.virt.virt_type = "kvm";
+  auto v = LiveView();
+  ASSERT_FALSE(v.live_virt->virt.hostdev_vfio.has_value());
+  json api = report::StatusJson(v);
+  EXPECT_EQ(api["virtualization"]["source"], "libvirt");
+  EXPECT_EQ(api["virtualization"]["libvirt"]["hostdev_vfio"], true);
+  EXPECT_EQ(api["virtualization"]["libvirt"]["virt_type"], "kvm");
+  EXPECT_NE(report::RenderMetrics(v).find("gpuhost_libvirt_hostdev_vfio 1\n"), std::string::npos);
+}
+
 TEST_F(VirtReportTest, WithoutAReadingTheRunsRecordIsShown) {
   state_.inventory.virt.libvirt_uri = "qemu:///system";
   state_.inventory.virt.libvirt_error = "libvirtd (or virtqemud) is not running: not asked";
