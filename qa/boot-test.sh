@@ -22,7 +22,8 @@
 #   has no machine-id and no SSH host key (read with debugfs), the guest has a machine-id of its
 #   own and ED25519/RSA/ECDSA host keys made at this boot, root's authorized_keys holds the key
 #   qa handed in as the ssh.authorized_keys.root SMBIOS credential (mode 600), root is locked,
-#   systemd-firstboot did not run, locale/keymap/timezone/hostname are the recipe's presets.
+#   systemd-firstboot finished without a prompt, locale/timezone/hostname are the recipe's
+#   presets and the image's vconsole.conf has its keymap.
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk again) checks the same, and: every action in state.json is
 #   unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the inventory
