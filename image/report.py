@@ -130,8 +130,9 @@ def main():
         with open(log) as f:
             for line in f:
                 w = line.split()
-                if len(w) >= 4 and w[1] == variant:
-                    last[w[2]] = (w[3], w[0], w[4] if len(w) > 4 else "")
+                # make image-repro's builds (repro/<variant>-a, -b) are cold builds of it too.
+                if len(w) >= 4 and (w[1] == variant or w[1].startswith(f"repro/{variant}-")):
+                    last[w[2]] = (w[3], w[0], (w[4] if len(w) > 4 else "") + (f", {w[1]}" if w[1] != variant else ""))
     except OSError:
         pass
     for kind in ("cold", "incremental"):
