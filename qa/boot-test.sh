@@ -24,6 +24,13 @@
 #   qa handed in as the ssh.authorized_keys.root SMBIOS credential (mode 600), root is locked,
 #   systemd-firstboot finished without a prompt, locale/timezone/hostname are the recipe's
 #   presets and the image's vconsole.conf has its keymap.
+#   libvirt (qa/libvirt_vm.py, both boots): the probe defines (never starts) gpuhost-qa-vm with
+#   edu and both display functions as PCI host devices through the real libvirtd; serve's own
+#   reading shows it on /api/v1/status (VM shut off with the three devices, the display GPU's
+#   owner, a two-function <hostdev> snippet), the page and /metrics. First boot, after the
+#   report: gpuhost-agent restore, then the agent unit again while libvirtd runs: every bind
+#   goes through libvirt (virNodeDeviceDetachFlags, "through libvirt"), and the API then has
+#   libvirt's domain capabilities (PCI hostdev with the vfio backend).
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk again) checks the same, and: every action in state.json is
 #   unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the inventory

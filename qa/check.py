@@ -403,6 +403,12 @@ if sys.argv[1] in ("first", "second"):
     results += first_boot.checks(keys, scenario, parse_report(read(os.path.join(prev, "probe.txt")))[0]
                                  if prev else None)
 
+# ---- libvirt: a VM defined in the guest, shown by serve (qa/libvirt_vm.py) ----
+if sys.argv[1] in ("first", "second"):
+    import libvirt_vm  # noqa: E402  (next to this file)
+
+    results += libvirt_vm.checks(keys, sec, bootdir, sys.argv[1])
+
 # ---- timings ----
 t = read(os.path.join(bootdir, "http", "first-answer-ms")).strip()
 if t:

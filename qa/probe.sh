@@ -78,6 +78,48 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     echo "hold-status: $(systemctl show -P StatusText gpuhost-qa-hold.service 2>/dev/null)"
 }
 
+# issue 8: a VM that has the vfio-bound edu device and the non-boot display (both functions) as
+# PCI host devices, defined through the real libvirtd (socket-activated by virsh; the agent's boot
+# run is over by now) and never started: the host then checks that serve's status page and API
+# show it as that VM's. The second boot finds it still defined.
+qa_vm=gpuhost-qa-vm
+pci_addr() { # VENDOR:DEVICE FUNCTION -> the first matching function's address, or nothing
+    for d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$d/vendor"):$(cat "$d/device")" = "0x${1%%:*}:0x${1##*:}" ] || continue
+        a=${d##*/}; [ "${a##*.}" = "$2" ] && { echo "$a"; return; }
+    done
+}
+hostdev() { # ADDRESS -> a <hostdev> element
+    a=$1; dom=${a%%:*}; rest=${a#*:}; bus=${rest%%:*}; rest=${rest#*:}; slot=${rest%%.*}; fn=${rest#*.}
+    echo "<hostdev mode='subsystem' type='pci' managed='yes'><driver name='vfio'/><source>"
+    echo "<address domain='0x$dom' bus='0x$bus' slot='0x$slot' function='0x$fn'/></source></hostdev>"
+}
+libvirt_vm() {
+    command -v virsh >/dev/null || { echo "libvirt-define: virsh missing (no libvirt in the image)"; return; }
+    # The display by its audio companion: the boot VGA (std VGA) has the same ID as bochs-display.
+    edu=$(pci_addr 1234:11e8 0); d1=$(pci_addr 8086:293e 1); d0=${d1%.*}.0
+    echo "libvirt-vm-devices: $edu $d0 $d1"
+    xml=/run/gpuhost-qa-vm.xml
+    { echo "<domain type='qemu'><name>$qa_vm</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>"
+      echo "<os><type arch='x86_64' machine='q35'>hvm</type></os><devices>"
+      for a in $edu $d0 $d1; do hostdev "$a"; done
+      echo "</devices></domain>"; } >"$xml"
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    # Defined on the first boot, it must still be there on the second (/etc/libvirt/qemu).
+    if uuid=$(virsh -c qemu:///system domuuid "$qa_vm" 2>/dev/null); then
+        out="kept from an earlier boot (uuid $(echo $uuid))"; rc=0
+    else
+        out=$(virsh -c qemu:///system define "$xml" 2>&1); rc=$?
+    fi
+    echo "libvirt-define: rc=$rc took=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN{print b-a}')s $(echo $out)"
+    echo "libvirtd-active: $(systemctl is-active libvirtd.service) virtqemud=$(systemctl is-active virtqemud.service)"
+    section virsh-list virsh -c qemu:///system list --all
+    section virsh-hostdevs sh -c "virsh -c qemu:///system dumpxml $qa_vm | sed -n '/<hostdev/,/<\/hostdev>/p'"
+    pid=$(systemctl show -P MainPID gpuhost-serve.service)
+    echo "serve-memory: $(grep -E 'VmRSS|RssAnon' /proc/"$pid"/status 2>/dev/null | tr -s ' \t\n' ' ')libvirt.so mapped: $(grep -c 'libvirt\.so' /proc/"$pid"/maps 2>/dev/null)"
+    section domcaps-hostdev sh -c "virsh -c qemu:///system domcapabilities | sed -n '/<domain>/p;/<hostdev/,/<\/hostdev>/p'"
+}
+vm_report=$(libvirt_vm 2>&1)
 {
     echo "GPUHOST-QA-BEGIN"
     echo "is-system-running: $state"
@@ -99,6 +141,7 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     echo "dev-vfio: $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
     sysctls
     holder
+    echo "$vm_report"
     first_boot
     echo "state-dir: $(ls /var/lib/gpuhost 2>/dev/null | tr '\n' ' ')"
     section udev-rules cat /etc/udev/rules.d/70-gpuhost-vfio.rules
@@ -114,3 +157,30 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     section sysctl-all sysctl_all
     echo "GPUHOST-QA-END"
 } >"$out" 2>&1
+
+# issue 8, after the report (which stays the boot's own), once per disk: the agent's binds
+# through libvirt. restore gives the policy's functions back to their previous drivers; apply,
+# now that libvirtd runs, moves them to vfio-pci with virNodeDeviceDetachFlags, so that libvirt's
+# own view of the devices stays right. qa/libvirt_vm.py judges this block.
+drivers() { for a in "$@"; do d=/sys/bus/pci/devices/$a/driver; printf '%s=%s ' "$a" "$( [ -e "$d" ] && basename "$(readlink "$d")" || echo none)"; done; echo; }
+done_mark=/var/lib/gpuhost-qa-libvirt-binds
+if command -v virsh >/dev/null && [ ! -e "$done_mark" ]; then
+    : >"$done_mark"
+    set -- $(echo "$vm_report" | sed -n 's/^libvirt-vm-devices: //p')
+    {
+        echo "GPUHOST-QA-LIBVIRT-BEGIN"
+        echo "libvirtd-before-apply: $(systemctl is-active libvirtd.service)"
+        echo "drivers-before: $(drivers "$@")"
+        section restore /usr/bin/gpuhost-agent restore
+        echo "drivers-after-restore: $(drivers "$@")"
+        # The real unit (its policy credential, its environment), not a second way to run it.
+        section reapply sh -c 'systemctl restart gpuhost-agent.service; echo "rc=$?"; journalctl -b -q --no-pager -o cat -u gpuhost-agent.service | tail -n 8'
+        echo "drivers-after-apply: $(drivers "$@")"
+        section reapply-state sh -c 'cat /var/lib/gpuhost/state.json; echo'
+        section reapply-journal sh -c "journalctl -b --no-pager -q -o short-monotonic -u libvirtd.service | tail -n 20"
+        pid=$(systemctl show -P MainPID gpuhost-serve.service)
+        echo "serve-threads: $(ls /proc/"$pid"/task | wc -l) libvirt.so mapped: $(grep -c 'libvirt\.so' /proc/"$pid"/maps)"
+        echo "libvirtd-pid-file: $(ls -l /run/libvirtd.pid 2>&1)"
+        echo "GPUHOST-QA-LIBVIRT-END"
+    } >"$out" 2>&1
+fi
