@@ -6,6 +6,7 @@
 #   make qa             boot it headless twice (same disk) and check both boots (qa/boot-test.sh)
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
 #   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
+#   make qa-compare     boot time and kernel-hardening-checker report next to a stock trixie image
 #   make qa-pxe         build the PXE bundle (recipes/pxe, build/pxe/) and boot it from qemu's
 #                       TFTP + an HTTP server, no disk; same checks (qa/pxe-test.sh). `make qa` runs it
 #   make image-deps     install the Debian packages the pipeline needs on this machine
@@ -46,7 +47,7 @@ IMAGE_RECIPES := recipes/$(PROFILE) \
 IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time qa-pxe image-clean image-distclean \
+.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time qa-pxe image-clean image-distclean qa-compare \
         image-report image-lock image-repro
 
 image-deps:
@@ -81,6 +82,13 @@ qa-held: image
 
 qa-boot-time: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-time.sh
+
+# The product image next to a stock trixie image (recipes/bare-trixie, built here): boot time
+# (first /healthz vs login prompt) and the kernel-hardening-checker report, judged against
+# qa/hardening-waivers.txt. Reads the first boot that `make qa` kept in build/qa/<variant>/.
+qa-compare: image-deps
+	$(MAKE) image PROFILE=bare-trixie IMAGE_PROFILES=
+	VARIANT=$(notdir $(IMAGE_OUT)) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/compare.sh
 
 # The PXE bundle is its own recipe (recipes/pxe, composed from kvm-host): built and booted here
 # whatever PROFILE says. One boot; the HTTP server listens on 127.0.0.1:18481 (a free port if busy).
