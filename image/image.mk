@@ -74,8 +74,13 @@ image-force: image-deps
 run: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) HOST_PORT=$(HOST_PORT) ACCEL=$(ACCEL) SERIAL=$(SERIAL) image/run.sh
 
+# `make qa` of the default image (what CI runs) also builds and boots the PXE bundle (qa-pxe);
+# QA_PXE=no leaves it out.
+QA_PXE ?= $(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),no,yes),no)
+
 qa: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-test.sh
+	$(if $(filter yes,$(QA_PXE)),$(MAKE) qa-pxe)
 
 qa-held: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/held-test.sh
