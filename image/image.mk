@@ -80,6 +80,7 @@ QA_PXE ?= $(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),no,yes),no)
 
 qa: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-test.sh
+	$(MAKE) qa-compare
 	$(if $(filter yes,$(QA_PXE)),$(MAKE) qa-pxe)
 
 qa-held: image
