@@ -1,12 +1,12 @@
 #include "apply/apply.h"
 
 #include <chrono>
-#include <ctime>
 #include <map>
 
 #include "apply/holders.h"
 #include "apply/reboot_guard.h"
 #include "apply/restore.h"
+#include "base/clock.h"
 #include "base/strings.h"
 
 namespace gpuhost::apply {
@@ -14,15 +14,6 @@ namespace {
 
 using plan::ActionKind;
 using report::ActionResult;
-
-std::string NowRfc3339() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 bool ModuleLoaded(const Fs& fs, const std::string& name) {
   std::string n = name;
@@ -166,7 +157,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
                     const Options& opts) {
   using Clock = std::chrono::steady_clock;
   report::State st;
-  st.started_at = NowRfc3339();
+  st.started_at = NowRfc3339Utc();
   st.dry_run = opts.dry_run;
   st.inventory = inv;
   st.plan = plan;
@@ -251,7 +242,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
   st.kernel_params_missing = missing;
   st.timings_us["apply"] =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-  st.finished_at = NowRfc3339();
+  st.finished_at = NowRfc3339Utc();
   st.result = Result(st);
   return st;
 }

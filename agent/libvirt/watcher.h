@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "base/background_reading.h"
 #include "inventory/model.h"
 
 namespace gpuhost::virt {
@@ -34,25 +35,20 @@ class Watcher {
   };
 
   explicit Watcher(Options options);
-  // Never waits for a libvirt call in flight: a reading thread stuck in
-  // libvirt is left behind and ends with the process.
-  ~Watcher();
-  Watcher(const Watcher&) = delete;
-  Watcher& operator=(const Watcher&) = delete;
 
   // The newest reading (null before the first one lands). Starts a new
   // reading when this one is missing or older than max_age and none is
-  // under way. Never blocks on libvirt.
+  // under way. Never blocks on libvirt; a reading stuck in libvirt is left
+  // behind when the Watcher goes (base/background_reading.h).
   std::shared_ptr<const Reading> Latest();
 
   // For tests: waits up to `timeout` for a reading taken after this call
   // (starting one if needed); null on timeout.
   std::shared_ptr<const Reading> WaitFresh(std::chrono::milliseconds timeout);
 
-  struct Shared;  // what the reading thread and requests share (watcher.cc)
-
  private:
-  std::shared_ptr<Shared> shared_;
+  std::chrono::milliseconds max_age_;
+  BackgroundReading<int, Reading> reading_;  // one kind of request: 0
 };
 
 }  // namespace gpuhost::virt

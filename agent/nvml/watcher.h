@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/background_reading.h"
 #include "inventory/model.h"
 #include "nvml/nvml.h"
 
@@ -34,16 +35,12 @@ class Watcher {
   };
 
   explicit Watcher(Options options);
-  // Never waits for a reading in flight: a thread stuck in the driver is
-  // left behind and ends with the process.
-  ~Watcher();
-  Watcher(const Watcher&) = delete;
-  Watcher& operator=(const Watcher&) = delete;
 
   // The newest reading for `gpus` (null before the first one for this set
   // lands, and always null for an empty set: nothing to ask NVML). Starts a
   // new reading when it is missing, for another set, or older than max_age,
-  // and none is under way. Never blocks on NVML.
+  // and none is under way. Never blocks on NVML; a reading stuck in the
+  // driver is left behind when the Watcher goes (base/background_reading.h).
   std::shared_ptr<const Reading> Latest(const std::vector<inventory::PciAddress>& gpus);
 
   // For tests: waits up to `timeout` for a reading of `gpus` taken after this
@@ -51,10 +48,9 @@ class Watcher {
   std::shared_ptr<const Reading> WaitFresh(const std::vector<inventory::PciAddress>& gpus,
                                            std::chrono::milliseconds timeout);
 
-  struct Shared;  // what the reading thread and requests share (watcher.cc)
-
  private:
-  std::shared_ptr<Shared> shared_;
+  std::chrono::milliseconds max_age_;
+  BackgroundReading<std::vector<inventory::PciAddress>, Reading> reading_;
 };
 
 }  // namespace gpuhost::nvml
