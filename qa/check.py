@@ -22,6 +22,8 @@ import re
 import struct
 import sys
 
+from probe_report import parse_block
+
 scenario, bootdir = sys.argv[1], sys.argv[2]
 results = []
 # A PXE boot is a first boot without a disk: judged as "first", plus its own checks.
@@ -50,26 +52,8 @@ def read(path, default=""):
 
 
 def parse_report(text):
-    text = text.replace("\r", "")
-    m = re.search(r"^GPUHOST-QA-BEGIN\n(.*)^GPUHOST-QA-END$", text, re.S | re.M)
-    if not m:
-        return {}, {}
-    keys, sections, cur, buf = {}, {}, None, []
-    for line in m.group(1).split("\n"):
-        if cur is not None:
-            if line == cur + "-end":
-                sections[cur] = "\n".join(buf)
-                cur, buf = None, []
-            else:
-                buf.append(line)
-            continue
-        if line.endswith("-begin") and ":" not in line:
-            cur = line[: -len("-begin")]
-            continue
-        if ": " in line:
-            k, v = line.split(": ", 1)
-            keys.setdefault(k, []).append(v)
-    return keys, sections
+    keys, sections = parse_block(text, multi=True)
+    return (keys, sections) if keys is not None else ({}, {})
 
 
 def first(keys, k, default=""):

@@ -18,34 +18,22 @@ Waiver file: "reason KEY: TEXT" lines define reasons; "TYPE OPTION KEY" lines wa
 import argparse
 import json
 import os
-import re
 import shlex
 import subprocess
 import sys
 import tempfile
 
+from probe_report import parse_block
+
 TYPES = ("kconfig", "cmdline", "sysctl")
 
 
 def parse_probe(path):
-    """(keys, sections) of a qa/probe.sh report; see qa/check.py for the format."""
+    """(keys, sections) of a qa/probe.sh report (qa/probe_report.py)."""
     with open(path, errors="replace") as f:
-        text = f.read().replace("\r", "")
-    m = re.search(r"^GPUHOST-QA-BEGIN\n(.*)^GPUHOST-QA-END$", text, re.S | re.M)
-    if not m:
+        keys, sections = parse_block(f.read())
+    if keys is None:
         sys.exit(f"hardening: {path}: no complete probe report (GPUHOST-QA-BEGIN ... END)")
-    keys, sections, cur, buf = {}, {}, None, []
-    for line in m.group(1).split("\n"):
-        if cur is not None:
-            if line == cur + "-end":
-                sections[cur], cur, buf = "\n".join(buf), None, []
-            else:
-                buf.append(line)
-        elif line.endswith("-begin") and ":" not in line:
-            cur = line[: -len("-begin")]
-        elif ": " in line:
-            k, v = line.split(": ", 1)
-            keys.setdefault(k, v)
     return keys, sections
 
 

@@ -16,9 +16,10 @@ runs the agent again while libvirtd runs; its binds must go through libvirt
 """
 import json
 import os
-import re
 import time
 import urllib.request
+
+from probe_report import parse_block
 
 VM = "gpuhost-qa-vm"
 
@@ -31,34 +32,13 @@ def fetch(port, path):
         return 0, str(e)
 
 
-def block(text, name):
-    """keys and sections of the probe's NAME block (the format of the main report)."""
-    text = text.replace("\r", "")
-    m = re.search(rf"^{name}-BEGIN\n(.*?)^{name}-END$", text, re.S | re.M)
-    if not m:
-        return None, None
-    keys, sections, cur, buf = {}, {}, None, []
-    for line in m.group(1).split("\n"):
-        if cur is not None:
-            if line == cur + "-end":
-                sections[cur], cur, buf = "\n".join(buf), None, []
-            else:
-                buf.append(line)
-        elif line.endswith("-begin") and ":" not in line:
-            cur = line[: -len("-begin")]
-        elif ": " in line:
-            k, v = line.split(": ", 1)
-            keys.setdefault(k, v)
-    return keys, sections
-
-
 def binds_through_libvirt(bootdir, devices, check):
     """First boot: the probe's restore + apply while libvirtd runs (qa/probe.sh, after the report)."""
     path, t0 = os.path.join(bootdir, "probe.txt"), time.time()
     keys = None
     while time.time() - t0 < 180:
         with open(path, errors="replace") as f:
-            keys, sections = block(f.read(), "GPUHOST-QA-LIBVIRT")
+            keys, sections = parse_block(f.read(), "GPUHOST-QA-LIBVIRT")
         if keys is not None:
             break
         time.sleep(2)
