@@ -114,6 +114,15 @@ check("modprobe configuration blacklists nouveau", "blacklist nouveau" in sec.ge
 alias = sec.get("alias-h200", [])
 check("an H200's modalias resolves to nvidia, never nouveau", "nvidia" in alias and "nouveau" not in alias,
       " ".join(alias) or "nothing")
+udev = [l for l in sec.get("udev-load-h200", []) if l.strip()]
+check("udev's load of an H200 modalias loads nothing (modprobe -n -v -b: nvidia blacklisted for alias loads)",
+      not any(w in l for l in udev for w in ("insmod", "install")), "; ".join(udev) or "nothing")
+agent_load = sec.get("agent-load-nvidia", [])
+check("the agent's load of nvidia by name still reaches the driver (modprobe -n -v nvidia)",
+      any("nvidia-current" in l and ("insmod" in l or "install" in l) for l in agent_load),
+      "; ".join(agent_load) or "nothing")
+check("modprobe configuration blacklists nvidia for udev", "blacklist nvidia" in sec.get("modprobe-blacklist", []),
+      "; ".join(sec.get("modprobe-blacklist", [])))
 check("no modules-load.d entry loads nvidia at boot", not any("nvidia" in l for l in sec.get("modules-load-d", [])),
       " ".join(sec.get("modules-load-d", [])))
 check("systemd-modules-load.service", one("modules-load").startswith("active result=success"), one("modules-load"))

@@ -20,8 +20,12 @@ section() { # NAME COMMAND...
     section sys-module-nvidia sh -c 'ls -d /sys/module/nvidia* /sys/module/nouveau 2>/dev/null; true'
     section dkms-modules sh -c 'ls /usr/lib/modules/$(uname -r)/updates/dkms'
     section modprobe-blacklist sh -c "modprobe --showconfig | grep -E '^blacklist (nouveau|nvidia)' | sort -u"
-    # What udev would load for an H200 (10de:2335, class 0302): nvidia only, never nouveau.
-    section alias-h200 modprobe -b -R pci:v000010DEd00002335sv000010DEsd000018BFbc03sc02i00
+    # What an H200's modalias (10de:2335, class 0302) maps to: nvidia only, never nouveau.
+    section alias-h200 modprobe -R pci:v000010DEd00002335sv000010DEsd000018BFbc03sc02i00
+    # udev's load of that modalias (modprobe -b, dry run): nothing, the image blacklists nvidia
+    # (overlays/nvidia/usr/lib/modprobe.d); the agent's load by name (no -b): the driver.
+    section udev-load-h200 modprobe -n -v -b pci:v000010DEd00002335sv000010DEsd000018BFbc03sc02i00
+    section agent-load-nvidia modprobe -n -v nvidia
     section modules-load-d sh -c 'ls /etc/modules-load.d /usr/lib/modules-load.d 2>/dev/null'
     for p in ActiveState Result ConditionResult UnitFileState; do
         echo "persistenced: $p=$(systemctl show -P "$p" nvidia-persistenced.service)"

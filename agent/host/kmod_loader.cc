@@ -63,13 +63,16 @@ Status KmodLoader::Load(const std::string& name, const std::string& options) {
   Status last = Status::NotFound("module " + name + " is not installed");
   kmod_list_foreach(it, list.get()) {
     kmod_module* mod = kmod_module_get_module(it);
+    // modprobe's rule: a blacklist stops loads through an alias (udev's), not a load by name.
+    // The nvidia image blacklists nvidia so udev leaves GPUs alone until the agent has bound
+    // the vfio ones; the agent then loads it by name (overlays/nvidia, docs/nvidia.md).
     err = kmod_module_probe_insert_module(
-        mod, KMOD_PROBE_APPLY_BLACKLIST | KMOD_PROBE_IGNORE_LOADED,
+        mod, KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY | KMOD_PROBE_IGNORE_LOADED,
         options.empty() ? nullptr : options.c_str(), RunInstall, nullptr, nullptr);
     std::string modname = kmod_module_get_name(mod);
     kmod_module_unref(mod);
     if (err == 0) return Status::Ok();
-    if (err == KMOD_PROBE_APPLY_BLACKLIST) {
+    if (err == KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY) {
       last = Status::Unsupported("module " + modname + " is blacklisted");
     } else {
       last = Status::FromErrno("insert module " + modname, -err);
