@@ -12,8 +12,14 @@ std::string ModprobeConf(bool host_nvidia) {
   std::string s = kHeader;
   s += "# vfio-pci loads before every GPU driver, so the driver_override set by\n"
        "# 70-gpuhost-vfio.rules hands passthrough GPUs to it first.\n";
-  for (const char* d : {"nvidia", "nvidia_current", "nouveau", "amdgpu", "radeon", "i915", "xe",
-                        "snd_hda_intel", "xhci_pci", "i2c_nvidia_gpu", "ast", "mgag200"}) {
+  // Real module names only. Not "nvidia": Debian maps it to nvidia-current with an install
+  // command, and kmod drops a name's install command once a softdep names it (kmod 34.2,
+  // `modprobe -n -v nvidia` with "softdep nvidia ..." loads only the softdep): the driver
+  // would never load. nvidia_current is the file the install command loads; a GPU whose
+  // driver_override says vfio-pci is never bound by the NVIDIA driver whatever loads first.
+  for (const char* d :
+       {"nvidia_current", "nvidia_current_open", "nouveau", "amdgpu", "radeon", "i915", "xe",
+        "snd_hda_intel", "xhci_pci", "i2c_nvidia_gpu", "ast", "mgag200"}) {
     s += std::string("softdep ") + d + " pre: vfio-pci\n";
   }
   s += "# nouveau never drives a GPU here (the NVIDIA driver or vfio-pci does).\n";
