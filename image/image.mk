@@ -79,15 +79,15 @@ run: image
 QA_PXE ?= $(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),no,yes),no)
 
 qa: image
-	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-test.sh
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/boot-test.sh
 	$(MAKE) qa-compare
 	$(if $(filter yes,$(QA_PXE)),$(MAKE) qa-pxe)
 
 qa-held: image
-	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/held-test.sh
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/held-test.sh
 
 qa-boot-time: image
-	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/boot-time.sh
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/boot-time.sh
 
 # The product image next to a stock trixie image (recipes/bare-trixie, built here): boot time
 # (first /healthz vs login prompt) and the kernel-hardening-checker report, judged against

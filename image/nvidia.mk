@@ -13,4 +13,4 @@ NVIDIA_VARIANT := nvidia$(if $(NVIDIA_PROFILES),+$(subst $(comma),+,$(NVIDIA_PRO
 qa-nvidia:
 	$(MAKE) image PROFILE=nvidia IMAGE_PROFILES=$(NVIDIA_PROFILES)
 	PROFILE=nvidia IMAGE=build/$(NVIDIA_VARIANT)/image.raw QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) \
-	    flock /tmp/gpuhost-qemu.lock qa/nvidia-boot-test.sh
+	    flock /tmp/gpuhost-qemu.lock qa/retry-on-panic.sh qa/nvidia-boot-test.sh

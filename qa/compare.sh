@@ -20,7 +20,7 @@ for f in "$ours/probe.txt" "$ours/first-answer-ms" "build/$variant/image.kconfig
     [[ -f $f ]] || { echo "qa-compare: $f missing: run make qa (boot-test) for $variant first" >&2; exit 1; }
 done
 
-PROFILE=bare-trixie IMAGE=build/bare-trixie/image.raw "$here/boot-time.sh"
+PROFILE=bare-trixie IMAGE=build/bare-trixie/image.raw "$here/retry-on-panic.sh" "$here/boot-time.sh"
 
 secs() { printf '%d.%d' $(( $1 / 1000 )) $(( $1 % 1000 / 100 )); }
 h=$(cat "$ours/first-answer-ms") hc=$(cat "$ours/healthz.code" 2>/dev/null || echo '?')
