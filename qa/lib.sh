@@ -87,18 +87,21 @@ qa_device_args=(
     -device hda-duplex,bus=qa_hda.0,audiodev=qa_snd
 )
 
-qa_probe_unit=$(cat <<'UNIT'
+# qa_probe_unit CREDENTIAL WHO: an injected unit that runs the script handed in as credential
+# CREDENTIAL (qa/probe.sh here; qa/nvidia-boot-test.sh adds its own). exec, not oneshot: the
+# boot must be able to finish while the probe waits for it.
+qa_probe_unit() {
+    cat <<UNIT
 [Unit]
-Description=gpuhost qa probe (injected by qa/lib.sh)
+Description=gpuhost qa probe $1 (injected by $2)
 After=gpuhost-serve.service
 
 [Service]
-# exec, not oneshot: the boot must be able to finish while the probe waits for it.
 Type=exec
-ImportCredential=gpuhost-qa.probe
-ExecStart=/bin/sh -c 'exec /bin/sh "$${CREDENTIALS_DIRECTORY}/gpuhost-qa.probe"'
+ImportCredential=$1
+ExecStart=/bin/sh -c 'exec /bin/sh "\$\${CREDENTIALS_DIRECTORY}/$1"'
 UNIT
-)
+}
 
 # A fresh SSH key pair per run; its public half goes in as the ssh.authorized_keys.root
 # credential (systemd's tmpfiles provision.conf writes it to /root/.ssh/authorized_keys), and
@@ -134,7 +137,7 @@ qa_boot() {
         -device virtserialport,chardev=probe,name=probe \
         -smbios "type=11,value=io.systemd.stub.kernel-cmdline-extra=console=ttyS0 no_timer_check" \
         -smbios "$(qa_cred gpuhost.policy "$(qa_b64 "$qa_policy")")" \
-        -smbios "$(qa_cred systemd.extra-unit.gpuhost-qa-probe.service "$(printf '%s\n' "$qa_probe_unit" | qa_b64)")" \
+        -smbios "$(qa_cred systemd.extra-unit.gpuhost-qa-probe.service "$(qa_probe_unit gpuhost-qa.probe qa/lib.sh | qa_b64)")" \
         -smbios "$(qa_cred systemd.unit-dropin.multi-user.target "$(printf '%s' "$wants" | qa_b64)")" \
         -smbios "$(qa_cred gpuhost-qa.probe "$(qa_b64 "$qa_here/probe.sh")")" \
         -smbios "$(qa_cred ssh.authorized_keys.root "$(qa_b64 "$QA_SSH_PUBKEY")")" \

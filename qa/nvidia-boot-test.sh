@@ -20,23 +20,12 @@ export QA_UKI=$uki QA_IMAGE=$qa_image
 (cd "$(dirname "$qa_image")" && sha256sum --check --quiet SHA256SUMS) ||
     { echo "qa: $(dirname "$qa_image")/SHA256SUMS does not match the outputs" >&2; exit 1; }
 
-nvunit=$(cat <<'UNIT'
-[Unit]
-Description=gpuhost qa NVIDIA probe (injected by qa/nvidia-boot-test.sh)
-After=gpuhost-serve.service
-
-[Service]
-Type=exec
-ImportCredential=gpuhost-qa.nvprobe
-ExecStart=/bin/sh -c 'exec /bin/sh "$${CREDENTIALS_DIRECTORY}/gpuhost-qa.nvprobe"'
-UNIT
-)
 qa_extra_wants=(gpuhost-qa-nvprobe.service)
 name=first
 qa_boot "$name" "$qa_image" \
     -chardev "file,id=nvprobe,path=$qa_work/$name/nvprobe.txt" \
     -device virtserialport,chardev=nvprobe,name=nvprobe \
-    -smbios "$(qa_cred systemd.extra-unit.gpuhost-qa-nvprobe.service "$(printf '%s\n' "$nvunit" | qa_b64)")" \
+    -smbios "$(qa_cred systemd.extra-unit.gpuhost-qa-nvprobe.service "$(qa_probe_unit gpuhost-qa.nvprobe qa/nvidia-boot-test.sh | qa_b64)")" \
     -smbios "$(qa_cred gpuhost-qa.nvprobe "$(qa_b64 "$qa_here/nvidia-probe.sh")")"
 qa_wait_http
 qa_fetch_http
