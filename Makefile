@@ -4,7 +4,7 @@ JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 
 # Debian packages the agent's build and tests need.
-BUILD_DEPS := cmake g++ make pkg-config pciutils pci.ids umockdev kmod \
+BUILD_DEPS := cmake g++ make pkg-config python3 pciutils pci.ids umockdev kmod \
               libpci-dev libkmod-dev libsystemd-dev libvirt-dev libcpp-httplib-dev \
               nlohmann-json3-dev libgtest-dev \
               chromium prometheus systemd

@@ -3,7 +3,9 @@
 #   make image          build build/$(PROFILE)/image.raw (only when an input changed)
 #   make image-force    rebuild it regardless (mkosi's incremental cache still applies)
 #   make run            boot it under qemu; prints the status page URL once /healthz answers
-#   make qa             boot it headless twice (same disk) and check both boots (qa/boot-test.sh)
+#   make qa             the accelerator check (qa/accel-test.sh), then boot it headless twice (same
+#                       disk) and check both boots (qa/boot-test.sh), then make qa-run
+#   make qa-run         `make run` checked (qa/run-test.sh): accelerator/fallback, timing, the page
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
 #   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
 #   make qa-compare     boot time and kernel-hardening-checker report next to a stock trixie image
@@ -11,7 +13,8 @@
 #                       TFTP + an HTTP server, no disk; same checks (qa/pxe-test.sh). `make qa` runs it
 #   make image-deps     install the Debian packages the pipeline needs on this machine
 #   make image-report   the budget figures of the built image: used bytes, zstd size, initrd, times
-#   make image-lock     rebuild accepting the mirror's current packages; rewrite the recipe's lock
+#   make image-lock     record the mirror's current packages in the recipe's lock (a record: builds
+#                       follow the mirror and print what moved; GPUHOST_LOCK=strict makes it a gate)
 #   make image-repro    build the commit twice without caches; the manifests must be identical
 #   make image-clean    remove the built image; image-distclean also the tools tree and caches
 #
@@ -47,7 +50,7 @@ IMAGE_RECIPES := recipes/$(PROFILE) \
 IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-held qa-boot-time qa-pxe image-clean image-distclean qa-compare \
+.PHONY: image image-force image-deps tools-tree run qa qa-run qa-held qa-boot-time qa-pxe image-clean image-distclean qa-compare \
         image-report image-lock image-repro
 
 image-deps:
@@ -79,9 +82,16 @@ run: image
 QA_PXE ?= $(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),no,yes),no)
 
 qa: image
+	qa/accel-test.sh
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/boot-test.sh
+	$(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),,$(MAKE) qa-run))
 	$(MAKE) qa-compare
 	$(if $(filter yes,$(QA_PXE)),$(MAKE) qa-pxe)
+
+# `make run` itself, checked (qa/run-test.sh): the accelerator's choice or its fallback to TCG,
+# the time to the page with its phases, and the page showing one GPU kept and one passed through.
+qa-run: image
+	IMAGE=$(IMAGE_RAW) qa/retry-on-panic.sh qa/run-test.sh
 
 qa-held: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/held-test.sh
@@ -105,11 +115,10 @@ qa-pxe: image-deps
 image-report: image
 	image/report.py $(IMAGE_OUT)
 
-# The mirror moved (or the package set changed on purpose): build accepting what it serves now,
-# then write recipes/<recipe>/packages[+<profile>...].lock from the new manifest. Review the diff.
-image-lock: image-deps
-	GPUHOST_LOCK=update PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/mkosi.sh -f build
-	image/packages-lock.py $(IMAGE_OUT)/image.manifest \
+# Record what the mirror serves now: build (if an input changed), then write
+# recipes/<recipe>/packages[+<profile>...].lock from the image's manifest. Review the diff.
+image-lock: image
+	image/packages-lock.py write $(IMAGE_OUT)/image.manifest \
 	    recipes/$(PROFILE)/packages$(if $(IMAGE_PROFILES),+$(subst $(comma),+,$(IMAGE_PROFILES))).lock
 
 image-repro: image-deps

@@ -26,9 +26,14 @@
 #                          lock and finalize checks read the sources, i.e. that revision's lock)
 #   SOURCE_DATE_EPOCH      default: the commit time of GPUHOST_SRC_REV (or HEAD); mkosi clamps
 #                          every file's mtime to it
-#   GPUHOST_LOCK           check (default) or update: what a difference between the image's
-#                          packages and recipes/<recipe>/packages[+<profile>...].lock does
-#                          (mkosi.finalize.d/25-packages-lock.chroot; `make image-lock`)
+#   GPUHOST_LOCK           record (default) or strict. record: the build follows the mirror and
+#                          prints afterwards what moved since recipes/<recipe>/packages[+<profile>
+#                          ...].lock (image/packages-lock.py compare; whole list in
+#                          build/<variant>/packages.moved). strict (release builds): any
+#                          difference fails the build before the disk is written
+#                          (mkosi.finalize.d/25-packages-lock.chroot)
+#   GPUHOST_PACKAGES_LOCK_FILE  compare against this lock file instead of the recipe's (record
+#                          mode; image/repro-check.sh proves a stale lock does not fail a build)
 #   GPUHOST_OUTPUT_NAME    output/cache directory name instead of <recipe>[+<profile>...]
 #                          (image/repro-check.sh builds a second, cache-less copy that way)
 #   GPUHOST_VERIFY_IMAGE_ARGS  extra flags for the build-time `gpuhost-agent verify-image`
@@ -96,7 +101,7 @@ args=(
 [[ -z $profiles ]] || args+=(--profile="$profiles")
 # Always passed, possibly empty: mkosi.build.chroot reconfigures from scratch when it changes.
 args+=(--environment="GPUHOST_CMAKE_ARGS=${GPUHOST_CMAKE_ARGS:-}")
-args+=(--environment="GPUHOST_PACKAGES_LOCK=$lock" --environment="GPUHOST_LOCK=${GPUHOST_LOCK:-check}")
+args+=(--environment="GPUHOST_PACKAGES_LOCK=$lock" --environment="GPUHOST_LOCK=${GPUHOST_LOCK:-record}")
 [[ -z ${GPUHOST_VERIFY_IMAGE_ARGS+x} ]] ||
     args+=(--environment="GPUHOST_VERIFY_IMAGE_ARGS=$GPUHOST_VERIFY_IMAGE_ARGS")
 if [[ -n ${GPUHOST_SRC_REV:-} ]]; then
@@ -158,6 +163,11 @@ unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
 # Checksums over what this build wrote (still under the lock: the next build must not race them).
 if [[ $verb == build && -f "$root/build/$variant/image.raw" ]]; then
     "$here/sums.sh" "$root/build/$variant"
+    # What moved on the mirror since the recipe's lock was recorded: a few lines, never fatal
+    # (strict builds already stopped in the finalize check when anything differed).
+    lock_file=${GPUHOST_PACKAGES_LOCK_FILE:-${src:-$root}/$lock}
+    python3 "$here/packages-lock.py" compare "$root/build/$variant/image.manifest" "$lock_file" \
+        --out "$root/build/$variant/packages.moved"
     echo "$(date -u +%FT%TZ) $variant $kind $(( $(date +%s) - t0 ))s $(git -C "$root" rev-parse --short HEAD)" \
         >>"$cache/build-times.log"
 fi

@@ -6,7 +6,12 @@
 #   IMAGE      disk image (default build/$PROFILE/image.raw, PROFILE default kvm-host)
 #   HOST_PORT  host port forwarded to the guest's 8080 on 127.0.0.1 (default 8080)
 #   SERIAL     "stdio" (interactive console; Ctrl-A X quits) or a file for the serial log
-#   ACCEL      auto (default: kvm when /dev/kvm works, else tcg), kvm or tcg
+#   ACCEL      auto (default: kvm when a trial with the firmware runs, else tcg; image/accel.sh),
+#              kvm or tcg
+#   EXTRA_GPU  yes: add a second display GPU with an audio companion in its own IOMMU group
+#   BOOT_TIMING  a file: the guest writes where its boot's time went there (image/boot-timing.sh,
+#              handed in as a credential with a unit that runs it after gpuhost-serve.service;
+#              image/boot-timing.py reads it). Nothing of it is in the image
 #   VARS       OVMF variable store to use (default: a fresh copy in build/$PROFILE/)
 #   SNAPSHOT   on (default) or off: off lets the guest write to IMAGE, so state persists from one
 #              boot to the next (qa boots a qcow2 overlay of the built image that way)
@@ -50,23 +55,42 @@ if [[ -z ${VARS:-} ]]; then
     cp "$ovmf_vars_template" "$vars"
 fi
 
-# KVM only when it really runs a guest: on some machines /dev/kvm opens and qemu's KVM init
-# succeeds, then the first vCPU setup aborts ("failed to set MSR 0x10a"). A 2 s trial boot of
-# an empty machine tells: still running when the timeout hits (status 124) means KVM works.
-kvm_works() {
-    [[ -r /dev/kvm && -w /dev/kvm ]] || return 1
-    local rc=0
-    # In a subshell, so bash's "Aborted" job message goes to /dev/null with the rest.
-    (timeout 2 qemu-system-x86_64 -accel kvm -cpu max -machine q35 -m 64 -nodefaults \
-        -display none -serial none -monitor none -no-reboot; exit $?) >/dev/null 2>&1 || rc=$?
-    [[ $rc == 124 ]]
-}
-case $accel in
-    auto) if kvm_works; then accel_args=(-accel kvm); else accel_args=(-accel tcg); fi ;;
-    kvm) accel_args=(-accel kvm) ;;
-    tcg) accel_args=(-accel tcg) ;;
-    *) echo "vm.sh: ACCEL must be auto, kvm or tcg" >&2; exit 1 ;;
-esac
+# The accelerator: image/accel.sh tries KVM with the real firmware before trusting it (auto),
+# and says which and why in one line.
+accel_name=$(ACCEL=$accel "$here/accel.sh")
+accel_args=(-accel "$accel_name")
+
+# A second GPU for VMs (EXTRA_GPU=yes; make run and make qa): a display function on its own PCIe
+# root port, so in its own IOMMU group, with an HDMI-audio companion as function 1, the shape of
+# a real discrete GPU. The image's default policy keeps the boot VGA for the console and passes
+# every other GPU through, so the first page shows one of each.
+extra_gpu_args=()
+if [[ ${EXTRA_GPU:-no} == yes ]]; then
+    extra_gpu_args=(
+        -device pcie-root-port,id=gpu_rp,chassis=13
+        -device bochs-display,bus=gpu_rp,addr=00.0,multifunction=on
+        -device ich9-intel-hda,bus=gpu_rp,addr=00.1,id=gpu_hda
+        -audiodev none,id=gpu_snd
+        -device hda-duplex,bus=gpu_hda.0,audiodev=gpu_snd
+    )
+fi
+
+timing_args=()
+if [[ -n ${BOOT_TIMING:-} ]]; then
+    cred() { echo "type=11,value=io.systemd.credential.binary:$1=$(base64 -w0)"; }
+    : >"$BOOT_TIMING"
+    timing_args=(
+        -device virtio-serial-pci,id=timing_vs
+        -chardev "file,id=gpuhost_timing,path=$BOOT_TIMING"
+        -device virtserialport,bus=timing_vs.0,chardev=gpuhost_timing,name=gpuhost-timing
+        -smbios "$(cred gpuhost-timing.script <"$here/boot-timing.sh")"
+        -smbios "$(printf '%s\n' '[Unit]' 'Description=gpuhost boot timing (injected by image/vm.sh)' \
+            'After=gpuhost-serve.service' '[Service]' 'Type=exec' 'ImportCredential=gpuhost-timing.script' \
+            'ExecStart=/bin/sh -c '"'"'exec /bin/sh "$${CREDENTIALS_DIRECTORY}/gpuhost-timing.script"'"'" |
+            cred systemd.extra-unit.gpuhost-boot-timing.service)"
+        -smbios "$(printf '[Unit]\nWants=gpuhost-boot-timing.service\n' | cred systemd.unit-dropin.gpuhost-serve.service)"
+    )
+fi
 
 if [[ $serial == stdio ]]; then
     serial_args=(-serial mon:stdio)
@@ -99,6 +123,8 @@ exec qemu-system-x86_64 \
     -drive if=pflash,format=raw,unit=1,file="$vars" \
     -netdev "$netdev" \
     "${boot_args[@]}" \
+    "${extra_gpu_args[@]}" \
+    "${timing_args[@]}" \
     -display none \
     "${serial_args[@]}" \
     "$@"

@@ -69,6 +69,7 @@ for b in $boots; do
     qa_fetch_http
     qa_wait_probe
     QA_PREV_DIR=$prev qa_check "$b"
+    qa_timing
     qa_keep
     qa_poweroff
     summary+=("$b: healthz after $(qa_secs "$qa_t_health")s, probe after $(qa_secs "$qa_t_probe")s")

@@ -80,12 +80,9 @@ qa_device_args=(
     -device pcie-root-port,id=qa_rp_nic,chassis=12
     -netdev hubport,id=qa_n1,hubid=1
     -device e1000e,bus=qa_rp_nic,netdev=qa_n1,mac=52:54:00:00:00:99
-    -device pcie-root-port,id=qa_rp_gpu,chassis=13
-    -device bochs-display,bus=qa_rp_gpu,addr=00.0,multifunction=on
-    -device ich9-intel-hda,bus=qa_rp_gpu,addr=00.1,id=qa_hda
-    -audiodev none,id=qa_snd
-    -device hda-duplex,bus=qa_hda.0,audiodev=qa_snd
 )
+# The non-boot display GPU with its audio companion is image/vm.sh's EXTRA_GPU (make run shows the
+# same machine).
 
 # qa_probe_unit CREDENTIAL WHO: an injected unit that runs the script handed in as credential
 # CREDENTIAL (qa/probe.sh here; qa/nvidia-boot-test.sh adds its own). exec, not oneshot: the
@@ -127,7 +124,8 @@ qa_boot() {
     # panic ("timer doesn't work through Interrupt-remapped IO-APIC"); emulation, not the image.
     # console=ttyS0 last makes the serial port /dev/console for this boot, so the log has
     # systemd's status lines too (systemd-stub appends the SMBIOS cmdline-extra without Secure Boot).
-    SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$qa_work/OVMF_VARS.fd" IMAGE="$disk" \
+    SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$qa_work/OVMF_VARS.fd" IMAGE="$disk" EXTRA_GPU=yes \
+        BOOT_TIMING="$qa_dir/timing.txt" \
         "$qa_root/image/vm.sh" \
         -no-reboot \
         -qmp "unix:$qa_dir/qmp.sock,server=on,wait=off" \
@@ -147,10 +145,12 @@ qa_boot() {
     qa_log "qemu pid $qa_pid on $disk (snapshot=${SNAPSHOT:-on}), serial log $qa_dir/serial.log, http://127.0.0.1:$qa_port/"
 }
 
-# True once the boot's time is up; a guest kernel panic fails the run at once instead of
-# waiting out the timeout.
+# True once the boot's time is up; a guest kernel panic, or KVM stopping the guest, fails the
+# run at once instead of waiting out the timeout.
 qa_expired() {
-    local panic
+    local panic kvm
+    kvm=$(grep -a -m1 -E 'KVM internal error|^qemu-system-x86_64: .*([Kk][Vv][Mm]|MSR)' "$qa_dir/qemu.out" 2>/dev/null | tr -d '\r') || true
+    [[ -z $kvm ]] || qa_fail "KVM failed after start ($kvm); ACCEL=tcg runs without it"
     panic=$(grep -a -m1 'Kernel panic - not syncing' "$qa_dir/serial.log" 2>/dev/null | tr -d '\r') || true
     [[ -z $panic ]] || qa_fail "the guest kernel panicked: $panic"
     (( $(qa_now) - qa_t0 > qa_timeout * 1000 ))
@@ -184,6 +184,18 @@ qa_fetch_http() {
     done
 }
 
+# qa_timing: where this boot's time went (image/boot-timing.py on the guest's timing report,
+# which comes right after the probe's), one line each; a missing report is said, not fatal.
+qa_timing() {
+    local i
+    for i in $(seq 1 30); do
+        grep -q GPUHOST-TIMING-END "$qa_dir/timing.txt" 2>/dev/null && break
+        sleep 1
+    done
+    "$qa_root/image/boot-timing.py" "$qa_dir/timing.txt" "$qa_t_health" "qa[$qa_name]" ||
+        qa_log "no boot timing report"
+}
+
 # Waits for the probe's report. Sets qa_t_probe (ms).
 qa_wait_probe() {
     while ! grep -q GPUHOST-QA-END "$qa_dir/probe.txt"; do
@@ -209,21 +221,15 @@ qa_keep() {
     rm -rf "$dest" && mkdir -p "$dest"
     cp "$qa_dir/probe.txt" "$qa_dir/serial.log" "$dest/" 2>/dev/null || true
     cp "$qa_dir/http/first-answer-ms" "$qa_dir/http/healthz.code" "$dest/" 2>/dev/null || true
+    cp "$qa_dir/timing.txt" "$dest/" 2>/dev/null || true
     [[ -z ${qa_t_login:-} ]] || echo "$qa_t_login" >"$dest/login-prompt-ms"
     qa_log "kept the probe report and serial log in ${dest#"$qa_root"/}"
 }
 
 # ACPI power button through QMP; logind turns it into a clean poweroff. Waits for qemu to exit.
 qa_poweroff() {
-    python3 - "$qa_dir/qmp.sock" <<'PY' || qa_fail "could not send system_powerdown over QMP"
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
-f.readline()
-for cmd in ("qmp_capabilities", "system_powerdown"):
-    f.write(json.dumps({"execute": cmd}) + "\n"); f.flush()
-    while "return" not in (r := json.loads(f.readline())) and "error" not in r: pass
-    if "error" in r: sys.exit(r["error"])
-PY
+    "$qa_root/image/qmp.py" "$qa_dir/qmp.sock" system_powerdown >/dev/null ||
+        qa_fail "could not send system_powerdown over QMP"
     local deadline=$(( $(date +%s) + 120 )) rc=0
     while qa_alive && (( $(date +%s) < deadline )); do sleep 1; done
     qa_alive && qa_fail "guest did not power off within 120s of the power button"
