@@ -20,6 +20,9 @@ timeout 300 systemctl is-system-running --wait >/dev/null 2>&1
     done
     echo "net $(journalctl -b -q -o short-monotonic --no-pager -u systemd-networkd.service | grep -m1 'DHCPv4 address' | sed 's/^\[ *\([0-9.]*\)\].*/\1/')"
     echo "analyze $(systemd-analyze time 2>&1 | head -n 1)"
+    journalctl -b -q -o short-monotonic --no-pager -u gpuhost-agent.service -u gpuhost-serve.service \
+        2>&1 | head -n 30 | sed 's/^/journal /'
+
     systemd-analyze blame --no-pager 2>&1 | head -n 15 | sed 's/^/blame /'
     systemd-analyze critical-chain --no-pager gpuhost-serve.service 2>&1 | sed 's/^/chain /'
     echo "GPUHOST-TIMING-END"

@@ -61,7 +61,8 @@ kvm_failed() {
 poll() {
     local start=$1 accel=$2 ms why
     while :; do
-        if curl -fsS -m 3 -o /dev/null "${url}healthz" 2>/dev/null; then
+        # -m 2: until the guest has its address, qemu's port forward accepts and then hangs.
+        if curl -fsS -m 2 -o /dev/null "${url}healthz" 2>/dev/null; then
             ms=$(( $(date +%s%3N) - start ))
             echo "$ms" >"$work/healthz-ms"
             say "gpuhost status page: $url (first 200 on /healthz after $(( ms / 1000 )).$(( ms % 1000 / 100 )) s, accelerator $accel)"
@@ -83,6 +84,10 @@ poll() {
             return 3
         fi
         if [[ -n $qemu ]] && ! kill -0 "$qemu" 2>/dev/null; then
+            if [[ $accel == kvm ]] && why=$(kvm_failed); then
+                say "run.sh: KVM failed after start: $why"
+                return 3
+            fi
             say "run.sh: qemu exited before the page answered"
             return 1
         fi
@@ -90,13 +95,14 @@ poll() {
             say "run.sh: ${url}healthz did not answer within $wait_s s"
             return 1
         fi
-        sleep 1
+        sleep 0.5
     done
 }
 
 # boot ACCEL: one qemu run; its exit status as poll's (3: KVM failed).
 boot() {
     local accel=$1 start rc=0
+    shift
     rm -f "$work/qmp.sock" "$work/kvm-failed"
     : >"$work/qemu.err"
     start=$(date +%s%3N)

@@ -8,6 +8,7 @@
 #   SERIAL     "stdio" (interactive console; Ctrl-A X quits) or a file for the serial log
 #   ACCEL      auto (default: kvm when a trial with the firmware runs, else tcg; image/accel.sh),
 #              kvm or tcg
+#   CMDLINE_EXTRA  kernel parameters for this boot only (SMBIOS; TCG boots add no_timer_check)
 #   EXTRA_GPU  yes: add a second display GPU with an audio companion in its own IOMMU group
 #   BOOT_TIMING  a file: the guest writes where its boot's time went there (image/boot-timing.sh,
 #              handed in as a credential with a unit that runs it after gpuhost-serve.service;
@@ -59,6 +60,19 @@ fi
 # and says which and why in one line.
 accel_name=$(ACCEL=$accel "$here/accel.sh")
 accel_args=(-accel "$accel_name")
+
+# Kernel command line additions for this boot only (systemd-stub appends the SMBIOS
+# io.systemd.stub.kernel-cmdline-extra string when Secure Boot is off; the image is unchanged).
+# Under TCG on a loaded machine the kernel's IO-APIC timer check can fail and panic ("timer
+# doesn't work through Interrupt-remapped IO-APIC", seen in make run and qa boots): an
+# emulation artefact, so TCG boots skip that check (no_timer_check). CMDLINE_EXTRA adds more.
+cmdline_extra=${CMDLINE_EXTRA:-}
+if [[ $accel_name == tcg && " $cmdline_extra " != *" no_timer_check "* ]]; then
+    cmdline_extra+="${cmdline_extra:+ }no_timer_check"
+fi
+cmdline_args=()
+[[ -z $cmdline_extra ]] ||
+    cmdline_args=(-smbios "type=11,value=io.systemd.stub.kernel-cmdline-extra=$cmdline_extra")
 
 # A second GPU for VMs (EXTRA_GPU=yes; make run and make qa): a display function on its own PCIe
 # root port, so in its own IOMMU group, with an HDMI-audio companion as function 1, the shape of
@@ -125,6 +139,7 @@ exec qemu-system-x86_64 \
     "${boot_args[@]}" \
     "${extra_gpu_args[@]}" \
     "${timing_args[@]}" \
+    "${cmdline_args[@]}" \
     -display none \
     "${serial_args[@]}" \
     "$@"

@@ -125,6 +125,7 @@ qa_boot() {
     # console=ttyS0 last makes the serial port /dev/console for this boot, so the log has
     # systemd's status lines too (systemd-stub appends the SMBIOS cmdline-extra without Secure Boot).
     SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$qa_work/OVMF_VARS.fd" IMAGE="$disk" EXTRA_GPU=yes \
+        CMDLINE_EXTRA="console=ttyS0 no_timer_check" \
         BOOT_TIMING="$qa_dir/timing.txt" \
         "$qa_root/image/vm.sh" \
         -no-reboot \
@@ -133,7 +134,6 @@ qa_boot() {
         -device virtio-serial-pci \
         -chardev "file,id=probe,path=$qa_dir/probe.txt" \
         -device virtserialport,chardev=probe,name=probe \
-        -smbios "type=11,value=io.systemd.stub.kernel-cmdline-extra=console=ttyS0 no_timer_check" \
         -smbios "$(qa_cred gpuhost.policy "$(qa_b64 "$qa_policy")")" \
         -smbios "$(qa_cred systemd.extra-unit.gpuhost-qa-probe.service "$(qa_probe_unit gpuhost-qa.probe qa/lib.sh | qa_b64)")" \
         -smbios "$(qa_cred systemd.unit-dropin.multi-user.target "$(printf '%s' "$wants" | qa_b64)")" \
@@ -162,11 +162,11 @@ qa_wait_http() {
     local code
     while :; do
         qa_alive || qa_fail "qemu exited early: $(cat "$qa_dir/qemu.out")"
-        code=$(curl -s -m 3 -o "$qa_dir/http/healthz.body" -w '%{http_code}' \
+        code=$(curl -s -m 2 -o "$qa_dir/http/healthz.body" -w '%{http_code}' \
             "http://127.0.0.1:$qa_port/healthz" 2>/dev/null) || true
         [[ $code == [1-5][0-9][0-9] ]] && break
         qa_expired && qa_fail "/healthz did not answer within ${qa_timeout}s"
-        sleep 1
+        sleep 0.5
     done
     qa_t_health=$(( $(qa_now) - qa_t0 ))
     echo "$code" >"$qa_dir/http/healthz.code"
