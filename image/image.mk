@@ -6,6 +6,7 @@
 #   make qa             the accelerator check (qa/accel-test.sh), then boot it headless twice (same
 #                       disk) and check both boots (qa/boot-test.sh), then make qa-run
 #   make qa-run         `make run` checked (qa/run-test.sh): accelerator/fallback, timing, the page
+#   make qa-data-disk   a mounted data disk in a display's IOMMU group, two boots (qa/data-disk-test.sh)
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
 #   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
 #   make qa-compare     boot time and kernel-hardening-checker report next to a stock trixie image
@@ -50,7 +51,7 @@ IMAGE_RECIPES := recipes/$(PROFILE) \
 IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-run qa-held qa-boot-time qa-pxe image-clean image-distclean qa-compare \
+.PHONY: image image-force image-deps tools-tree run qa qa-run qa-data-disk qa-held qa-boot-time qa-pxe image-clean image-distclean qa-compare \
         image-report image-lock image-repro
 
 image-deps:
@@ -84,7 +85,7 @@ QA_PXE ?= $(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),no,yes),no)
 qa: image
 	qa/accel-test.sh
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/boot-test.sh
-	$(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),,$(MAKE) qa-run))
+	$(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),,$(MAKE) qa-run qa-data-disk))
 	$(MAKE) qa-compare
 	$(if $(filter yes,$(QA_PXE)),$(MAKE) qa-pxe)
 
@@ -92,6 +93,11 @@ qa: image
 # the time to the page with its phases, and the page showing one GPU kept and one passed through.
 qa-run: image
 	IMAGE=$(IMAGE_RAW) qa/retry-on-panic.sh qa/run-test.sh
+
+# A data disk mounted at /var/lib/libvirt/images in a display's IOMMU group (behind a conventional
+# PCI bridge), booted twice: the group stays on the host with a warning, the host healthy.
+qa-data-disk: image
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/data-disk-test.sh
 
 qa-held: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/held-test.sh

@@ -127,6 +127,7 @@ vm_report=$(libvirt_vm 2>&1)
     echo "uptime: $(cut -d' ' -f1 /proc/uptime)"
     echo "boot-id: $(cat /proc/sys/kernel/random/boot_id)"
     echo "root-mount: $(findmnt -n -o FSTYPE,SOURCE,OPTIONS / 2>&1)"
+    findmnt -rn -o TARGET,SOURCE,FSTYPE | sed 's/^/mount: /'
     echo "loop-backing: $(cat /sys/block/loop*/loop/backing_file 2>/dev/null | tr '\n' ';')"
     echo "boots-in-journal: $(journalctl --list-boots --no-pager -q 2>/dev/null | wc -l)"
     echo "systemd-analyze: $(systemd-analyze time 2>&1 | head -n 1)"
