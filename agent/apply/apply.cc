@@ -214,7 +214,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
           if (!opts.live) {
             r.outcome = "skipped";
             r.message = "--root is not the running system";
-          } else if (Status s = env.commands.Run({"update-grub"}, 120000); !s.ok()) {
+          } else if (Status s = env.commands.Run({"/usr/sbin/update-grub"}, 120000); !s.ok()) {
             r.outcome = "failed";
             r.message = s.ToString();
           } else {

@@ -28,7 +28,7 @@ void RequestReboot(Env& env, const Options& opts, const plan::Action& a, report:
   }
   st->reboot_requested = true;
   if (opts.reboot_when_needed && opts.live) {
-    Status rs = env.commands.Run({"systemctl", "reboot", "--no-block"}, 30000);
+    Status rs = env.commands.Run({"/usr/bin/systemctl", "reboot", "--no-block"}, 30000);
     r->outcome = rs.ok() ? "done" : "failed";
     r->message = rs.ok() ? "rebooting" : rs.ToString();
     return;

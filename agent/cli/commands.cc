@@ -103,11 +103,12 @@ const std::vector<Command>& Commands() {
        RunVerifyImage},
       {"serve",
        "Serve the status page, JSON API and metrics from the agent's state directory.",
-       "[--listen ADDR:PORT]... [--state-dir DIR] [--libvirt-uri URI | --no-libvirt]",
-       {{"listen", true, true, "ADDR:PORT",
+       "[--listen ADDR:PORT]... [--root DIR] [--state-dir DIR] [--libvirt-uri URI | --no-libvirt]",
+       {kRoot,
+        {"listen", true, true, "ADDR:PORT",
          "Address to listen on (repeatable). Default 127.0.0.1:8080."},
         {"state-dir", true, false, "DIR",
-         "Where the agent's files are (default /var/lib/gpuhost)."},
+         "Where the agent's files are, under the root (default /var/lib/gpuhost)."},
         {"libvirt-uri", true, false, "URI",
          "Read VMs from this libvirt URI, whether or not libvirtd runs (default: qemu:///system, "
          "read only while libvirtd or virtqemud is active)."},
@@ -304,6 +305,7 @@ int RunServe(const Args& args) {
     }
   }
   opts.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
+  opts.root = args.Get("root", "/");
   opts.libvirt = !args.Has("no-libvirt");
   if (args.Has("libvirt-uri")) {
     // Named by the user: asked as it is (a test driver, a remote host).

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <map>
 
+#include "report/freshness.h"
 #include "report/nvidia_rows.h"
 #include "report/virt_rows.h"
 
@@ -172,6 +173,16 @@ std::string RenderMetrics(const View& v) {
   m.Sample(s ? 1 : 0);
   m.Family("gpuhost_healthy", "gauge", "1 when GET /healthz answers 200.");
   m.Sample(h.http_status == 200 ? 1 : 0);
+  Freshness fresh = JudgeFreshness(v);
+  m.Family("gpuhost_result_current", "gauge",
+           "1 when the result is this boot's and the last run started in this boot finished.");
+  m.Sample(fresh.kind == Freshness::Kind::kCurrent ? 1 : 0);
+  m.Family("gpuhost_result_freshness_info", "gauge",
+           "Why the result is (not) current: current, no-result, other-boot, no-boot-id or "
+           "unfinished, with this boot's and the result's boot ids (always 1).");
+  m.Sample(Label("freshness", FreshnessName(fresh.kind)) + "," + Label("boot_id", fresh.boot_id) +
+               "," + Label("result_boot_id", fresh.result_boot_id),
+           1);
   m.Family("gpuhost_apply_result", "gauge",
            "The last run's result: 1 for the one it had, 0 for the others.");
   for (const char* r : {"ok", "degraded", "failed"}) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/strings.h"
+#include "report/freshness.h"
 #include "report/nvidia_rows.h"
 #include "report/virt_section.h"
 
@@ -292,6 +293,8 @@ void Actions(Html& h, const State& s) {
 
 void Timings(Html& h, const State& s) {
   h.Raw("<section id=\"timings\"><h2>Agent timings</h2><dl>");
+  h.Raw("<dt>Boot</dt><dd class=\"mono\">").Text(s.boot_id.empty() ? "unknown" : s.boot_id);
+  h.Raw("</dd>");
   h.Raw("<dt>Started</dt><dd>").Text(s.started_at).Raw("</dd>");
   h.Raw("<dt>Finished</dt><dd>").Text(s.finished_at).Raw("</dd>");
   for (const auto& [stage, us] : s.timings_us) {
@@ -343,6 +346,8 @@ std::string RenderPage(const View& v) {
     h.Text(s->inventory.system.cpu.model).Raw(" &middot; kernel ");
     h.Text(s->inventory.system.kernel_release).Raw(" &middot; last run ").Text(s->finished_at);
     if (s->dry_run) h.Raw(" (dry run)");
+    // What follows describes that run, not necessarily the machine now.
+    if (JudgeFreshness(v).kind != Freshness::Kind::kCurrent) h.Raw(" &middot; <b>not current</b>");
   }
   h.Raw("</p></header><main>");
   if (!health.reason.empty()) {

@@ -114,9 +114,10 @@ StatusServer::StatusServer(ServeOptions opts)
     : opts_(std::move(opts)),
       libvirt_(MakeLibvirtWatcher(opts_)),
       nvml_(MakeNvmlWatcher(opts_)),
-      cache_(opts_.state_dir + "/state.json",
+      cache_(RootFs(opts_.root).HostPath(opts_.state_dir + "/state.json"),
              opts_.hostname.empty() ? LocalHostname() : opts_.hostname,
-             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}, libvirt_.get(), nvml_.get()),
+             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}, libvirt_.get(), nvml_.get(),
+             opts_.root),
       http_(opts_.limits, opts_.threads) {
   if (opts_.hostname.empty()) opts_.hostname = LocalHostname();
   Configure();

@@ -19,8 +19,11 @@ namespace gpuhost::report {
 
 struct ServeOptions {
   std::vector<std::string> listen;  // "127.0.0.1:8080", "[::1]:8080"; port 0 picks one
-  std::string state_dir;            // holds state.json (written by the agent)
-  int threads = 2;                  // event loops; bounded 1..64
+  std::string state_dir;            // holds state.json (written by the agent), under root
+  // The machine (or tree) whose boot id and run marker say whether the
+  // result is current (report/freshness.h).
+  std::string root = "/";
+  int threads = 2;  // event loops; bounded 1..64
   HttpLimits limits;
   std::string hostname;  // empty: gethostname()
   // Read libvirt (qemu:///system, read-only) while its daemon runs, at most

@@ -73,26 +73,31 @@ Snapshot Render(const View& v) {
 }
 
 SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, BuildInfo build,
-                             virt::Watcher* libvirt, nvml::Watcher* nvidia)
+                             virt::Watcher* libvirt, nvml::Watcher* nvidia, const std::string& root)
     : path_(std::move(state_path)),
+      root_(root),
+      marker_path_(root_.HostPath(kRunMarkerPath)),
+      boot_id_(ReadBootId(root_).value_or("")),
       hostname_(std::move(hostname)),
       build_(std::move(build)),
       libvirt_(libvirt),
       nvidia_(nvidia) {}
 
+SnapshotCache::FileKey SnapshotCache::Stat(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return {.err = errno};
+  return {0,
+          st.st_dev,
+          st.st_ino,
+          st.st_size,
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+          static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
 std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   Key key;
-  struct stat st;
-  if (stat(path_.c_str(), &st) == 0) {
-    key = {0,
-           st.st_dev,
-           st.st_ino,
-           st.st_size,
-           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-           static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
-  } else {
-    key.err = errno;
-  }
+  key.state = Stat(path_);
+  key.marker = Stat(marker_path_);
   std::shared_ptr<const virt::Reading> reading = libvirt_ ? libvirt_->Latest() : nullptr;
   if (reading) key.virt_version = reading->version;
   std::vector<inventory::PciAddress> nvidia_gpus;
@@ -110,6 +115,15 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   // Render outside the lock: concurrent callers may render the same version
   // twice, which is harmless; none waits behind a slow parse.
   View view = LoadView(path_, hostname_, build_);
+  view.boot_id = boot_id_;
+  if (key.marker.err != ENOENT) {
+    auto marker = ReadRunMarker(root_);
+    if (marker.ok()) {
+      view.run_marker = std::move(*marker);
+    } else if (!marker.status().IsNotFound()) {
+      view.run_marker_error = marker.status().message();
+    }
+  }
   view.live_virt = std::move(reading);
   // The state names the host NVIDIA GPUs: ask NVML about those (a first
   // reading, or a new set, starts in the background and shows on a later request).

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "host/fs.h"
 #include "report/view.h"
 
 namespace gpuhost::report {
@@ -31,32 +32,46 @@ class SnapshotCache {
   // libvirt: serve's reading of libvirt, or null (the state file's record
   // is shown then).
   // nvidia: serve's NVML reader, or null (no NVIDIA readings shown).
+  // root: where this boot's id and the run marker are read (report/
+  // run_marker.h); the boot id once, here: it cannot change while we run.
   SnapshotCache(std::string state_path, std::string hostname, BuildInfo build,
-                virt::Watcher* libvirt = nullptr, nvml::Watcher* nvidia = nullptr);
+                virt::Watcher* libvirt = nullptr, nvml::Watcher* nvidia = nullptr,
+                const std::string& root = "/");
 
-  // The snapshot for the file as it is now. Stats the file on every call and
-  // re-reads and re-renders it only when its inode, size, mtime or ctime
-  // changed (or it appeared or vanished), or libvirt's reading changed. Safe
-  // to call from any thread; never waits for libvirt.
+  // The snapshot for the file as it is now. Stats the file and the run
+  // marker on every call and re-reads and re-renders only when either's
+  // inode, size, mtime or ctime changed (or it appeared or vanished), or
+  // libvirt's reading changed. Safe to call from any thread; never waits
+  // for libvirt.
   std::shared_ptr<const Snapshot> Current();
 
   // How many times the file was (re)loaded: for tests.
   int loads() const;
 
  private:
-  struct Key {
+  // One file's version as stat() sees it.
+  struct FileKey {
     int err = -1;  // errno of stat(); 0 when it exists
     dev_t dev = 0;
     ino_t ino = 0;
     off_t size = 0;
     int64_t mtime_ns = 0;
     int64_t ctime_ns = 0;
+    bool operator==(const FileKey&) const = default;
+  };
+  static FileKey Stat(const std::string& path);
+  struct Key {
+    FileKey state;
+    FileKey marker;
     uint64_t virt_version = 0;  // of the libvirt reading; 0: none
     uint64_t nvml_version = 0;  // of the NVML reading; 0: none
     bool operator==(const Key&) const = default;
   };
 
   const std::string path_;
+  RootFs root_;
+  const std::string marker_path_;  // the run marker as the OS sees it, for stat()
+  std::string boot_id_;            // "" when unreadable (serve's sandbox hides /proc/sys)
   const std::string hostname_;
   const BuildInfo build_;
   virt::Watcher* const libvirt_;

@@ -44,6 +44,8 @@ json StateToJson(const State& s) {
   return {
       {"schema_version", kStateSchemaVersion},
       {"agent_version", s.agent_version},
+      {"boot_id", s.boot_id},
+      {"run_id", s.run_id},
       {"started_at", s.started_at},
       {"finished_at", s.finished_at},
       {"result", s.result},
@@ -68,6 +70,9 @@ Result<State> StateFromJson(const json& j) {
     return Status::Invalid("state: unsupported schema_version");
   }
   s.agent_version = r.Str(j, "agent_version");
+  // Absent from files of older agents: read as unknown, never as this boot.
+  if (j.contains("boot_id")) s.boot_id = r.Str(j, "boot_id");
+  if (j.contains("run_id")) s.run_id = r.Str(j, "run_id");
   s.started_at = r.Str(j, "started_at");
   s.finished_at = r.Str(j, "finished_at");
   s.result = r.Str(j, "result");
@@ -97,7 +102,8 @@ Result<State> StateFromJson(const json& j) {
   }
   if (const json* cs = r.Field(j, "checks"); cs && cs->is_array()) {
     for (const auto& e : *cs) {
-      s.checks.push_back({r.Str(e, "name"), r.Str(e, "wanted"), r.Str(e, "actual"), r.Bool(e, "ok")});
+      s.checks.push_back(
+          {r.Str(e, "name"), r.Str(e, "wanted"), r.Str(e, "actual"), r.Bool(e, "ok")});
     }
   }
   s.kernel_params_missing = r.StrArray(j, "kernel_params_missing");
@@ -106,7 +112,8 @@ Result<State> StateFromJson(const json& j) {
   s.errors = ReadWarnings(r, j, "errors");
   if (const json* t = r.Field(j, "timings_us"); t && t->is_object()) {
     for (const auto& [k, v] : t->items()) {
-      if (!v.is_number_integer()) return Status::Invalid("state: timings_us." + k + " must be an integer");
+      if (!v.is_number_integer())
+        return Status::Invalid("state: timings_us." + k + " must be an integer");
       s.timings_us[k] = v.get<int64_t>();
     }
   }

@@ -5,10 +5,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "inventory/model.h"
@@ -28,7 +27,7 @@ struct ActionResult {
 
 // One read-back check (hardening sysctl, module loaded, device bound).
 struct Check {
-  std::string name;    // "kernel.kptr_restrict", "module vfio_pci"
+  std::string name;  // "kernel.kptr_restrict", "module vfio_pci"
   std::string wanted;
   std::string actual;
   bool ok = false;
@@ -36,9 +35,14 @@ struct Check {
 
 struct State {
   std::string agent_version;
-  std::string started_at;   // RFC 3339 UTC
+  // The boot and the run that wrote this result (report/run_marker.h); ""
+  // in files written before they were recorded: such a result cannot be
+  // shown as this boot's.
+  std::string boot_id;
+  std::string run_id;
+  std::string started_at;  // RFC 3339 UTC
   std::string finished_at;
-  std::string result;       // "ok", "degraded" (warnings/failed actions), "failed"
+  std::string result;  // "ok", "degraded" (warnings/failed actions), "failed"
   bool dry_run = false;
   inventory::Inventory inventory;
   plan::Plan plan;

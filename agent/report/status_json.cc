@@ -1,6 +1,7 @@
 #include "report/status_json.h"
 
 #include "plan/json.h"
+#include "report/freshness.h"
 #include "report/nvidia_rows.h"
 #include "report/virt_rows.h"
 
@@ -178,6 +179,8 @@ json Run(const State& s) {
   for (const auto* c : OtherChecks(s)) checks.push_back(CheckJson(*c));
   return {
       {"agent_version", s.agent_version},
+      {"boot_id", s.boot_id},
+      {"run_id", s.run_id},
       {"started_at", s.started_at},
       {"finished_at", s.finished_at},
       {"result", s.result},
@@ -187,6 +190,22 @@ json Run(const State& s) {
       {"actions", actions},
       {"checks", checks},
   };
+}
+
+// Whether the result below is this boot's and its run the last one started.
+json FreshnessJson(const View& v) {
+  Freshness f = JudgeFreshness(v);
+  json started = nullptr;
+  if (v.run_marker) {
+    const RunMarker& m = *v.run_marker;
+    started = {{"run_id", m.run_id}, {"pid", m.pid}, {"started_at", m.started_at}};
+  }
+  return {{"current", f.kind == Freshness::Kind::kCurrent},
+          {"status", FreshnessName(f.kind)},
+          {"reason", f.reason},
+          {"boot_id", f.boot_id.empty() ? json(nullptr) : json(f.boot_id)},
+          {"result_boot_id", v.state ? json(f.result_boot_id) : json(nullptr)},
+          {"last_run_started", started}};
 }
 
 }  // namespace
@@ -199,6 +218,7 @@ json StatusJson(const View& v) {
       {"server", {{"version", v.build.version}, {"httplib", v.build.httplib_version}}},
       {"health", {{"healthy", h.http_status == 200}, {"status", h.status}, {"reason", h.reason}}},
       {"state_file", v.state_path},
+      {"freshness", FreshnessJson(v)},
   };
   if (!v.state) return j;
   const State& s = *v.state;

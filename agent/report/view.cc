@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/strings.h"
+#include "report/freshness.h"
 
 namespace gpuhost::report {
 namespace {
@@ -29,6 +30,9 @@ std::string Describe(const inventory::Warning& w) {
 }  // namespace
 
 Health Evaluate(const View& v) {
+  // Nothing stale is shown as current: freshness comes before the result.
+  Freshness fresh = JudgeFreshness(v);
+  if (fresh.kind == Freshness::Kind::kUnfinished) return {503, "unfinished", fresh.reason};
   switch (v.source) {
     case View::Source::kMissing:
       return {503, "no-state", "no state yet: the agent has not finished a run"};
@@ -41,6 +45,7 @@ Health Evaluate(const View& v) {
     case View::Source::kLoaded:
       break;
   }
+  if (fresh.kind != Freshness::Kind::kCurrent) return {503, "stale", fresh.reason};
   const State& s = *v.state;
   const ActionResult* failed = FirstFailed(s);
   if (!s.errors.empty()) return {503, "failed", Describe(s.errors.front())};

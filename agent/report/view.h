@@ -9,6 +9,7 @@
 
 #include "libvirt/watcher.h"
 #include "nvml/watcher.h"
+#include "report/run_marker.h"
 #include "report/state.h"
 
 namespace gpuhost::report {
@@ -31,6 +32,11 @@ struct View {
   std::optional<State> state;  // kLoaded only
   std::string hostname;
   BuildInfo build;
+  // This boot and the last run started in it, as serve read them
+  // (report/run_marker.h, report/freshness.h).
+  std::string boot_id;                  // "" when serve cannot read it
+  std::optional<RunMarker> run_marker;  // null: no run started in this boot
+  std::string run_marker_error;         // the marker exists but cannot be read
   // What libvirt says now (serve's own reading), null when serve has none
   // yet: then the state file's record from the last run is shown.
   std::shared_ptr<const virt::Reading> live_virt;
@@ -40,6 +46,10 @@ struct View {
 };
 
 // The answer of GET /healthz. Decision:
+//  - "stale": the result is another boot's, or names none: 503, "stale:
+//    result from boot X, this is boot Y" (report/freshness.h);
+//  - "unfinished": a run started in this boot has not written its result:
+//    503, "run started at T (pid P) never finished: ...";
 //  - "ok": result "ok", no failed action and no error: 200;
 //  - "degraded": result "degraded" with warnings but no failed action and no
 //    error: 200, the body says so and names the first warning;
@@ -48,7 +58,7 @@ struct View {
 //  - "no-state" / "invalid-state": 503 naming the file.
 struct Health {
   int http_status = 503;
-  std::string status;  // ok, degraded, failed, no-state, invalid-state
+  std::string status;  // ok, degraded, failed, stale, unfinished, no-state, invalid-state
   std::string reason;  // one line; empty for a plain "ok"
 };
 Health Evaluate(const View& v);

@@ -1,17 +1,22 @@
 #include "run/agent_run.h"
 
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
 #include "apply/apply.h"
+#include "host/child_module_loader.h"
 #include "inventory/inventory.h"
 #include "libvirt/virt.h"
 #include "plan/plan.h"
 #include "plan/policy.h"
 #include "report/journal.h"
+#include "report/run_marker.h"
 #include "report/state.h"
+#include "run/deadline_call.h"
 
 #ifndef GPUHOST_VERSION
 #define GPUHOST_VERSION "dev"
@@ -53,18 +58,65 @@ std::string Summary(const report::State& s) {
   return out;
 }
 
+// Reads this boot's id and, unless dry, marks the run as started before
+// anything changes (report/run_marker.h). Problems go into `st`.
+report::RunMarker StartRun(Fs& fs, const RunOptions& opts, bool live, report::State* st) {
+  auto boot_id = report::ReadBootId(fs);
+  if (!boot_id.ok() && live) {
+    st->warnings.push_back({"boot id", boot_id.status().ToString() +
+                                           ": the status page will show this result as stale"});
+  }
+  report::RunMarker marker = report::NewRunMarker(boot_id.value_or(""));
+  if (!opts.dry_run) {
+    if (Status s = report::WriteRunMarker(fs, marker); !s.ok()) {
+      st->errors.push_back({report::kRunMarkerPath, s.ToString()});
+    }
+  }
+  return marker;
+}
+
+// libvirt on its own thread with a deadline (run/deadline_call.h): a wedged
+// libvirtd must not hold the run. Late, the thread is abandoned with its
+// copy of the inventory and the connection, and binds go through sysfs.
+std::shared_ptr<virt::Connection> ConnectLibvirt(inventory::Inventory* inv, int timeout_ms,
+                                                 bool* abandoned) {
+  auto copy = std::make_shared<inventory::Inventory>(*inv);
+  auto conn = CallWithDeadline<std::shared_ptr<virt::Connection>>(
+      [copy]() -> std::shared_ptr<virt::Connection> {
+        return virt::Connect(copy.get(),
+                             {"qemu:///system", /*read_only=*/false, virt::DaemonRunning()});
+      },
+      std::chrono::milliseconds(timeout_ms));
+  if (conn) {
+    inv->virt = copy->virt;
+    return *conn;
+  }
+  *abandoned = true;
+  virt::JudgeKvm(inv);
+  inv->virt.libvirt_error = "libvirt did not answer within its deadline of " +
+                            std::to_string(timeout_ms) + " ms; not asked again in this run";
+  return nullptr;
+}
+
 }  // namespace
 
-int RunAgent(const RunOptions& opts) {
+int RunAgent(const RunOptions& opts, const RunHost& host) {
   auto t_total = Clock::now();
-  RootFs fs(opts.root);
+  std::unique_ptr<Fs> own_fs;
+  if (host.fs == nullptr) own_fs = std::make_unique<RootFs>(opts.root);
+  Fs& fs = host.fs != nullptr ? *host.fs : *own_fs;
+  const auto run_deadline = Clock::now() + std::chrono::milliseconds(opts.run_budget_ms);
+  RealCommandRunner real_commands;
+  real_commands.set_run_deadline(run_deadline);
+  CommandRunner& commands = host.commands != nullptr ? *host.commands : real_commands;
   const bool live = fs.root().empty();
+  report::State early;  // what goes wrong before apply builds the result
+  report::RunMarker marker = StartRun(fs, opts, live, &early);
   // Devices still getting their drivers would be inventoried half-way and
   // moved under udev's feet: wait for the coldplug to finish first.
   if (live) {
-    RealCommandRunner settle;
     sd_notify(0, "STATUS=waiting for udev to settle");
-    if (Status s = settle.Run({"udevadm", "settle", "--timeout=60"}, 70000); !s.ok()) {
+    if (Status s = commands.Run({"/usr/bin/udevadm", "settle", "--timeout=60"}, 70000); !s.ok()) {
       std::fprintf(stderr, "gpuhost-agent apply: udevadm settle: %s (going on)\n",
                    s.ToString().c_str());
     }
@@ -77,9 +129,10 @@ int RunAgent(const RunOptions& opts) {
   // At boot the agent runs before libvirtd, whose sockets are socket-
   // activated: connecting would wait for a daemon that waits for us. So only
   // a libvirtd (or virtqemud) that is already running is asked.
-  std::unique_ptr<virt::Connection> libvirt;
+  std::shared_ptr<virt::Connection> libvirt;
+  bool libvirt_abandoned = false;
   if (live) {
-    libvirt = virt::Connect(&inv, {"qemu:///system", /*read_only=*/false, virt::DaemonRunning()});
+    libvirt = ConnectLibvirt(&inv, opts.libvirt_timeout_ms, &libvirt_abandoned);
   } else {
     virt::JudgeKvm(&inv);
   }
@@ -99,17 +152,38 @@ int RunAgent(const RunOptions& opts) {
     p = plan::MakePlan(inv, *policy);
     plan_us = Since(t0);
     sd_notify(0, "STATUS=apply");
-    std::unique_ptr<ModuleLoader> modules;
-    if (live) {
-      modules = std::make_unique<KmodLoader>();
-    } else {
-      modules = std::make_unique<OfflineModuleLoader>(fs, inv.system.kernel_release);
+    std::unique_ptr<ModuleLoader> own_modules;
+    if (host.modules == nullptr && live) {
+      own_modules = std::make_unique<KmodLoader>();
+    } else if (host.modules == nullptr) {
+      own_modules = std::make_unique<OfflineModuleLoader>(fs, inv.system.kernel_release);
     }
-    RealCommandRunner commands;
-    apply::Env env{fs, *modules, commands, report::JournalAction, nullptr};
+    ChildModuleLoader modules(host.modules != nullptr ? *host.modules : *own_modules,
+                              opts.module_timeout_ms);
+    modules.set_run_deadline(run_deadline);
+    apply::Env env{fs, modules, commands, report::JournalAction, nullptr};
     if (libvirt) {
       // With libvirtd running, binds go through it so its view stays right.
-      env.detach = [&libvirt](const inventory::PciAddress& a) { return libvirt->DetachToVfio(a); };
+      // A detach that misses its deadline is abandoned, and libvirt is not
+      // asked again: its connection may be wedged.
+      int own_ms = opts.libvirt_timeout_ms;
+      env.detach = [libvirt, own_ms, run_deadline,
+                    &libvirt_abandoned](const inventory::PciAddress& a) -> Status {
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(run_deadline - Clock::now());
+        int ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, own_ms));
+        if (libvirt_abandoned) {
+          return Status::Timeout("libvirt missed an earlier deadline; not asked to detach " +
+                                 a.ToString());
+        }
+        auto r = CallWithDeadline<Status>([libvirt, a] { return libvirt->DetachToVfio(a); },
+                                          std::chrono::milliseconds(ms));
+        if (r) return *r;
+        libvirt_abandoned = true;
+        return Status::Timeout("libvirt node device detach of " + a.ToString() +
+                               " did not finish within its deadline of " + std::to_string(ms) +
+                               " ms; abandoned");
+      };
     }
     apply::Options ao;
     ao.dry_run = opts.dry_run;
@@ -122,6 +196,12 @@ int RunAgent(const RunOptions& opts) {
     st.errors.push_back({"inventory", inv_status.ToString()});
     st.result = "failed";
   }
+  st.warnings.insert(st.warnings.end(), early.warnings.begin(), early.warnings.end());
+  st.errors.insert(st.errors.end(), early.errors.begin(), early.errors.end());
+  if (!early.errors.empty()) st.result = "failed";
+  if (!early.warnings.empty() && st.result == "ok") st.result = "degraded";
+  st.boot_id = marker.boot_id;
+  st.run_id = marker.run_id;
   st.agent_version = GPUHOST_VERSION;
   st.timings_us["inventory"] = inv_us;
   st.timings_us["plan"] = plan_us;
@@ -138,8 +218,15 @@ int RunAgent(const RunOptions& opts) {
   std::string out = opts.print_json ? json : Summary(st);
   std::fwrite(out.data(), 1, out.size(), stdout);
   sd_notifyf(0, "READY=1\nSTATUS=%s", st.result.c_str());
-  if (!inv_status.ok() && inv.functions.empty()) return 2;
-  return st.result == "failed" ? 1 : 0;
+  int code = st.result == "failed" ? 1 : 0;
+  if (!inv_status.ok() && inv.functions.empty()) code = 2;
+  if (libvirt_abandoned) {
+    // A thread is still inside libvirt with the connection: exit handlers
+    // (libvirt's own among them) must not run under it.
+    std::fflush(nullptr);
+    _exit(code);
+  }
+  return code;
 }
 
 }  // namespace gpuhost::run

@@ -4,6 +4,10 @@
 
 #include <string>
 
+#include "host/commands.h"
+#include "host/fs.h"
+#include "host/modules.h"
+
 namespace gpuhost::run {
 
 struct RunOptions {
@@ -13,10 +17,27 @@ struct RunOptions {
   std::string state_dir = "/var/lib/gpuhost";
   bool dry_run = false;
   bool print_json = false;
+  // Deadlines, so that the unit's TimeoutStartSec (5 min) never is what
+  // stops a run: each module load (its install command included), each
+  // libvirt call (connect and describe; one detach), and the whole run:
+  // every command and load gets at most what is left of run_budget_ms,
+  // which leaves the result file its time before the unit's limit.
+  int module_timeout_ms = 60000;
+  int libvirt_timeout_ms = 30000;
+  int run_budget_ms = 270000;
+};
+
+// What a run touches; null members are the real ones: RootFs(opts.root),
+// libkmod (or the root tree's modules), RealCommandRunner. Tests pass fakes.
+// Module loads go through ChildModuleLoader either way.
+struct RunHost {
+  Fs* fs = nullptr;
+  ModuleLoader* modules = nullptr;
+  CommandRunner* commands = nullptr;
 };
 
 // Returns the exit status: 0 ok or degraded, 1 failed (an action failed or
 // the policy is bad; the state file says which), 2 nothing could be read.
-int RunAgent(const RunOptions& opts);
+int RunAgent(const RunOptions& opts, const RunHost& host = {});
 
 }  // namespace gpuhost::run

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "base/fileio.h"
 #include "report/agent_process.h"
@@ -96,6 +97,33 @@ TEST(ServeBinaryTest, BadListenAddressExitsWithAMessage) {
   std::string out = RunCommand(AgentBinary() + " serve --listen localhost:8080 2>&1", &status);
   EXPECT_EQ(status, 1);
   EXPECT_NE(out.find("'localhost' is not an IP address"), std::string::npos) << out;
+}
+
+// A result from another boot: the machine it describes is gone.
+TEST(ServeBinaryTest, AResultFromAnotherBootIsStale) {
+  TempDir root;
+  const std::string this_boot = "0b7e1e57-0000-4000-8000-00000000000b";
+  const std::string other_boot = "a1d3b007-0000-4000-8000-00000000000a";
+  ASSERT_TRUE(
+      WriteFileAtomic(root.path() + "/proc/sys/kernel/random/boot_id", this_boot + "\n").ok());
+  auto s = H200State();
+  s.boot_id = other_boot;
+  WriteState(root.path() + "/var/lib/gpuhost", s);
+  ServeProcess server("/var/lib/gpuhost", {"--root", root.path()});
+  ASSERT_NE(server.port(), 0);
+  auto health = Get(server.port(), "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_EQ(health.body,
+            "stale: result from boot " + other_boot + ", this is boot " + this_boot + "\n");
+  auto api = nlohmann::json::parse(Get(server.port(), "/api/v1/status").body);
+  EXPECT_EQ(api["health"]["status"], "stale");
+  EXPECT_EQ(api["freshness"]["current"], false);
+  std::string metrics = Get(server.port(), "/metrics").body;
+  EXPECT_NE(metrics.find("\ngpuhost_result_current 0\n"), std::string::npos) << metrics;
+  // The same result written in this boot is current.
+  s.boot_id = this_boot;
+  WriteState(root.path() + "/var/lib/gpuhost", s);
+  EXPECT_EQ(Get(server.port(), "/healthz").status, 200);
 }
 
 TEST(ServeBinaryTest, SmallWhenIdle) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/fileio.h"
+#include "base/strings.h"
 #include "inventory/inventory_test_util.h"
 #include "plan/plan.h"
 #include "plan/plan_fixtures.h"
@@ -13,9 +14,17 @@ namespace gpuhost::testing {
 using plan::Action;
 using plan::ActionKind;
 
+std::string ThisBootId() {
+  auto id = ReadFileAt("/proc/sys/kernel/random/boot_id");
+  EXPECT_TRUE(id.ok()) << id.status().ToString();
+  return id.ok() ? std::string(Trim(*id)) : std::string();
+}
+
 report::State H200State() {
   report::State s;
   s.agent_version = "0.1.0";
+  s.boot_id = ThisBootId();
+  s.run_id = s.boot_id + "/4242/1";
   s.started_at = "2026-11-25T10:00:00Z";
   s.finished_at = "2026-11-25T10:00:01.250Z";
   s.result = "degraded";
@@ -56,6 +65,8 @@ report::State GpuServerState(const std::string& scratch_dir) {
   BuildGpuServer(scratch_dir);
   report::State s;
   s.agent_version = "0.1.0";
+  s.boot_id = ThisBootId();
+  s.run_id = s.boot_id + "/4242/1";
   s.started_at = "2026-11-25T10:00:00Z";
   s.finished_at = "2026-11-25T10:00:02Z";
   s.result = "ok";
@@ -77,6 +88,7 @@ report::View Loaded(report::State s) {
   v.state_path = "/var/lib/gpuhost/state.json";
   v.hostname = "h200";
   v.build = {"0.1.0", "0.11.4"};
+  v.boot_id = s.boot_id;
   v.state = std::move(s);
   return v;
 }

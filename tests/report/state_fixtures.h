@@ -9,6 +9,10 @@
 
 namespace gpuhost::testing {
 
+// This machine's boot id: the fixtures' results name it, so that serve
+// (which reads /proc here) shows them as current.
+std::string ThisBootId();
+
 // The H200 capture's inventory; the GPU goes to vfio by a policy rule. The
 // run: vfio_pci loaded and read back, the GPU bound, two kernel parameters
 // wanted and missing from /proc/cmdline, one hardening check failing, one
@@ -19,7 +23,8 @@ report::State H200State();
 // every planned action "done", result "ok": five GPUs, IOMMU groups.
 report::State GpuServerState(const std::string& scratch_dir);
 
-// A view as serve builds it from a loaded state.json on host "h200".
+// A view as serve builds it from a loaded state.json on host "h200", in the
+// boot the state names.
 report::View Loaded(report::State s);
 
 // Writes state.json into `dir` atomically (a new inode, as the agent does).

@@ -14,6 +14,7 @@ View Loaded(report::State s) {
   View v;
   v.source = View::Source::kLoaded;
   v.state_path = "/var/lib/gpuhost/state.json";
+  v.boot_id = s.boot_id;
   v.state = std::move(s);
   return v;
 }
