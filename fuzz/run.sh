@@ -34,7 +34,10 @@ for t in "${targets[@]}"; do
     "${cov:-cov: ?}" "$(ls "$corpus" | wc -l)")
   if [ $rc -ne 0 ]; then
     failed=1
-    what=$(grep -m1 -E '^==[0-9]+==ERROR|runtime error|ERROR: libFuzzer|uncaught exception|does not round-trip|CheckHead:' "$log")
+    # The most telling line: an escaping exception's what(), UBSan's
+    # "runtime error", a target's own check, else the sanitizer's ERROR.
+    what=$(grep -m1 -E "what\(\):|runtime error|does not round-trip|CheckHead:" "$log" ||
+      grep -m1 -E '^==[0-9]+==ERROR|ERROR: libFuzzer' "$log")
     artifact=$(sed -n 's/.*Test unit written to //p' "$log" | tail -1)
     line+=$'\n'"    CRASH (exit $rc): ${what:-see the log}"$'\n'"    input: ${artifact:-none written}"
   fi
