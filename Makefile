@@ -37,5 +37,6 @@ format:
 clean:
 	rm -rf $(BUILD)
 
+-include fuzz.mk
 -include image/image.mk
 -include image/nvidia.mk

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "base/path.h"
 #include "base/strings.h"
@@ -9,8 +10,14 @@
 namespace gpuhost::apply {
 namespace {
 
-bool IsPid(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+// A /proc entry that names a process: digits only, and no more of them than
+// the kernel's PID_MAX_LIMIT (4194304) has, so the number always fits an int.
+std::optional<int> PidOf(const std::string& s) {
+  if (s.empty() || s.size() > 7) return std::nullopt;
+  if (!std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  return std::stoi(s);
 }
 
 std::string Comm(const Fs& fs, const std::string& pid) {
@@ -96,10 +103,11 @@ std::vector<Holder> FindHolders(const Fs& fs, const inventory::PciFunction& f) {
   auto pids = fs.List("/proc");
   if (pids.ok()) {
     for (const auto& pid : *pids) {
-      if (!IsPid(pid)) continue;
+      auto pid_number = PidOf(pid);
+      if (!pid_number) continue;
       // nvidia-persistenced keeps every NVIDIA GPU open through nvidiactl.
       if (nvidia && Comm(fs, pid) == "nvidia-persiste") {
-        out.push_back({std::stoi(pid), "nvidia-persistenced", "every NVIDIA GPU (persistence)"});
+        out.push_back({*pid_number, "nvidia-persistenced", "every NVIDIA GPU (persistence)"});
         continue;
       }
       if (nodes.empty()) continue;
@@ -109,7 +117,7 @@ std::vector<Holder> FindHolders(const Fs& fs, const inventory::PciFunction& f) {
         auto target = fs.ReadLink("/proc/" + pid + "/fd/" + fd);
         if (!target.ok()) continue;
         if (std::find(nodes.begin(), nodes.end(), *target) != nodes.end()) {
-          out.push_back({std::stoi(pid), Comm(fs, pid), *target});
+          out.push_back({*pid_number, Comm(fs, pid), *target});
           break;
         }
       }

@@ -282,6 +282,20 @@ Result<Inventory> InventoryFromJson(const json& j) {
     for (const auto& e : *ws) inv.warnings.push_back({r.Str(e, "where"), r.Str(e, "message")});
   }
   if (!r.status().ok()) return r.status();
+  // Everything that shows a GPU looks its function up: a GPU listed without
+  // one is a corrupt file, not a GPU to show half of.
+  for (size_t i = 0; i < inv.gpus.size(); ++i) {
+    const Gpu& g = inv.gpus[i];
+    std::string where = "inventory: gpus[" + std::to_string(i) + "] " + g.address.ToString();
+    if (inv.Find(g.address) == nullptr)
+      return Status::Invalid(where + " is not among the functions");
+    for (const auto& c : g.companions) {
+      if (inv.Find(c) == nullptr) {
+        return Status::Invalid(where + ": companion " + c.ToString() +
+                               " is not among the functions");
+      }
+    }
+  }
   return inv;
 }
 

@@ -23,7 +23,9 @@ thread_local std::jmp_buf* g_jump = nullptr;
 thread_local char g_error[512];
 thread_local std::vector<std::string>* g_libpci_warnings = nullptr;
 
-[[noreturn]] void OnPciError(char* fmt, ...) {
+// GNU attributes, as pci.h declares the callbacks: clang keeps noreturn in the
+// function's type only this way, and printf lets -Wformat-nonliteral pass.
+__attribute__((noreturn, format(printf, 1, 2))) void OnPciError(char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   std::vsnprintf(g_error, sizeof g_error, fmt, ap);
@@ -34,7 +36,7 @@ thread_local std::vector<std::string>* g_libpci_warnings = nullptr;
   std::abort();
 }
 
-void OnPciWarning(char* fmt, ...) {
+__attribute__((format(printf, 1, 2))) void OnPciWarning(char* fmt, ...) {
   char buf[512];
   va_list ap;
   va_start(ap, fmt);

@@ -172,16 +172,19 @@ std::string DomcapsVirtType(const std::string& xml) {
 }
 
 std::optional<int> CountCpus(const std::string& cpulist) {
-  int n = 0;
+  // Linux's NR_CPUS is at most 8192; a list beyond this is not the kernel's.
+  constexpr int64_t kMaxCpus = 65536;
+  int64_t n = 0;
   for (const auto& part : Split(std::string(Trim(cpulist)), ',')) {
     auto dash = part.find('-');
     auto lo = ParseInt(part.substr(0, dash));
     auto hi = dash == std::string::npos ? lo : ParseInt(part.substr(dash + 1));
-    if (!lo || !hi || *lo < 0 || *hi < *lo) return std::nullopt;
-    n += static_cast<int>(*hi - *lo + 1);
+    if (!lo || !hi || *lo < 0 || *hi < *lo || *hi >= kMaxCpus) return std::nullopt;
+    n += *hi - *lo + 1;
+    if (n > kMaxCpus) return std::nullopt;
   }
   if (n == 0) return std::nullopt;
-  return n;
+  return static_cast<int>(n);
 }
 
 HostdevSnippet MakeHostdevSnippet(const std::vector<PciAddress>& functions,

@@ -14,8 +14,10 @@ namespace gpuhost::verify {
 namespace {
 
 // libkmod reports configuration it cannot parse through its log function.
-void CaptureLog(void* data, int priority, const char* file, int line, const char* fn,
-                const char* format, va_list args) {
+// format(printf): `format` is libkmod's printf format (clang's -Wformat-nonliteral).
+__attribute__((format(printf, 6, 0))) void CaptureLog(void* data, int priority, const char* file,
+                                                      int line, const char* fn, const char* format,
+                                                      va_list args) {
   if (priority > 3) return;  // LOG_ERR and worse only
   char buf[512];
   std::vsnprintf(buf, sizeof buf, format, args);

@@ -344,6 +344,20 @@ TEST(HoldersRealDataTest, CudaProcessHoldsTheH200) {
                        "/captures/h200-firecracker/device-run/holders-busy.txt' | cut -c7-"));
 }
 
+// fuzz/proc_text_fuzz: a /proc entry of digits past int's range threw
+// std::out_of_range from std::stoi and ended the agent mid-apply.
+TEST(HoldersRealDataTest, AProcEntryNoPidCanHaveIsNotAProcess) {
+  TempDir dir;
+  RunCommand("cp -a '" + TestDataDir() + "/captures/h200-firecracker/tree/.' '" + dir.path() + "'");
+  auto inv = CollectFromRoot(dir.path());
+  const auto* gpu = inv.Find(*inventory::PciAddress::Parse("0000:00:06.0"));
+  ASSERT_NE(gpu, nullptr);
+  std::filesystem::create_directories(dir.path() + "/proc/99999999999/fd");
+  std::filesystem::create_symlink("/dev/nvidia0", dir.path() + "/proc/99999999999/fd/6");
+  RootFs fs(dir.path());
+  EXPECT_TRUE(apply::FindHolders(fs, *gpu).empty());
+}
+
 TEST(ApplyVmTest, DevicesOfARunningVmAreNeverTouched) {
   TempDir dir;
   BuildGpuServer(dir.path());

@@ -73,5 +73,25 @@ TEST(InventoryJsonTest, BadInputNamesTheField) {
   EXPECT_FALSE(inventory::InventoryFromJson(j).ok());
 }
 
+// Found by fuzz/inventory_json_fuzz: a GPU (or its companion) that is not
+// among the functions was accepted, and `inventory` text and everything
+// else that looks the GPU's function up then dereferenced null.
+TEST(InventoryJsonTest, GpusMustBeAmongTheFunctions) {
+  auto inv = CollectFromRoot(TestDataDir() + "/captures/h200-firecracker/tree");
+  nlohmann::json j = inventory::ToJson(inv);
+  j["functions"] = nlohmann::json::array();
+  auto r = inventory::InventoryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("gpus[0] 0000:00:06.0 is not among the functions"),
+            std::string::npos)
+      << r.status().ToString();
+  j = inventory::ToJson(inv);
+  j["gpus"][0]["companions"] = {"0000:7f:1f.7"};
+  r = inventory::InventoryFromJson(j);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("companion 0000:7f:1f.7"), std::string::npos)
+      << r.status().ToString();
+}
+
 }  // namespace
 }  // namespace gpuhost::testing

@@ -107,6 +107,10 @@ TEST(VirtXmlTest, CountsCpusOfAKernelCpulist) {
   EXPECT_EQ(virt::CountCpus(""), std::nullopt);
   EXPECT_EQ(virt::CountCpus("3-1"), std::nullopt);
   EXPECT_EQ(virt::CountCpus("a-b"), std::nullopt);
+  // A node list past int range (fuzz/proc_text_fuzz): the sum was undefined behaviour.
+  EXPECT_EQ(virt::CountCpus("0-2147483646,0-5"), std::nullopt);
+  EXPECT_EQ(virt::CountCpus("0-9223372036854775807"), std::nullopt);
+  EXPECT_EQ(virt::CountCpus("0-8191"), 8192);
 }
 
 TEST(VirtXmlTest, SnippetCoversEveryFunctionInOneGuestSlotWithNumaAdvice) {

@@ -1,0 +1,45 @@
+// The HTTP request-head check (report/http_head.cc): bytes from anyone who
+// reaches the listen address. Besides not crashing: an accepted head keeps
+// its CRLF framing and never grows, a refused one is 400 or 431, and a
+// status line's code reads back as written.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "base/strings.h"
+#include "report/http_head.h"
+#include "report/http_server.h"
+
+using namespace gpuhost;
+
+namespace {
+
+[[noreturn]] void Broken(const char* what) {
+  std::fprintf(stderr, "CheckHead: %s\n", what);
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  report::HttpLimits limits;
+  limits.max_headers = 8;  // small, so the fuzzer reaches the 431 path
+  report::HeadCheck c = report::CheckHead(in, limits);
+  if (c.status != 0) {
+    if (c.status != 400 && c.status != 431) Broken("refused with a status other than 400/431");
+    if (!c.head.empty()) Broken("a refused head kept text");
+    report::ReasonPhrase(c.status);
+  } else {
+    if (c.head.size() > in.size()) Broken("the head grew");
+    if (!c.head.empty() &&
+        !StartsWith(std::string_view(c.head).substr(c.head.size() - 2), "\r\n")) {
+      Broken("the head lost its CRLF framing");
+    }
+    if (!StartsWith(in, c.head.substr(0, c.head.find("\r\n")))) Broken("the request line changed");
+  }
+  report::StatusOf(in);
+  return 0;
+}
