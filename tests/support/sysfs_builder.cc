@@ -93,6 +93,11 @@ SysfsBuilder::SysfsBuilder(std::string root) : root_(std::move(root)) {
   Write("/proc/sys/kernel/osrelease", "6.12.0-test\n");
   // Root on a file system without a block device (as in a container).
   Write("/proc/self/mountinfo", "21 1 0:30 / / rw,relatime - overlay overlay rw\n");
+  // No swap, no routes: known and empty, as on a machine with no network up.
+  Write("/proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+  Write("/proc/net/route",
+        "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n");
+  Write("/proc/net/ipv6_route", "");
   fs::create_directories(root_ + "/sys/bus/pci/devices");
 }
 
@@ -176,6 +181,66 @@ void SysfsBuilder::SetRootDisk(const std::string& address, const std::string& di
   std::string dir = DevicePath(address) + "/nvme/nvme0/" + disk + "/" + disk + "p1";
   fs::create_directories(root_ + dir);
   Link("/sys/dev/block/259:1", dir);
+}
+
+std::string SysfsBuilder::AddDisk(const std::string& address, const std::string& name,
+                                  const std::string& majmin) {
+  std::string dir = DevicePath(address) + "/block/" + name;
+  Write(dir + "/dev", majmin + "\n");
+  Link("/sys/class/block/" + name, dir);
+  Link("/sys/block/" + name, dir);
+  Link("/sys/dev/block/" + majmin, dir);
+  fs::create_directories(root_ + dir + "/holders");
+  return dir;
+}
+
+std::string SysfsBuilder::AddPartition(const std::string& disk, const std::string& name,
+                                       const std::string& majmin) {
+  std::string dir =
+      fs::path(fs::path("/sys/class/block") / fs::read_symlink(root_ + "/sys/class/block/" + disk))
+          .lexically_normal()
+          .string() +
+      "/" + name;
+  Write(dir + "/dev", majmin + "\n");
+  Write(dir + "/partition", "1\n");
+  Link("/sys/class/block/" + name, dir);
+  Link("/sys/dev/block/" + majmin, dir);
+  fs::create_directories(root_ + dir + "/holders");
+  return dir;
+}
+
+void SysfsBuilder::AddStack(const std::string& name, const std::string& majmin,
+                            const std::vector<std::string>& members, const std::string& dm_name) {
+  std::string dir = "/sys/devices/virtual/block/" + name;
+  Write(dir + "/dev", majmin + "\n");
+  if (!dm_name.empty()) Write(dir + "/dm/name", dm_name + "\n");
+  fs::create_directories(root_ + dir + "/holders");
+  fs::create_directories(root_ + dir + "/slaves");
+  Link("/sys/class/block/" + name, dir);
+  Link("/sys/block/" + name, dir);
+  Link("/sys/dev/block/" + majmin, dir);
+  for (const auto& m : members) {
+    std::string member =
+        fs::path(fs::path("/sys/class/block") / fs::read_symlink(root_ + "/sys/class/block/" + m))
+            .lexically_normal()
+            .string();
+    Link(dir + "/slaves/" + m, member);
+    Link(member + "/holders/" + name, dir);
+  }
+}
+
+void SysfsBuilder::AddMount(const std::string& majmin, const std::string& mount_point,
+                            const std::string& source, const std::string& fstype) {
+  std::ifstream in(root_ + "/proc/self/mountinfo");
+  std::stringstream old;
+  old << in.rdbuf();
+  Write("/proc/self/mountinfo", old.str() + "40 1 " + majmin + " / " + mount_point +
+                                    " rw,relatime shared:9 - " + fstype + " " + source + " rw\n");
+}
+
+void SysfsBuilder::AddNic(const std::string& address, const std::string& iface) {
+  Link("/sys/class/net/" + iface, DevicePath(address) + "/net/" + iface);
+  fs::create_directories(root_ + DevicePath(address) + "/net/" + iface);
 }
 
 void SysfsBuilder::AddSysctlDefaults() {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace gpuhost::testing {
 
@@ -47,6 +48,26 @@ class SysfsBuilder {
   void SetDefaultRoute(const std::string& address, const std::string& iface);
   // Makes `address` the controller of the root file system's disk.
   void SetRootDisk(const std::string& address, const std::string& disk);
+  // A disk `name` (block device `majmin`, "254:16") on the storage
+  // controller `address`: its directory under the controller and the
+  // /sys/class/block, /sys/block and /sys/dev/block links. Returns the directory.
+  std::string AddDisk(const std::string& address, const std::string& name,
+                      const std::string& majmin);
+  // A partition `name` of the disk `disk` (added first).
+  std::string AddPartition(const std::string& disk, const std::string& name,
+                           const std::string& majmin);
+  // A virtual block device (md0, dm-0, nbd0) under /sys/devices/virtual/block,
+  // stacked on `members`: its slaves/ links and each member's holders/ link.
+  // `dm_name` ("vg-data", "mpatha") goes to dm/name when not empty.
+  void AddStack(const std::string& name, const std::string& majmin,
+                const std::vector<std::string>& members, const std::string& dm_name = "");
+  // Appends a mount of block device `majmin` at `mount_point` to /proc/self/mountinfo.
+  void AddMount(const std::string& majmin, const std::string& mount_point,
+                const std::string& source, const std::string& fstype = "ext4");
+  // Makes `address` the PCI device of network interface `iface`.
+  void AddNic(const std::string& address, const std::string& iface);
+  // Creates a symbolic link `path` (root-relative) to the root-relative `target`.
+  void Link(const std::string& path, const std::string& target);
   // /proc/sys entries with the kernel's usual defaults for the hardening keys.
   void AddSysctlDefaults();
   void Write(const std::string& path, const std::string& content);
@@ -55,7 +76,6 @@ class SysfsBuilder {
   std::string DevicePath(const std::string& address) const;
 
  private:
-  void Link(const std::string& path, const std::string& target);
   std::string root_;
   std::map<std::string, std::string> device_paths_;  // address -> /sys/devices/...
 };
