@@ -89,6 +89,11 @@ Holds FindHolds(Fs& fs, const inventory::Inventory& inv, const plan::Plan& plan)
     if (driver.empty() || driver == "vfio-pci") continue;
     f.driver = driver;
     auto holders = FindHolders(fs, f);
+    // The inventory could not tell which disks or NICs the host needs: the
+    // plan refused such groups; a plan from elsewhere meets the same wall.
+    if (std::string unknown = inv.UnknownUseWhy(f.class_id); !unknown.empty()) {
+      holders.push_back({0, "unknown", "the host's use of it is unknown (" + unknown + ")"});
+    }
     if (holders.empty()) continue;
     std::string why = "left on " + driver + ": ";
     for (size_t i = 0; i < holders.size(); ++i) why += (i ? "; " : "") + Describe(holders[i]);

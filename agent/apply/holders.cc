@@ -6,6 +6,7 @@
 
 #include "base/path.h"
 #include "base/strings.h"
+#include "inventory/block_use.h"
 
 namespace gpuhost::apply {
 namespace {
@@ -25,20 +26,16 @@ std::string Comm(const Fs& fs, const std::string& pid) {
   return c.ok() ? std::string(Trim(*c)) : "?";
 }
 
-// Mount points whose block device sits on this controller.
-std::vector<std::string> MountsOn(const Fs& fs, const inventory::PciAddress& a) {
-  std::vector<std::string> out;
-  auto info = fs.Read("/proc/self/mountinfo");
-  if (!info.ok()) return out;
-  for (const auto& line : Split(*info, '\n')) {
-    auto f = Split(line, ' ');
-    if (f.size() < 5) continue;
-    std::string link = "/sys/dev/block/" + f[2];
-    auto target = fs.ReadLink(link);
-    if (!target.ok()) continue;
-    std::string dir = ResolveLink(link, *target);
-    // The device path runs through the controller's directory.
-    if (dir.find("/" + a.ToString() + "/") != std::string::npos) out.push_back(f[4]);
+// What the host keeps on this controller: mounts, swap and md/dm stacks, the
+// same facts the inventory's critical devices come from.
+std::vector<Holder> BlockHolders(const Fs& fs, const inventory::PciAddress& a) {
+  std::vector<Holder> out;
+  for (const auto& u : inventory::ScanBlockUses(fs).uses) {
+    if (u.controller != a) continue;
+    Holder h = u.kind == "mount" ? Holder{0, "mount", u.what} : Holder{0, u.kind, u.why};
+    bool seen = std::any_of(out.begin(), out.end(),
+                            [&](const Holder& o) { return o.name == h.name && o.what == h.what; });
+    if (!seen) out.push_back(std::move(h));
   }
   return out;
 }
@@ -51,7 +48,7 @@ std::string CurrentDriver(const Fs& fs, const inventory::PciAddress& a) {
 }
 
 std::string Describe(const Holder& h) {
-  if (h.pid == 0) return "file system mounted on " + h.what;
+  if (h.pid == 0) return h.name == "mount" ? "file system mounted on " + h.what : h.what;
   return "pid " + std::to_string(h.pid) + " (" + h.name + ") has " + h.what + " open";
 }
 
@@ -123,7 +120,7 @@ std::vector<Holder> FindHolders(const Fs& fs, const inventory::PciFunction& f) {
       }
     }
   }
-  for (const auto& m : MountsOn(fs, f.address)) out.push_back({0, "mount", m});
+  for (auto& h : BlockHolders(fs, f.address)) out.push_back(std::move(h));
   return out;
 }
 

@@ -31,11 +31,24 @@ constexpr const char* kFunctionFiles[] = {
     "current_link_width",
 };
 constexpr const char* kFunctionLinks[] = {"driver", "iommu_group"};
-constexpr const char* kProcFiles[] = {
-    "/proc/cpuinfo", "/proc/meminfo",        "/proc/cmdline",  "/proc/sys/kernel/osrelease",
-    "/proc/iomem",   "/proc/self/mountinfo", "/proc/net/route"};
-// Link folders that name the root disk and the default route's NIC.
-constexpr const char* kLinkDirs[] = {"/sys/dev/block", "/sys/class/block", "/sys/class/net"};
+constexpr const char* kProcFiles[] = {"/proc/cpuinfo",
+                                      "/proc/meminfo",
+                                      "/proc/cmdline",
+                                      "/proc/sys/kernel/osrelease",
+                                      "/proc/iomem",
+                                      "/proc/self/mountinfo",
+                                      "/proc/net/route",
+                                      "/proc/swaps",
+                                      "/proc/net/ipv6_route",
+                                      "/sys/module/ipv6/parameters/disable",
+                                      "/sys/class/tty/console/active"};
+// Link folders that name the disks, NICs, consoles and iSCSI sessions the
+// host uses (inventory/critical_scan.h).
+constexpr const char* kLinkDirs[] = {"/sys/dev/block", "/sys/class/block", "/sys/class/net",
+                                     "/sys/class/tty", "/sys/class/iscsi_session"};
+// Per-device attributes and link folders the host-use scan reads.
+constexpr const char* kDeviceFiles[] = {"dm/name", "pid", "targetname"};
+constexpr const char* kDeviceLinkDirs[] = {"slaves", "holders"};
 
 class Copier {
  public:
@@ -115,10 +128,21 @@ Result<CaptureStats> Capture(const Fs& src, Fs& dst) {
       for (const auto& n : *entries) {
         auto target = c.Link(std::string(dir) + "/" + n);
         if (!target.ok()) return target.status();
-        // dm/md devices name their disks in slaves/.
-        if (auto slaves = src.List(*target + "/slaves"); !target->empty() && slaves.ok()) {
-          for (const auto& sl : *slaves) {
-            if (auto r = c.Link(*target + "/slaves/" + sl); !r.ok()) return r.status();
+        if (target->empty()) continue;
+        // dm/md devices name their disks in slaves/, disks their users in holders/.
+        for (const char* sub : kDeviceLinkDirs) {
+          if (auto links = src.List(*target + "/" + sub); links.ok()) {
+            for (const auto& l : *links) {
+              if (auto r = c.Link(*target + "/" + sub + "/" + l); !r.ok()) return r.status();
+            }
+          }
+        }
+        for (const char* f : kDeviceFiles) RETURN_IF_ERROR(c.File(*target + "/" + f));
+        // Bridge ports, bond slaves, a VLAN's parent.
+        if (auto inside = src.List(*target); inside.ok()) {
+          for (const auto& e : *inside) {
+            if (e.rfind("lower_", 0) != 0) continue;
+            if (auto r = c.Link(*target + "/" + e); !r.ok()) return r.status();
           }
         }
       }
@@ -128,6 +152,14 @@ Result<CaptureStats> Capture(const Fs& src, Fs& dst) {
     RETURN_IF_ERROR(c.File(std::string("/sys/firmware/acpi/tables/") + table));
   }
   for (const char* f : kProcFiles) RETURN_IF_ERROR(c.File(f));
+  // Imported ZFS pools (their disks are not in sysfs): one file per pool.
+  if (auto pools = src.List("/proc/spl/kstat/zfs"); pools.ok()) {
+    for (const auto& p : *pools) {
+      if (src.IsDir("/proc/spl/kstat/zfs/" + p)) {
+        RETURN_IF_ERROR(c.File("/proc/spl/kstat/zfs/" + p + "/state"));
+      }
+    }
+  }
   // The NVIDIA driver maps each GPU to its /dev/nvidiaN here (holders check).
   if (auto gpus = src.List("/proc/driver/nvidia/gpus"); gpus.ok()) {
     for (const auto& g : *gpus) {

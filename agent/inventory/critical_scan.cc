@@ -2,96 +2,59 @@
 
 #include <algorithm>
 
-#include "base/path.h"
 #include "base/strings.h"
+#include "inventory/block_use.h"
+#include "inventory/device_path.h"
+#include "inventory/net_use.h"
 
 namespace gpuhost::inventory {
 namespace {
 
-// The deepest PCI address in a sysfs device path: the controller nearest to
-// the disk or interface (the ones above it are bridges).
-std::optional<PciAddress> DeepestPci(const std::string& path) {
-  std::optional<PciAddress> found;
-  for (const auto& part : Split(path, '/')) {
-    if (auto a = PciAddress::Parse(part)) found = a;
-  }
-  return found;
-}
-
-// PCI controllers under a block device, following dm/md "slaves".
-void BlockControllers(const Fs& fs, const std::string& dev_dir, int depth,
-                      std::vector<PciAddress>* out) {
-  if (depth > 8) return;  // a loop in a corrupt tree
-  if (auto a = DeepestPci(dev_dir)) {
-    out->push_back(*a);
-    return;
-  }
-  auto slaves = fs.List(dev_dir + "/slaves");
-  if (!slaves.ok()) return;
-  for (const auto& s : *slaves) {
-    std::string link = "/sys/class/block/" + s;
-    auto target = fs.ReadLink(link);
-    if (target.ok()) BlockControllers(fs, ResolveLink(link, *target), depth + 1, out);
-  }
-}
-
-void RootDisk(const Fs& fs, std::vector<CriticalDevice>* out, std::vector<Warning>* w) {
-  auto info = fs.Read("/proc/self/mountinfo");
-  if (!info.ok()) {
-    w->push_back(
-        {"/proc/self/mountinfo", "cannot find the root disk: " + info.status().ToString()});
-    return;
-  }
-  for (const auto& line : Split(*info, '\n')) {
-    // 27 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw
-    auto f = Split(line, ' ');
-    if (f.size() < 5 || f[4] != "/") continue;
-    std::string majmin = f[2];
-    std::string link = "/sys/dev/block/" + majmin;
-    auto target = fs.ReadLink(link);
-    if (!target.ok()) return;  // overlay, tmpfs, nfs root: no local disk to protect
-    std::vector<PciAddress> ctrls;
-    std::string dir = ResolveLink(link, *target);
-    BlockControllers(fs, dir, 0, &ctrls);
-    std::string name = dir.substr(dir.rfind('/') + 1);
-    for (const auto& c : ctrls) out->push_back({c, "root file system on " + name});
-  }
-}
-
-void DefaultRouteNic(const Fs& fs, std::vector<CriticalDevice>* out) {
-  auto route = fs.Read("/proc/net/route");
-  if (!route.ok()) return;
-  for (const auto& line : Split(*route, '\n')) {
-    auto f = Split(std::string(Trim(line)), '\t');
-    if (f.size() < 2 || f[1] != "00000000") continue;
-    std::string iface(Trim(f[0]));
-    std::string link = "/sys/class/net/" + iface;
-    auto target = fs.ReadLink(link);
-    if (!target.ok()) continue;
-    if (auto a = DeepestPci(ResolveLink(link, *target))) {
-      out->push_back({*a, "default route via " + iface});
+// Consoles the kernel writes to (/sys/class/tty/console/active: "tty0
+// ttyS4") that sit on a PCI function: a serial port on a PCI UART. The VT
+// (tty0) is virtual; its screen is the boot VGA's.
+void Consoles(const Fs& fs, std::vector<CriticalDevice>* out) {
+  auto active = fs.Read("/sys/class/tty/console/active");
+  if (!active.ok()) return;
+  for (const auto& name : Split(std::string(Trim(*active)), ' ')) {
+    if (name.empty()) continue;
+    auto dir = ClassDevice(fs, "/sys/class/tty/" + name);
+    if (!dir.ok()) continue;
+    if (auto a = DeepestPci(*dir)) {
+      out->push_back({*a, (StartsWith(name, "ttyS") ? "serial console " : "console ") + name});
     }
   }
 }
 
 }  // namespace
 
-std::vector<CriticalDevice> ScanCriticalDevices(const Fs& fs, const std::vector<PciFunction>& fns,
-                                                std::vector<Warning>* warnings) {
-  std::vector<CriticalDevice> out;
-  RootDisk(fs, &out, warnings);
-  DefaultRouteNic(fs, &out);
+HostUse ScanCriticalDevices(const Fs& fs, const std::vector<PciFunction>& fns,
+                            std::vector<Warning>* warnings) {
+  HostUse out;
+  BlockUses block = ScanBlockUses(fs);
+  for (const auto& u : block.uses) out.critical.push_back({u.controller, u.why});
+  out.unknown = std::move(block.unknown);
+  NetUses net = ScanNetUses(fs);
+  out.critical.insert(out.critical.end(), net.critical.begin(), net.critical.end());
+  out.unknown.insert(out.unknown.end(), net.unknown.begin(), net.unknown.end());
+  Consoles(fs, &out.critical);
   for (const auto& f : fns) {
-    if (f.boot_vga) out.push_back({f.address, "boot console (boot_vga)"});
+    if (f.boot_vga) out.critical.push_back({f.address, "boot console (boot_vga)"});
   }
-  std::sort(out.begin(), out.end(), [](const CriticalDevice& a, const CriticalDevice& b) {
-    return a.address != b.address ? a.address < b.address : a.why < b.why;
-  });
-  out.erase(std::unique(out.begin(), out.end(),
-                        [](const CriticalDevice& a, const CriticalDevice& b) {
-                          return a.address == b.address && a.why == b.why;
-                        }),
-            out.end());
+  std::sort(out.critical.begin(), out.critical.end(),
+            [](const CriticalDevice& a, const CriticalDevice& b) {
+              return a.address != b.address ? a.address < b.address : a.why < b.why;
+            });
+  out.critical.erase(std::unique(out.critical.begin(), out.critical.end(),
+                                 [](const CriticalDevice& a, const CriticalDevice& b) {
+                                   return a.address == b.address && a.why == b.why;
+                                 }),
+                     out.critical.end());
+  for (const auto& u : out.unknown) {
+    warnings->push_back({u.source, std::string("host use unknown, no ") +
+                                       UseClassName(u.use_class) +
+                                       " controller moves to vfio-pci: " + u.why});
+  }
   return out;
 }
 

@@ -25,7 +25,9 @@ Status Collect(const Fs& fs, const PciSource& source, Inventory* inv) {
   }
   ClassifyGpus(inv);
   if (source.dump_file.empty()) {
-    inv->critical = ScanCriticalDevices(fs, inv->functions, &inv->warnings);
+    HostUse use = ScanCriticalDevices(fs, inv->functions, &inv->warnings);
+    inv->critical = std::move(use.critical);
+    inv->host_use_unknown = std::move(use.unknown);
   }
   // A function in a group's devices/ but without its own iommu_group link
   // (or the reverse) means the tree is inconsistent: say so, trust the group.

@@ -96,6 +96,10 @@ json ToJson(const Inventory& inv) {
   for (const auto& c : inv.critical) {
     critical.push_back({{"address", c.address.ToString()}, {"why", c.why}});
   }
+  json unknown = json::array();
+  for (const auto& u : inv.host_use_unknown) {
+    unknown.push_back({{"class", UseClassName(u.use_class)}, {"source", u.source}, {"why", u.why}});
+  }
   json domains = json::array();
   for (const auto& d : inv.virt.domains) {
     domains.push_back({{"name", d.name},
@@ -143,6 +147,7 @@ json ToJson(const Inventory& inv) {
       {"nvswitches", AddrList(inv.nvswitches)},
       {"iommu_groups", groups},
       {"critical", critical},
+      {"host_use_unknown", unknown},
       {"virtualization", virt},
       {"warnings", warnings},
   };
@@ -259,6 +264,19 @@ Result<Inventory> InventoryFromJson(const json& j) {
   if (const json* cs = r.Field(j, "critical"); cs && cs->is_array()) {
     for (const auto& e : *cs)
       inv.critical.push_back({r.Addr(r.Str(e, "address"), "address"), r.Str(e, "why")});
+  }
+  // Added later than the rest: files of older agents lack it.
+  if (j.contains("host_use_unknown")) {
+    if (const json* us = r.Field(j, "host_use_unknown"); us && us->is_array()) {
+      for (const auto& e : *us) {
+        std::string cls = r.Str(e, "class");
+        if (cls != "storage" && cls != "network" && r.status().ok()) {
+          return Status::Invalid("inventory: host_use_unknown class '" + cls + "'");
+        }
+        inv.host_use_unknown.push_back({cls == "storage" ? UseClass::kStorage : UseClass::kNetwork,
+                                        r.Str(e, "source"), r.Str(e, "why")});
+      }
+    }
   }
   if (const json* v = r.Field(j, "virtualization")) {
     inv.virt.libvirt_connected = r.Bool(*v, "libvirt_connected");

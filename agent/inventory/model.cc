@@ -67,6 +67,20 @@ std::string Inventory::CriticalWhy(const PciAddress& a) const {
   return why;
 }
 
+const char* UseClassName(UseClass c) { return c == UseClass::kStorage ? "storage" : "network"; }
+
+std::string Inventory::UnknownUseWhy(uint16_t class_id) const {
+  const int base = class_id >> 8;
+  std::string why;
+  for (const auto& u : host_use_unknown) {
+    if ((u.use_class == UseClass::kStorage && base == 0x01) ||
+        (u.use_class == UseClass::kNetwork && base == 0x02)) {
+      why += (why.empty() ? "" : "; ") + u.source + ": " + u.why;
+    }
+  }
+  return why;
+}
+
 std::string Virtualization::OwnerOf(const PciAddress& a) const {
   std::string inactive;
   for (const auto& d : domains) {

@@ -141,7 +141,24 @@ struct System {
 // A function the running host depends on.
 struct CriticalDevice {
   PciAddress address;
-  std::string why;  // "root file system on vda1", "default route via eth0", "boot console"
+  // "/dev/vda1 mounted at /", "/dev/sda2 used as swap", "/dev/sdb in md0,
+  // mounted at /srv", "default route via eth0", "boot console (boot_vga)"
+  std::string why;
+};
+
+// Controllers whose use by the host can be unknown: PCI base class 0x01 and 0x02.
+enum class UseClass { kStorage, kNetwork };
+const char* UseClassName(UseClass c);  // "storage", "network"
+
+// The host's use of one class of controllers that could not be read, or a
+// use that cannot be tied to a device (software iSCSI, nbd, a ZFS pool).
+// While one is listed the plan moves no controller of that class, nor its
+// IOMMU group: an empty `critical` list alone never means "nothing in use".
+struct UnknownUse {
+  UseClass use_class = UseClass::kStorage;
+  std::string source;  // "/proc/self/mountinfo", "/sys/class/block/nbd0/pid"
+  std::string why;     // "cannot be read: NotFound: ..."
+  bool operator==(const UnknownUse&) const = default;
 };
 
 // A VM libvirt knows about.
@@ -179,12 +196,16 @@ struct Inventory {
   std::vector<PciAddress> nvswitches;
   std::vector<IommuGroup> iommu_groups;  // sorted by id
   std::vector<CriticalDevice> critical;  // sorted by address
+  std::vector<UnknownUse> host_use_unknown;
   Virtualization virt;
   std::vector<Warning> warnings;
 
   const PciFunction* Find(const PciAddress& a) const;
   // Why the host needs this function ("" when it does not).
   std::string CriticalWhy(const PciAddress& a) const;
+  // Why the host's use of this function's class is unknown ("SOURCE: WHY",
+  // joined with "; "), "" when known or the class is neither storage nor network.
+  std::string UnknownUseWhy(uint16_t class_id) const;
   const IommuGroup* Group(int id) const;
 };
 

@@ -128,6 +128,10 @@ std::string ToText(const Inventory& inv) {
       out += "  " + std::to_string(g.id) + " [" + OrDash(g.type) + "]:" + members + "\n";
     }
   }
+  if (!inv.critical.empty()) {
+    out += "\nHost needs (" + std::to_string(inv.critical.size()) + ")\n";
+    for (const auto& c : inv.critical) out += "  " + c.address.ToString() + ": " + c.why + "\n";
+  }
   if (!inv.warnings.empty()) {
     out += "\nWarnings (" + std::to_string(inv.warnings.size()) + ")\n";
     for (const auto& w : inv.warnings) out += "  " + w.where + ": " + w.message + "\n";

@@ -132,9 +132,15 @@ Decisions DecideGpus(const Inventory& inv, const Policy& policy) {
         for (const auto& m : grp->members) {
           const PciFunction* mf = inv.Find(m);
           std::string critical = inv.CriticalWhy(m);
+          std::string unknown = mf != nullptr ? inv.UnknownUseWhy(mf->class_id) : "";
           if (!critical.empty()) {
             why = "IOMMU group " + std::to_string(grp->id) + " holds " + Describe(inv, m) + ", " +
                   critical;
+          } else if (!unknown.empty()) {
+            // Fail closed: which disks or NICs the host needs is not known.
+            why = "IOMMU group " + std::to_string(grp->id) + " holds " + Describe(inv, m) + ", a " +
+                  ((mf->class_id >> 8) == 0x01 ? "storage" : "network") +
+                  " controller, and the host's use of those is unknown (" + unknown + ")";
           } else if (mf != nullptr && IsBridge(*mf)) {
             continue;
           } else if (auto o = owner.find(m);

@@ -56,6 +56,28 @@ TEST(InventoryJsonTest, NumaNodesCpusRoundTripAndMayBeAbsent) {
   EXPECT_NE(back.status().message().find("numa_cpus entry 'one'"), std::string::npos);
 }
 
+TEST(InventoryJsonTest, HostUseUnknownRoundTripsAndMayBeAbsent) {
+  auto inv = CollectFromRoot(TestDataDir() + "/captures/h200-firecracker/tree");
+  ASSERT_FALSE(inv.host_use_unknown.empty());
+  nlohmann::json j = inventory::ToJson(inv);
+  EXPECT_EQ(j["host_use_unknown"][0]["class"], "storage");
+  EXPECT_EQ(j["host_use_unknown"][0]["source"], "/proc/swaps");
+  EXPECT_EQ(j["host_use_unknown"][1]["class"], "network");
+  EXPECT_EQ(j["critical"][1]["why"], "/dev/vdb mounted at /usr/local/nvidia");
+  auto back = inventory::InventoryFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->host_use_unknown, inv.host_use_unknown);
+  // A state file from an agent before host_use_unknown still reads.
+  j.erase("host_use_unknown");
+  back = inventory::InventoryFromJson(j);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->host_use_unknown.empty());
+  j["host_use_unknown"] = {{{"class", "gpu"}, {"source", "x"}, {"why", "y"}}};
+  back = inventory::InventoryFromJson(j);
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.status().message().find("host_use_unknown class 'gpu'"), std::string::npos);
+}
+
 TEST(InventoryJsonTest, BadInputNamesTheField) {
   auto inv = CollectFromRoot(TestDataDir() + "/captures/h200-firecracker/tree");
   nlohmann::json j = inventory::ToJson(inv);

@@ -202,13 +202,23 @@ TEST(CaptureFixtureTest, H200InFirecrackerVm) {
   EXPECT_FALSE(inv.system.iommu.enabled);
   EXPECT_TRUE(inv.system.kvm_device);
   EXPECT_EQ(inv.system.kernel_release, "6.18.44-fc-v657-gpu");
-  // The VM's root disk and its default route's NIC are what the host needs.
+  // The VM's mounted disks and its routes' NIC are what the host needs.
   EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:01.0")),
-            "root file system on vda");
+            "/dev/vda mounted at /");
+  EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:02.0")),
+            "/dev/vdb mounted at /usr/local/nvidia");
   EXPECT_EQ(inv.CriticalWhy(*inventory::PciAddress::Parse("0000:00:03.0")),
             "default route via eth0");
   EXPECT_EQ(inv.CriticalWhy(g.address), "");
-  EXPECT_TRUE(inv.warnings.empty()) << inv.warnings[0].where << ": " << inv.warnings[0].message;
+  // Captured before the agent read swaps and IPv6 routes: unknown, said so.
+  ASSERT_EQ(inv.host_use_unknown.size(), 2u);
+  EXPECT_EQ(inv.host_use_unknown[0].source, "/proc/swaps");
+  EXPECT_EQ(inv.host_use_unknown[0].use_class, inventory::UseClass::kStorage);
+  EXPECT_EQ(inv.host_use_unknown[1].source, "/proc/net/ipv6_route");
+  EXPECT_EQ(inv.host_use_unknown[1].use_class, inventory::UseClass::kNetwork);
+  ASSERT_EQ(inv.warnings.size(), 2u);
+  EXPECT_EQ(inv.warnings[0].where, "/proc/swaps");
+  EXPECT_EQ(inv.warnings[1].where, "/proc/net/ipv6_route");
 }
 
 }  // namespace

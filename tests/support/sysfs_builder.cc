@@ -99,6 +99,9 @@ SysfsBuilder::SysfsBuilder(std::string root) : root_(std::move(root)) {
         "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n");
   Write("/proc/net/ipv6_route", "");
   fs::create_directories(root_ + "/sys/bus/pci/devices");
+  // The kernel always has these class folders, empty or not.
+  fs::create_directories(root_ + "/sys/class/block");
+  fs::create_directories(root_ + "/sys/class/net");
 }
 
 void SysfsBuilder::Write(const std::string& path, const std::string& content) {
