@@ -1,12 +1,14 @@
 // The readers of /proc and /sys text: cpuinfo, meminfo, iomem, cmdline,
-// osrelease, node cpulists, IOMMU groups, mountinfo and the block-device
-// links (root disk, mounts on a controller), the route table and the net
-// links, DRM/sound/nvidia device nodes and /proc/PID/fd (holders). Every
+// osrelease, node cpulists, IOMMU groups, the host-use scan (mountinfo,
+// swaps, block-device links, slaves/holders, ZFS kstat, both route tables,
+// net links and lower_*, nbd, iSCSI, console), DRM/sound/nvidia device
+// nodes and /proc/PID/fd (holders). Every
 // file comes from the fuzz input (a MemFs bundle); the result is rendered
 // as `gpuhost-agent inventory` shows it.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include "apply/holders.h"
 #include "base/path.h"
@@ -44,7 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       inv.functions.push_back(f);
     }
   }
-  inv.critical = inventory::ScanCriticalDevices(fs, inv.functions, &inv.warnings);
+  inventory::HostUse use = inventory::ScanCriticalDevices(fs, inv.functions, &inv.warnings);
+  inv.critical = std::move(use.critical);
+  inv.host_use_unknown = std::move(use.unknown);
+  for (const auto& f : inv.functions) inv.UnknownUseWhy(f.class_id);
   for (const auto& f : inv.functions) {
     for (const auto& h : apply::FindHolders(fs, f)) apply::Describe(h);
   }
