@@ -229,14 +229,27 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
         case ActionKind::kRequestReboot:
           RequestReboot(env, opts, a, &r, &st);
           break;
+        case ActionKind::kKeepOnHost:
+          if (!opts.live) {
+            r.outcome = "skipped";
+            r.message = "--root is not the running system";
+          } else {
+            ReturnToHost(env.fs, inv, opts.state_dir, *inventory::PciAddress::Parse(a.target), &r);
+          }
+          break;
         case ActionKind::kKernelParam:
           break;
       }
     }
     r.duration_us =
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-    if (r.outcome == "failed" || r.outcome == "held")
+    // A function a VM holds stays on vfio-pci: the host just lacks it, so
+    // the run is degraded, not failed (a bind it blocks is a failure).
+    if (r.outcome == "held" && a.kind == ActionKind::kKeepOnHost) {
+      st.warnings.push_back({a.target, "keep-on-host: " + r.message});
+    } else if (r.outcome == "failed" || r.outcome == "held") {
       st.errors.push_back({a.target, std::string(plan::ActionKindName(a.kind)) + ": " + r.message});
+    }
     if (r.outcome == "skipped" && opts.live) {
       st.warnings.push_back(
           {a.target, std::string(plan::ActionKindName(a.kind)) + " skipped: " + r.message});

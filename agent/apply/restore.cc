@@ -10,6 +10,8 @@ namespace {
 
 using nlohmann::json;
 
+std::string RecordPath(const std::string& state_dir) { return state_dir + "/" + kOriginalDrivers; }
+
 json Load(const Fs& fs, const std::string& path) {
   auto text = fs.Read(path);
   if (!text.ok()) return json::object();
@@ -17,34 +19,122 @@ json Load(const Fs& fs, const std::string& path) {
   return j.is_object() ? j : json::object();
 }
 
-void RestoreOne(Fs& fs, const inventory::Inventory& inv, const inventory::PciAddress& addr,
-                const std::string& original, report::ActionResult* r) {
+Status Forget(Fs& fs, const std::string& state_dir, const std::string& addr) {
+  json j = Load(fs, RecordPath(state_dir));
+  if (!j.contains(addr)) return Status::Ok();
+  j.erase(addr);
+  return fs.WriteAtomic(RecordPath(state_dir), j.dump(2) + "\n", 0644);
+}
+
+std::string OrNone(const std::string& driver) { return driver.empty() ? "none" : driver; }
+
+}  // namespace
+
+bool IsDriverName(const std::string& name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Status RecordOriginalDriver(Fs& fs, const std::string& state_dir, const inventory::PciAddress& addr,
+                            const std::string& driver) {
+  std::string path = RecordPath(state_dir);
+  json j = Load(fs, path);
+  if (j.contains(addr.ToString())) return Status::Ok();
+  j[addr.ToString()] = driver;
+  return fs.WriteAtomic(path, j.dump(2) + "\n", 0644);
+}
+
+Result<std::map<std::string, std::string>> ReadOriginalDrivers(const Fs& fs,
+                                                               const std::string& state_dir) {
+  const std::string path = RecordPath(state_dir);
+  std::map<std::string, std::string> out;
+  auto text = fs.Read(path);
+  if (!text.ok()) {
+    if (text.status().IsNotFound()) return out;
+    return text.status();
+  }
+  json j = json::parse(*text, nullptr, false);
+  if (!j.is_object()) return Status::Invalid(path + ": not a JSON object");
+  for (const auto& [addr, driver] : j.items()) {
+    if (!inventory::PciAddress::Parse(addr)) {
+      return Status::Invalid(path + ": '" + addr + "' is not a PCI address");
+    }
+    if (!driver.is_string() ||
+        (!driver.get<std::string>().empty() && !IsDriverName(driver.get<std::string>()))) {
+      return Status::Invalid(path + ": the driver recorded for " + addr + " (" + driver.dump() +
+                             ") is not a kernel driver name ([A-Za-z0-9_-]+)");
+    }
+    out[addr] = driver.get<std::string>();
+  }
+  return out;
+}
+
+void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& state_dir,
+                  const inventory::PciAddress& addr, report::ActionResult* r) {
   const std::string a = addr.ToString();
   const std::string dev = "/sys/bus/pci/devices/" + a;
-  std::string now = CurrentDriver(fs, addr);
-  auto ov = fs.Read(dev + "/driver_override");
-  std::string override_now = ov.ok() ? std::string(Trim(*ov)) : "";
-  bool pinned = override_now == "vfio-pci";
-  if (now != "vfio-pci" && !pinned) {
-    r->outcome = "unchanged";
-    r->message = "not on vfio-pci (driver: " + (now.empty() ? std::string("none") : now) + ")";
-    return;
-  }
-  inventory::PciFunction f;
-  if (const auto* known = inv.Find(addr)) f = *known;
-  f.address = addr;
-  f.driver = now;
-  auto holders = FindHolders(fs, f);
-  if (!holders.empty()) {
-    r->outcome = "held";
-    r->message = "left on vfio-pci: " + Describe(holders[0]);
-    return;
-  }
-  // An empty line clears driver_override.
-  if (Status s = fs.WriteAttribute(dev + "/driver_override", "\n", false); !s.ok()) {
+  if (!fs.Exists(dev)) {
     r->outcome = "failed";
-    r->message = "driver_override: " + s.ToString();
+    r->message = "device is gone";
     return;
+  }
+  auto record = ReadOriginalDrivers(fs, state_dir);
+  if (!record.ok()) {
+    r->outcome = "failed";
+    r->message = record.status().ToString() + "; the device is left as it is";
+    return;
+  }
+  auto entry = record->find(a);
+  const bool recorded = entry != record->end();
+  const std::string original = recorded ? entry->second : "";
+  const std::string now = CurrentDriver(fs, addr);
+  auto ov = fs.Read(dev + "/driver_override");
+  const bool pinned = ov.ok() && Trim(*ov) == "vfio-pci";
+  // No driver but still in the record: a run killed between unbind and probe.
+  const bool interrupted = now.empty() && recorded;
+  if (now != "vfio-pci" && !pinned && !interrupted) {
+    if (recorded) (void)Forget(fs, state_dir, a);
+    r->outcome = "unchanged";
+    r->message = "not on vfio-pci (driver: " + OrNone(now) + ")";
+    return;
+  }
+  // The same gate as binds: a running VM's device is never touched.
+  if (inv.virt.UsedByActiveVm(addr)) {
+    r->outcome = "held";
+    r->message = "in use by running VM " + inv.virt.OwnerOf(addr) + "; left on vfio-pci";
+    return;
+  }
+  if (now == "vfio-pci") {
+    inventory::PciFunction f;
+    if (const auto* known = inv.Find(addr)) f = *known;
+    f.address = addr;
+    f.driver = now;
+    if (auto holders = FindHolders(fs, f); !holders.empty()) {
+      r->outcome = "held";
+      r->message = "left on vfio-pci: " + Describe(holders[0]);
+      return;
+    }
+  }
+  // Written before the first change: the next run knows to finish it.
+  if (!recorded) {
+    if (Status s = RecordOriginalDriver(fs, state_dir, addr, ""); !s.ok()) {
+      r->outcome = "failed";
+      r->message = "cannot record the release: " + s.ToString();
+      return;
+    }
+  }
+  // An empty line clears driver_override (the kernel then reads "(null)").
+  if (pinned) {
+    if (Status s = fs.WriteAttribute(dev + "/driver_override", "\n", false); !s.ok()) {
+      r->outcome = "failed";
+      r->message = "driver_override: " + s.ToString();
+      return;
+    }
   }
   if (now == "vfio-pci") {
     if (Status s = fs.WriteAttribute(dev + "/driver/unbind", a, false); !s.ok()) {
@@ -53,59 +143,59 @@ void RestoreOne(Fs& fs, const inventory::Inventory& inv, const inventory::PciAdd
       return;
     }
   }
-  Status s = original.empty()
-                 ? fs.WriteAttribute("/sys/bus/pci/drivers_probe", a, false)
-                 : fs.WriteAttribute("/sys/bus/pci/drivers/" + original + "/bind", a, false);
+  // The kernel picks the driver by its ID tables; the recorded one is the
+  // fallback when none took the function (drivers_probe says yes anyway).
+  Status probe = fs.WriteAttribute("/sys/bus/pci/drivers_probe", a, false);
   std::string after = CurrentDriver(fs, addr);
-  if (!original.empty() && after != original) {
+  const bool original_loaded = !original.empty() && fs.Exists("/sys/bus/pci/drivers/" + original);
+  if (after.empty() && original_loaded) {
+    (void)fs.WriteAttribute("/sys/bus/pci/drivers/" + original + "/bind", a, false);
+    after = CurrentDriver(fs, addr);
+  }
+  if (after == "vfio-pci" || (original_loaded && after != original)) {
     r->outcome = "failed";
-    r->message = "read back: driver is '" + (after.empty() ? std::string("none") : after) +
-                 "', not " + original + (s.ok() ? "" : " (" + s.ToString() + ")");
+    r->message = "read back: driver is '" + OrNone(after) + "', not " +
+                 (original.empty() ? std::string("a host driver") : original) +
+                 (probe.ok() ? "" : " (" + probe.ToString() + ")");
+    return;
+  }
+  if (Status s = Forget(fs, state_dir, a); !s.ok()) {
+    r->outcome = "failed";
+    r->message = "back on " + OrNone(after) + ", but the record keeps it: " + s.ToString();
     return;
   }
   r->outcome = "done";
-  r->message = original.empty() ? "released from vfio-pci" : "back on " + original;
-}
-
-}  // namespace
-
-Status RecordOriginalDriver(Fs& fs, const std::string& state_dir, const inventory::PciAddress& addr,
-                            const std::string& driver) {
-  std::string path = state_dir + "/" + kOriginalDrivers;
-  json j = Load(fs, path);
-  if (j.contains(addr.ToString())) return Status::Ok();
-  j[addr.ToString()] = driver;
-  return fs.WriteAtomic(path, j.dump(2) + "\n", 0644);
+  if (!after.empty()) {
+    r->message = "back on " + after;
+  } else if (!original.empty()) {
+    r->message = "released from vfio-pci; " + original +
+                 " is not loaded and takes the function when it loads";
+  } else {
+    r->message = "released from vfio-pci";
+  }
 }
 
 std::vector<report::ActionResult> Restore(Fs& fs, const inventory::Inventory& inv,
                                           const std::string& state_dir) {
-  std::string path = state_dir + "/" + kOriginalDrivers;
-  json j = Load(fs, path);
   std::vector<report::ActionResult> results;
-  json keep = json::object();
-  for (const auto& [addr_text, driver] : j.items()) {
+  auto record = ReadOriginalDrivers(fs, state_dir);
+  if (!record.ok()) {
     report::ActionResult r;
-    r.action.kind = plan::ActionKind::kBindVfio;
-    r.action.target = addr_text;
-    r.action.value = driver.is_string() ? driver.get<std::string>() : "";
-    r.action.reason = "restore the driver it had before gpuhost";
-    auto addr = inventory::PciAddress::Parse(addr_text);
-    if (!addr) {
-      r.outcome = "failed";
-      r.message = path + ": '" + addr_text + "' is not a PCI address";
-    } else if (!fs.Exists("/sys/bus/pci/devices/" + addr_text)) {
-      r.outcome = "failed";
-      r.message = "device is gone";
-    } else {
-      RestoreOne(fs, inv, *addr, r.action.value, &r);
-    }
-    if (r.outcome != "done" && r.outcome != "unchanged") keep[addr_text] = driver;
+    r.action.kind = plan::ActionKind::kKeepOnHost;
+    r.action.target = RecordPath(state_dir);
+    r.outcome = "failed";
+    r.message = record.status().ToString() + "; no device touched, the record is left as it is";
     results.push_back(std::move(r));
+    return results;
   }
-  if (keep != j) {
-    Status s = fs.WriteAtomic(path, keep.dump(2) + "\n", 0644);
-    if (!s.ok()) results.push_back({{}, "failed", s.ToString(), 0});
+  for (const auto& [addr_text, driver] : *record) {
+    report::ActionResult r;
+    r.action.kind = plan::ActionKind::kKeepOnHost;
+    r.action.target = addr_text;
+    r.action.value = driver;
+    r.action.reason = "restore the driver it had before gpuhost";
+    ReturnToHost(fs, inv, state_dir, *inventory::PciAddress::Parse(addr_text), &r);
+    results.push_back(std::move(r));
   }
   return results;
 }

@@ -1,9 +1,12 @@
-// `gpuhost-agent restore`: hand every function the agent moved to vfio-pci
-// back to the driver it had before (recorded at bind time in
-// STATE_DIR/original-drivers.json), without a reboot, through the same
-// holders gate: a function a VM still uses stays where it is.
+// Giving a function back from vfio-pci to a host driver, live (no reboot):
+// `apply` does it when the policy now keeps a function on the host, and
+// `gpuhost-agent restore` does it for every function the agent moved (the
+// driver each had before is recorded at bind time in
+// STATE_DIR/original-drivers.json). Both go through the same holders gate
+// as binds: a function a VM or a process still uses stays where it is.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,13 +18,33 @@ namespace gpuhost::apply {
 
 inline constexpr const char* kOriginalDrivers = "original-drivers.json";
 
+// A plain kernel driver name: [A-Za-z0-9_-]+ ("nvidia", "snd_hda_intel").
+// Anything else read from the record ("../../x") is never put in a path.
+bool IsDriverName(const std::string& name);
+
 // Records `driver` ("" for none) as the driver `addr` had before the agent
 // moved it, unless a record exists already (the first one is the truth).
 Status RecordOriginalDriver(Fs& fs, const std::string& state_dir, const inventory::PciAddress& addr,
                             const std::string& driver);
 
-// One result per recorded function; outcome "done", "unchanged", "held" or
-// "failed". Successful ones are removed from the record.
+// The record: address -> driver ("" none). Invalid, naming the entry, when
+// the file is not a JSON object of PCI addresses to driver names; an absent
+// file is an empty record.
+Result<std::map<std::string, std::string>> ReadOriginalDrivers(const Fs& fs,
+                                                               const std::string& state_dir);
+
+// Gives `addr` back to the host: clear driver_override, unbind from
+// vfio-pci, drivers_probe, and when the probe bound nothing, bind to
+// `original` (recorded, may be ""); read the driver back. The record entry
+// is kept until the function is off vfio-pci, so a run killed between the
+// unbind and the probe (no driver, no override) is finished by the next.
+// Outcome "done", "unchanged" (not on vfio-pci), "held" or "failed".
+void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& state_dir,
+                  const inventory::PciAddress& addr, report::ActionResult* r);
+
+// `restore`: ReturnToHost for every recorded function. A record that is not
+// valid is one failed result that says why, touches no device and leaves
+// the record as it is.
 std::vector<report::ActionResult> Restore(Fs& fs, const inventory::Inventory& inv,
                                           const std::string& state_dir);
 

@@ -17,24 +17,7 @@
 namespace gpuhost {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 Status WriteAll(int fd, std::string_view data, const std::string& what) {
   while (!data.empty()) {
@@ -75,61 +58,105 @@ Status MakeDirs(const std::string& dir) {
   return MakeParents(dir + "/x");
 }
 
-Result<std::string> ReadFileAt(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (fd.get() < 0) return Status::FromErrno("open " + path, errno);
+Result<std::string> ReadFd(int fd, const std::string& what, size_t max_bytes) {
   std::string out;
   char buf[8192];
   while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::FromErrno("read " + path, errno);
+      return Status::FromErrno("read " + what, errno);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
     if (out.size() > max_bytes) {
-      return Status::Invalid(path + ": larger than " + std::to_string(max_bytes) + " bytes");
+      return Status::Invalid(what + ": larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
-  if (auto old = ReadFileAt(path); old.ok() && *old == data) {
+Result<std::string> ReadFileAt(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) return Status::FromErrno("open " + path, errno);
+  return ReadFd(fd.get(), path, max_bytes);
+}
+
+Status WriteFileAtomicIn(int dirfd, const std::string& name, std::string_view data, mode_t mode,
+                         const std::string& what) {
+  const std::string tmp = name + ".gpuhost-tmp";
+  const std::string tmp_what = what + ".gpuhost-tmp";
+  {
+    Fd old(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 07777) == mode) {
-      // A run killed mid-write may have left its temporary behind.
-      ::unlink((path + ".gpuhost-tmp").c_str());
-      return Status::Ok();
+    if (old.get() >= 0 && ::fstat(old.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+        (st.st_mode & 07777) == mode) {
+      if (auto text = ReadFd(old.get(), what); text.ok() && *text == data) {
+        // A run killed mid-write may have left its temporary behind.
+        ::unlinkat(dirfd, tmp.c_str(), 0);
+        return Status::Ok();
+      }
     }
   }
-  Status s = MakeParents(path);
-  if (!s.ok()) return s;
   // One fixed temporary name per target: a killed run's leftover is simply
   // truncated by the next run instead of piling up.
-  std::string tmp = path + ".gpuhost-tmp";
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
-  if (fd.get() < 0) return Status::FromErrno("create " + tmp, errno);
-  if (::fchmod(fd.get(), mode) != 0) return Status::FromErrno("chmod " + tmp, errno);
-  s = WriteAll(fd.get(), data, tmp);
-  if (s.ok() && ::fsync(fd.get()) != 0) s = Status::FromErrno("fsync " + tmp, errno);
-  if (s.ok() && ::close(fd.release()) != 0) s = Status::FromErrno("close " + tmp, errno);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    s = Status::FromErrno("rename " + tmp + " to " + path, errno);
+  Fd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
+  if (fd.get() < 0) return Status::FromErrno("create " + tmp_what, errno);
+  if (::fchmod(fd.get(), mode) != 0) return Status::FromErrno("chmod " + tmp_what, errno);
+  Status s = WriteAll(fd.get(), data, tmp_what);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = Status::FromErrno("fsync " + tmp_what, errno);
+  if (s.ok() && ::close(fd.release()) != 0) s = Status::FromErrno("close " + tmp_what, errno);
+  if (s.ok() && ::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
+    s = Status::FromErrno("rename " + tmp_what + " to " + what, errno);
   }
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
+    ::unlinkat(dirfd, tmp.c_str(), 0);
     return s;
   }
   // The rename is durable only once the directory entry is on disk.
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() < 0) return Status::FromErrno("open " + dir, errno);
-  if (::fsync(dfd.get()) != 0) return Status::FromErrno("fsync " + dir, errno);
+  if (::fsync(dirfd) != 0) return Status::FromErrno("fsync directory of " + what, errno);
   return Status::Ok();
 }
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  Status s = MakeParents(path);
+  if (!s.ok()) return s;
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.get() < 0) return Status::FromErrno("open " + dir, errno);
+  return WriteFileAtomicIn(dfd.get(), name, data, mode, path);
+}
+
+Status WriteVirtualFileVia(const OpenForWrite& open, std::string_view value,
+                           const std::string& what) {
+  auto fd = open();
+  if (!fd.ok()) return fd.status();
+  // sysfs takes one write() per value: a short write is an error, not a
+  // reason to write the rest (the kernel would parse the tail on its own).
+  ssize_t n;
+  do {
+    n = ::write(fd->get(), value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return Status::FromErrno("write '" + std::string(Trim(value)) + "' to " + what, errno);
+  if (static_cast<size_t>(n) != value.size()) {
+    return Status::Io("short write to " + what);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+OpenForWrite OpenPath(const std::string& path) {
+  return [path]() -> Result<UniqueFd> {
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
+    if (fd.get() < 0) return Status::FromErrno("open " + path, errno);
+    return fd;
+  };
+}
+
+}  // namespace
 
 Status WriteVirtualFile(const std::string& path, std::string_view value, bool skip_if_same) {
   if (skip_if_same) {
@@ -137,19 +164,7 @@ Status WriteVirtualFile(const std::string& path, std::string_view value, bool sk
       return Status::Ok();
     }
   }
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY));
-  if (fd.get() < 0) return Status::FromErrno("open " + path, errno);
-  // sysfs takes one write() per value: a short write is an error, not a
-  // reason to write the rest (the kernel would parse the tail on its own).
-  ssize_t n;
-  do {
-    n = ::write(fd.get(), value.data(), value.size());
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return Status::FromErrno("write '" + std::string(Trim(value)) + "' to " + path, errno);
-  if (static_cast<size_t>(n) != value.size()) {
-    return Status::Io("short write to " + path);
-  }
-  return Status::Ok();
+  return WriteVirtualFileVia(OpenPath(path), value, path);
 }
 
 Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view value,
@@ -159,6 +174,11 @@ Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view va
       return Status::Ok();
     }
   }
+  return WriteVirtualFileViaWithDeadline(OpenPath(path), value, path, timeout_ms);
+}
+
+Status WriteVirtualFileViaWithDeadline(const OpenForWrite& open, std::string_view value,
+                                       const std::string& what, int timeout_ms) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
   pid_t pid = ::fork();
@@ -169,7 +189,7 @@ Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view va
   }
   if (pid == 0) {
     ::close(pipefd[0]);
-    Status s = WriteVirtualFile(path, value, false);
+    Status s = WriteVirtualFileVia(open, value, what);
     // The child reports the parent's message text through the pipe.
     std::string msg = s.ok() ? "" : std::to_string(static_cast<int>(s.code())) + " " + s.message();
     ssize_t ignored = ::write(pipefd[1], msg.data(), msg.size());
@@ -189,7 +209,7 @@ Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view va
     if (std::chrono::steady_clock::now() >= deadline) {
       ::close(pipefd[0]);
       ::kill(pid, SIGKILL);  // works unless it is stuck in the kernel
-      return Status::Timeout("write '" + std::string(Trim(value)) + "' to " + path +
+      return Status::Timeout("write '" + std::string(Trim(value)) + "' to " + what +
                              " did not return within " + std::to_string(timeout_ms) + " ms");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));

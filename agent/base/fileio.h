@@ -4,10 +4,12 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
+#include "base/unique_fd.h"
 
 namespace gpuhost {
 
@@ -35,6 +37,23 @@ Status WriteVirtualFile(const std::string& path, std::string_view value, bool sk
 // (a task stuck in the kernel cannot be killed) and Timeout is returned.
 Status WriteVirtualFileWithDeadline(const std::string& path, std::string_view value,
                                     bool skip_if_same, int timeout_ms);
+
+// The same operations on descriptors a caller opened (a Jail's: every path
+// resolved inside a --root tree). `what` names the file in messages.
+Result<std::string> ReadFd(int fd, const std::string& what, size_t max_bytes = 16 << 20);
+// WriteFileAtomic's steps for the entry `name` of the open directory
+// `dirfd`: the temporary is created, renamed and fsynced relative to
+// `dirfd`, so neither can land outside it. `name` is one plain name. A
+// symbolic link at `name` is replaced, never followed.
+Status WriteFileAtomicIn(int dirfd, const std::string& name, std::string_view data, mode_t mode,
+                         const std::string& what);
+// WriteVirtualFile's one write(), to the descriptor `open` returns; with a
+// deadline, `open` is called in the child.
+using OpenForWrite = std::function<Result<UniqueFd>()>;
+Status WriteVirtualFileVia(const OpenForWrite& open, std::string_view value,
+                           const std::string& what);
+Status WriteVirtualFileViaWithDeadline(const OpenForWrite& open, std::string_view value,
+                                       const std::string& what, int timeout_ms);
 
 // mkdir -p with mode 0755.
 Status MakeDirs(const std::string& dir);

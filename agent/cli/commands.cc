@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "apply/holders.h"
 #include "apply/restore.h"
@@ -58,7 +59,7 @@ const std::vector<Command>& Commands() {
        "Copy the part of /sys and /proc that inventory reads into DIR, for a bug report or a "
        "test fixture.",
        "--out DIR [--root DIR]",
-       {{"out", true, false, "DIR", "Where to write the captured tree (created if missing)."},
+       {{"out", true, false, "DIR", "Where to write the captured tree: a new or empty directory."},
         kRoot},
        RunCapture},
       {"plan",
@@ -157,8 +158,20 @@ int RunCapture(const Args& args) {
     Err("capture", "--out DIR is required");
     return 2;
   }
+  // A new or empty directory only: a capture mixed with older files would
+  // replay as a machine that never existed.
+  const std::string out = args.Get("out");
+  std::error_code ec;
+  if (std::filesystem::exists(out, ec) && !std::filesystem::is_empty(out, ec)) {
+    Err("capture", out + " is not empty: --out takes a new or empty directory");
+    return 2;
+  }
+  if (Status s = MakeDirs(out); !s.ok()) {
+    Err("capture", s.ToString());
+    return 1;
+  }
   RootFs src(args.Get("root", "/"));
-  RootFs dst(args.Get("out"));
+  RootFs dst(out);
   auto stats = inventory::Capture(src, dst);
   if (!stats.ok()) {
     Err("capture", stats.status().ToString());

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/jail.h"
 #include "base/status.h"
 
 namespace gpuhost {
@@ -35,18 +36,26 @@ class Fs {
   // creating missing parent directories. Used to build fixture trees.
   virtual Status Symlink(const std::string& target, const std::string& path) = 0;
   // The path as the OS sees it, for libraries that open files themselves
-  // (libpci's sysfs.path, libkmod's module directory).
+  // (libpci's sysfs.path, libkmod's module directory). Unlike every method
+  // above, what is opened by this path is not confined to the root: its
+  // links resolve on the host. Read through the Fs whatever may be a link.
   virtual std::string HostPath(const std::string& path) const = 0;
   // The root this Fs maps "/" to ("/" on a live machine).
   virtual const std::string& root() const = 0;
 };
 
-// The real file system under `root`.
+// The real file system under `root`, as a jail: every open, stat, readlink,
+// readdir, mkdir, rename and write resolves its path inside `root` the way
+// chroot(2) would (base/jail.h), so a link in a tree -- "etc/modprobe.d ->
+// /etc/modprobe.d", "../../.." -- never reaches the host's files. A root
+// that cannot be confined (no openat2) fails every call with the reason.
 class RootFs : public Fs {
  public:
   // Attribute writes get `write_timeout_ms` each (see
   // WriteVirtualFileWithDeadline); 0 writes in-process without a deadline.
   explicit RootFs(std::string root, int write_timeout_ms = 10000);
+  RootFs(const RootFs&) = delete;
+  RootFs& operator=(const RootFs&) = delete;
 
   Result<std::string> Read(const std::string& path) const override;
   Result<std::string> ReadLink(const std::string& path) const override;
@@ -61,9 +70,9 @@ class RootFs : public Fs {
   const std::string& root() const override { return root_; }
 
  private:
-  Status Relative(Status s, const std::string& path) const;
-  std::string root_;  // no trailing slash; "" for "/"
   int write_timeout_ms_;
+  std::string root_;  // no trailing slash; "" for "/"
+  Jail jail_;
 };
 
 }  // namespace gpuhost

@@ -3,7 +3,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
+#include "host/modprobe_copy.h"
 #include "host/modules.h"
 
 namespace gpuhost {
@@ -87,10 +89,13 @@ Status OfflineModuleLoader::Load(const std::string& name, const std::string&) {
                                " under the root: modules not checked (--root is not the "
                                "running system)");
   }
-  std::string dir = fs_.HostPath("/lib/modules/" + release_);
-  std::string etc = fs_.HostPath("/etc/modprobe.d");
-  const char* config[] = {etc.c_str(), nullptr};
-  KmodContext ctx(dir.c_str(), config);
+  // The tree's links resolve inside it, for libkmod too (host/modprobe_copy.h).
+  std::string dir = fs_.HostPath(ResolveInTree(fs_, "/lib/modules/" + release_));
+  ModprobeConfigCopy copy(fs_);
+  std::vector<const char*> config;
+  for (const auto& d : copy.dirs()) config.push_back(d.c_str());
+  config.push_back(nullptr);
+  KmodContext ctx(dir.c_str(), config.data());
   if (ctx.get() == nullptr) return Status::Io("libkmod: cannot open " + dir);
   ModuleList list;
   int err = kmod_module_new_from_lookup(ctx.get(), name.c_str(), list.out());

@@ -8,10 +8,10 @@ namespace {
 using inventory::JsonReader;
 using nlohmann::json;
 
-constexpr ActionKind kKinds[] = {ActionKind::kLoadModule,   ActionKind::kBindVfio,
-                                 ActionKind::kWriteFile,    ActionKind::kSetSysctl,
-                                 ActionKind::kKernelParam,  ActionKind::kUpdateBootloader,
-                                 ActionKind::kRequestReboot};
+constexpr ActionKind kKinds[] = {ActionKind::kLoadModule,    ActionKind::kBindVfio,
+                                 ActionKind::kWriteFile,     ActionKind::kSetSysctl,
+                                 ActionKind::kKernelParam,   ActionKind::kUpdateBootloader,
+                                 ActionKind::kRequestReboot, ActionKind::kKeepOnHost};
 
 json Addrs(const std::vector<PciAddress>& v) {
   json a = json::array();

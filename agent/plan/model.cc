@@ -20,6 +20,8 @@ const char* ActionKindName(ActionKind k) {
       return "update-bootloader";
     case ActionKind::kRequestReboot:
       return "request-reboot";
+    case ActionKind::kKeepOnHost:
+      return "keep-on-host";
   }
   return "unknown";
 }

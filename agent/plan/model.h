@@ -34,6 +34,10 @@ enum class ActionKind {
   kKernelParam,       // target: parameter ("intel_iommu=on"); checked against /proc/cmdline
   kUpdateBootloader,  // target: "grub"; regenerate its configuration
   kRequestReboot,     // target: the missing parameters
+  // target: PCI address the policy keeps on the host; value: its driver now.
+  // Nothing to do on a host driver; on vfio-pci (an earlier policy's) it is
+  // given back live: driver_override cleared, unbind, probe, read back.
+  kKeepOnHost,
 };
 const char* ActionKindName(ActionKind k);  // "load-module", "bind-vfio", ...
 

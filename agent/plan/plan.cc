@@ -122,6 +122,24 @@ Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
                              "no VT-x/AMD-V flag in /proc/cpuinfo: KVM cannot run VMs "
                              "(enable virtualisation in the firmware setup)"});
   }
+  // Before anything binds: each function the policy keeps on the host. One
+  // an earlier policy sent to vfio-pci is given back live; on a host driver
+  // there is nothing to do (or a killed run's release to finish).
+  for (const auto* decisions : {&d.gpus, &d.devices}) {
+    for (const auto& g : *decisions) {
+      if (g.assignment != Assignment::kHost) continue;
+      for (const auto& a : g.functions) {
+        const auto* f = inv.Find(a);
+        bool moving = std::any_of(d.vfio_functions.begin(), d.vfio_functions.end(),
+                                  [&](const auto& v) { return v.first == a; });
+        if (f == nullptr || moving) continue;
+        std::string driver = f->driver ? *f->driver : "";
+        Add(&plan, ActionKind::kKeepOnHost, a.ToString(), driver,
+            "kept on the host (" + g.rule + ")" +
+                (driver == "vfio-pci" ? ": leaves vfio-pci now, no reboot" : ""));
+      }
+    }
+  }
   for (const auto& [a, why] : d.vfio_functions) {
     const auto* f = inv.Find(a);
     Add(&plan, ActionKind::kBindVfio, a.ToString(), f && f->driver ? *f->driver : "", why);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/strings.h"
+#include "host/modprobe_copy.h"
 
 namespace gpuhost::verify {
 namespace {
@@ -80,19 +81,21 @@ class Checker {
   ImageReport Run(bool nvidia) {
     ImageReport rep;
     rep.kernel_release = release_;
-    std::string dir = fs_.HostPath("/usr/lib/modules/" + release_);
-    std::vector<std::string> config;
-    for (const char* d : {"/etc/modprobe.d", "/usr/lib/modprobe.d", "/run/modprobe.d"}) {
-      if (fs_.IsDir(d)) config.push_back(fs_.HostPath(d));
+    std::string dir = fs_.HostPath(ResolveInTree(fs_, "/usr/lib/modules/" + release_));
+    ModprobeConfigCopy config(fs_);
+    if (!config.error().ok()) {
+      rep.findings.push_back({"modprobe configuration", false,
+                              "cannot copy it for libkmod: " + config.error().ToString()});
+      return rep;
     }
     std::vector<const char*> cfg;
-    for (auto& c : config) cfg.push_back(c.c_str());
+    for (auto& c : config.dirs()) cfg.push_back(c.c_str());
     cfg.push_back(nullptr);
     std::vector<std::string> log;
     StderrCapture capture;
     kmod_ctx* ctx = kmod_new(dir.c_str(), cfg.data());
     for (const auto& line : Split(capture.Finish(), '\n')) {
-      if (!line.empty()) log.push_back(line);
+      if (!line.empty()) log.push_back(config.InImage(line));
     }
     if (ctx == nullptr) {
       rep.findings.push_back({"kernel modules", false, "libkmod cannot open " + dir});
@@ -119,8 +122,8 @@ class Checker {
         wanted.push_back(n);
     }
     for (const auto& name : wanted) CheckModule(ctx, name, 0, true, &rep);
-    rep.findings.push_back(
-        {"modprobe configuration", log.empty(), log.empty() ? "parses" : "libkmod: " + log[0]});
+    rep.findings.push_back({"modprobe configuration", log.empty(),
+                            log.empty() ? "parses" : "libkmod: " + config.InImage(log[0])});
     kmod_unref(ctx);
     return rep;
   }

@@ -51,6 +51,21 @@ TEST(AgentCliTest, InventoryJsonToFileAndCapture) {
   EXPECT_TRUE(std::filesystem::exists(dir.path() + "/cap/sys/bus/pci/devices/0000:00:06.0"));
 }
 
+TEST(AgentCliTest, CaptureRefusesADirectoryThatIsNotEmpty) {
+  TempDir dir;
+  std::string tree = TestDataDir() + "/captures/h200-firecracker/tree";
+  std::filesystem::create_directories(dir.path() + "/cap/old");
+  int st = -1;
+  std::string out = Agent("capture --root '" + tree + "' --out '" + dir.path() + "/cap'", &st);
+  EXPECT_EQ(st, 2) << out;
+  EXPECT_NE(out.find("is not empty: --out takes a new or empty directory"), std::string::npos)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/cap/sys"));
+  std::filesystem::remove(dir.path() + "/cap/old");
+  Agent("capture --root '" + tree + "' --out '" + dir.path() + "/cap'", &st);
+  EXPECT_EQ(st, 0) << "an empty directory is fine";
+}
+
 TEST(AgentCliTest, GpuStatusWithoutAnNvidiaGpuSaysSoAndSucceeds) {
   // The H200 capture without its GPU: the machine the nvidia image boots on under qemu.
   TempDir dir;

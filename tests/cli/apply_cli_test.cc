@@ -60,6 +60,30 @@ TEST(ApplyCliTest, ApplyOnARootTreeWritesFilesAndStateButTouchesNoKernel) {
             before);
 }
 
+// A tree is a jail: its etc/modprobe.d links, absolute or climbing with
+// "../", resolve inside the tree as under chroot; nothing lands outside.
+TEST(ApplyCliTest, ApplyOnARootTreeNeverWritesThroughALinkOutOfIt) {
+  TempDir outside;
+  std::string up;
+  for (int i = 0; i < 16; ++i) up += "../";
+  for (const std::string& link : {outside.path(), up + outside.path().substr(1)}) {
+    TempDir dir;
+    BuildGpuServer(dir.path());
+    std::filesystem::create_directories(dir.path() + "/etc");
+    std::filesystem::create_symlink(link, dir.path() + "/etc/modprobe.d");
+    int st = -1;
+    std::string out = Agent("apply --root '" + dir.path() + "'", &st);
+    EXPECT_TRUE(std::filesystem::is_empty(outside.path()))
+        << "apply wrote through etc/modprobe.d -> " << link << ":\n"
+        << RunCommand("ls -la '" + outside.path() + "'");
+    EXPECT_NE(out.find("/etc/modprobe.d is a symbolic link whose target is missing"),
+              std::string::npos)
+        << out;
+    EXPECT_TRUE(std::filesystem::exists(dir.path() + "/etc/udev/rules.d/70-gpuhost-vfio.rules"))
+        << "the other files are still written, inside the tree";
+  }
+}
+
 TEST(ApplyCliTest, DryRunWritesNothing) {
   TempDir dir;
   BuildGpuServer(dir.path());

@@ -5,6 +5,7 @@
 #include "verify/verify_image.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -133,6 +134,26 @@ TEST_F(ModuleTreeTest, CompleteTreePassesAndFindsTheDriverByItself) {
   EXPECT_TRUE(by["module nvidia_current_uvm"].ok);
   EXPECT_TRUE(by["firmware gh/550/gsp.bin (nvidia_current)"].ok);
   EXPECT_TRUE(by["modprobe configuration"].ok);
+}
+
+// Debian installs nvidia.conf through alternatives: an absolute link that
+// names the image's file, resolved inside the tree (not on this machine).
+TEST_F(ModuleTreeTest, AbsoluteConfigLinksResolveInsideTheTree) {
+  std::string conf = dir_.path() + "/etc/modprobe.d/nvidia.conf";
+  std::filesystem::remove(conf);
+  std::string target = "/etc/alternatives/gpuhost-test-nvidia--" + std::to_string(getpid());
+  ASSERT_FALSE(std::filesystem::exists(target)) << "must not exist on this machine";
+  SysfsBuilder b(dir_.path());
+  b.Write(target, kDebianNvidiaConf);
+  std::filesystem::create_symlink(target, conf);
+  verify::ImageReport rep;
+  auto by = Verify(/*nvidia=*/true, &rep);
+  EXPECT_TRUE(rep.ok());
+  for (const char* m :
+       {"module nvidia", "module nvidia_modeset", "module nvidia_drm", "module nvidia_uvm"}) {
+    EXPECT_TRUE(by[m].ok) << m << ": " << by[m].detail;
+  }
+  EXPECT_NE(by["module nvidia"].detail.find("modprobe -i nvidia-current"), std::string::npos);
 }
 
 TEST_F(ModuleTreeTest, MissingDependencyFails) {
