@@ -17,10 +17,12 @@
 #include "plan/json.h"
 #include "plan/plan.h"
 #include "plan/policy.h"
+#include "plan/policy_fit.h"
 #include "plan/text.h"
 #include "report/journal.h"
 #include "report/serve.h"
 #include "run/agent_run.h"
+#include "run/policy_source.h"
 #include "verify/verify_image.h"
 
 namespace gpuhost::cli {
@@ -189,10 +191,11 @@ int RunPlan(const Args& args) {
   RootFs fs(args.Get("root", "/"));
   inventory::Inventory inv;
   (void)inventory::Collect(fs, {}, &inv);
-  auto policy = plan::LoadPolicy(fs, args.Get("policy"), CredentialsDir());
-  if (!policy.ok()) {
-    Err("plan", policy.status().message());
-    return 2;
+  auto policy = run::LoadPolicy(fs, args.Get("policy"), CredentialsDir());
+  Status fits = policy.ok() ? plan::CheckPolicyFits(*policy, inv) : policy.status();
+  if (!fits.ok()) {
+    Err("plan", fits.message());
+    return 1;
   }
   plan::Plan p = plan::MakePlan(inv, *policy);
   std::string out = args.Has("json") ? plan::ToJson(p).dump(2) + "\n" : plan::ToText(inv, p);
@@ -309,7 +312,7 @@ int RunServe(const Args& args) {
   if (opts.listen.empty()) {
     // The policy names the addresses; without one, loopback only.
     RootFs fs("/");
-    auto policy = plan::LoadPolicy(fs, "", CredentialsDir());
+    auto policy = run::LoadPolicy(fs, "", CredentialsDir());
     if (!policy.ok()) {
       Err("serve", policy.status().message() + " (serving on 127.0.0.1:8080)");
       opts.listen.push_back("127.0.0.1:8080");

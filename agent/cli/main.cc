@@ -1,6 +1,7 @@
 // gpuhost-agent: wiring only. Parse the subcommand, hand over to its runner.
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 
 #include "cli/commands.h"
@@ -57,7 +58,17 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "gpuhost-agent %s: %s\n", c.name, args.status().message().c_str());
       return 2;
     }
-    return c.run(*args);
+    // Errors are values; an exception that still escapes (a bug, bad_alloc)
+    // ends as a message and exit 1, not an abort. `apply` catches its own
+    // first, to leave a failed result behind.
+    try {
+      return c.run(*args);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gpuhost-agent %s: internal error: %s\n", c.name, e.what());
+    } catch (...) {
+      std::fprintf(stderr, "gpuhost-agent %s: internal error\n", c.name);
+    }
+    return 1;
   }
   std::fprintf(stderr, "gpuhost-agent: unknown command '%s'\n\n", name.c_str());
   PrintUsage(stderr);

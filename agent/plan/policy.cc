@@ -1,240 +1,307 @@
 #include "plan/policy.h"
 
-#include <cctype>
-#include <nlohmann/json.hpp>
 #include <set>
 
-#include "base/fileio.h"
 #include "base/strings.h"
+#include "plan/policy_json.h"
+#include "plan/policy_values.h"
 
 namespace gpuhost::plan {
 namespace {
 
 using nlohmann::json;
 
-// Semantic errors carry no byte offset from the parser: point at the first
-// place the offending key or value is spelled, which is right for the
-// usual one-off typo and says "line ?" rather than guess when it is absent.
-class Errors {
- public:
-  Errors(std::string_view text, std::string source) : text_(text), source_(std::move(source)) {}
+std::string Join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
 
-  Status At(const std::string& needle, const std::string& msg) const {
-    size_t pos = needle.empty() ? std::string_view::npos : text_.find(needle);
-    return Status::Invalid(Where(pos) + msg);
+std::string Index(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+// What a value is, for "must be X, not Y".
+std::string Kind(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return v.get<bool>() ? "true" : "false";
+    case json::value_t::string:
+      return "\"" + Printable(v.get<std::string>()) + "\"";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float:
+      return "a number";
+    case json::value_t::array:
+      return "a list";
+    case json::value_t::object:
+      return "an object";
+    default:
+      return "not a JSON value";
   }
-  std::string Where(size_t pos) const {
-    if (pos == std::string_view::npos || pos > text_.size()) return source_ + ": ";
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < pos; ++i) {
-      if (text_[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
+}
+
+// Reads a placed document. Every accessor checks the type before it reads, so
+// nothing here throws; errors point at the value (or the key) they are about.
+class Reader {
+ public:
+  Reader(const SourceText& src, const PlacedJson& doc) : src_(src), doc_(doc) {}
+
+  // "policy.json:4:23: " for the value at path.
+  std::string WhereValue(const std::string& path) const {
+    auto it = doc_.value_at.find(path);
+    return src_.Where(it == doc_.value_at.end() ? std::string::npos : it->second);
+  }
+  Status AtValue(const std::string& path, const std::string& msg) const {
+    return Status::Invalid(WhereValue(path) + msg);
+  }
+  Status AtKey(const std::string& path, const std::string& msg) const {
+    auto it = doc_.key_at.find(path);
+    if (it == doc_.key_at.end()) return AtValue(path, msg);
+    return Status::Invalid(src_.Where(it->second) + msg);
+  }
+  Status WrongType(const std::string& path, const json& v, const std::string& want) const {
+    return AtValue(path,
+                   (path.empty() ? "the policy" : path) + " must be " + want + ", not " + Kind(v));
+  }
+
+  // An object whose keys are all in `allowed`.
+  Status Object(const json& obj, const std::string& path,
+                const std::set<std::string>& allowed) const {
+    if (!obj.is_object()) return WrongType(path, obj, "an object");
+    for (const auto& [k, v] : obj.items()) {
+      if (allowed.count(k) != 0) continue;
+      std::string known;
+      for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
+      return AtKey(Join(path, Printable(k)), "unknown key '" + Printable(k) + "' in " +
+                                                 (path.empty() ? "the policy" : path) +
+                                                 " (known: " + known + ")");
+    }
+    return Status::Ok();
+  }
+
+  Result<std::string> String(const json& v, const std::string& path,
+                             const std::string& want = "a string") const {
+    if (!v.is_string()) return WrongType(path, v, want);
+    return v.get<std::string>();
+  }
+
+  // One of `names` (a string), as its index.
+  Result<size_t> OneOf(const json& v, const std::string& path,
+                       const std::vector<std::string>& names) const {
+    std::string want;
+    for (size_t i = 0; i < names.size(); ++i) {
+      want += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + ("\"" + names[i] + "\"");
+    }
+    if (v.is_string()) {
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (v.get<std::string>() == names[i]) return i;
       }
     }
-    return source_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": ";
+    return WrongType(path, v, want);
   }
 
  private:
-  std::string_view text_;
-  std::string source_;
+  const SourceText& src_;
+  const PlacedJson& doc_;
 };
 
-Status CheckKeys(const Errors& e, const json& obj, const std::string& path,
-                 const std::set<std::string>& allowed) {
-  if (!obj.is_object()) return e.At("", path + " must be an object");
-  for (const auto& [k, v] : obj.items()) {
-    if (allowed.count(k) == 0) {
-      std::string known;
-      for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
-      return e.At("\"" + k + "\"",
-                  "unknown key '" + k + "' in " + path + " (known: " + known + ")");
-    }
-  }
-  return Status::Ok();
+Result<uint16_t> HexId(const Reader& r, const std::string& s, const std::string& path,
+                       const char* example) {
+  auto v = s.size() == 4 ? ParseHex(s) : std::nullopt;
+  if (!v) return r.AtValue(path, path + " must look like \"" + example + "\", not \"" + s + "\"");
+  return static_cast<uint16_t>(*v);
 }
 
-// Kernel parameters end up on a command line and in bootloader files:
-// accept only plain tokens, and refuse the values known to be wrong.
-Status CheckKernelParam(const Errors& e, const std::string& p) {
-  if (p.empty()) return e.At("\"\"", "kernel_params: empty parameter");
-  for (char c : p) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) ||
-              std::string_view("_-.,:=/+").find(c) != std::string_view::npos;
-    if (!ok) {
-      return e.At("\"" + p + "\"", "kernel_params: '" + p +
-                                       "' has a character other than letters, digits and _-.,:=/+");
-    }
-  }
-  if (p == "amd_iommu=on") {
-    return e.At("\"" + p + "\"",
-                "kernel_params: 'amd_iommu=on' is not a valid value (the AMD IOMMU is on by "
-                "default; the kernel logs 'Unknown option'); remove it");
-  }
-  if (StartsWith(p, "vfio-pci.ids=") || StartsWith(p, "vfio_pci.ids=")) {
-    return e.At("\"" + p + "\"",
-                "kernel_params: vfio-pci.ids= captures every GPU with that vendor:device, host "
-                "GPUs of the same model too; choose GPUs with 'gpus' rules instead");
-  }
-  return Status::Ok();
-}
-
-Result<GpuMatch> ParseMatch(const Errors& e, const json& m, const std::string& path) {
-  if (Status s =
-          CheckKeys(e, m, path, {"address", "vendor_device", "vendor", "boot_vga", "numa_node"});
+Result<GpuMatch> ParseMatch(const Reader& r, const json& m, const std::string& path) {
+  if (Status s = r.Object(m, path, {"address", "vendor_device", "vendor", "boot_vga", "numa_node"});
       !s.ok()) {
     return s;
   }
   GpuMatch out;
   if (m.contains("address")) {
-    const json& v = m["address"];
-    auto a = v.is_string() ? PciAddress::Parse(v.get<std::string>()) : std::nullopt;
-    if (!a)
-      return e.At("\"address\"", path + ".address must be a PCI address like \"0000:65:00.0\"");
-    out.address = a;
+    std::string p = Join(path, "address");
+    auto text = r.String(m.at("address"), p, "a PCI address like \"0000:65:00.0\"");
+    if (!text.ok()) return text.status();
+    out.address = PciAddress::Parse(*text);
+    if (!out.address) {
+      return r.AtValue(
+          p, p + " must be a PCI address like \"0000:65:00.0\", not \"" + Printable(*text) + "\"");
+    }
   }
   if (m.contains("vendor_device")) {
-    const json& v = m["vendor_device"];
-    auto parts = v.is_string() ? Split(v.get<std::string>(), ':') : std::vector<std::string>{};
-    std::optional<uint64_t> ven, dev;
-    if (parts.size() == 2 && parts[0].size() == 4 && parts[1].size() == 4) {
-      ven = ParseHex(parts[0]);
-      dev = ParseHex(parts[1]);
+    std::string p = Join(path, "vendor_device");
+    auto text = r.String(m.at("vendor_device"), p, "a string like \"10de:2330\"");
+    if (!text.ok()) return text.status();
+    auto parts = Split(*text, ':');
+    if (parts.size() != 2) {
+      return r.AtValue(p, p + " must look like \"10de:2330\", not \"" + Printable(*text) + "\"");
     }
-    if (!ven || !dev) {
-      return e.At("\"vendor_device\"", path + ".vendor_device must look like \"10de:2330\"");
-    }
-    out.vendor = static_cast<uint16_t>(*ven);
-    out.device = static_cast<uint16_t>(*dev);
+    auto ven = HexId(r, parts[0], p, "10de:2330");
+    auto dev = HexId(r, parts[1], p, "10de:2330");
+    if (!ven.ok()) return ven.status();
+    if (!dev.ok()) return dev.status();
+    out.vendor = *ven;
+    out.device = *dev;
   }
   if (m.contains("vendor")) {
-    const json& v = m["vendor"];
-    auto ven = v.is_string() && v.get<std::string>().size() == 4 ? ParseHex(v.get<std::string>())
-                                                                 : std::nullopt;
-    if (!ven) return e.At("\"vendor\"", path + ".vendor must look like \"10de\"");
+    std::string p = Join(path, "vendor");
+    auto text = r.String(m.at("vendor"), p, "a string like \"10de\"");
+    if (!text.ok()) return text.status();
+    auto ven = HexId(r, *text, p, "10de");
+    if (!ven.ok()) return ven.status();
     if (out.vendor && *out.vendor != *ven) {
-      return e.At("\"vendor\"", path + ": vendor and vendor_device disagree");
+      return r.AtValue(p, path + ": vendor and vendor_device disagree");
     }
-    out.vendor = static_cast<uint16_t>(*ven);
+    out.vendor = *ven;
   }
   if (m.contains("boot_vga")) {
-    if (!m["boot_vga"].is_boolean())
-      return e.At("\"boot_vga\"", path + ".boot_vga must be true or false");
-    out.boot_vga = m["boot_vga"].get<bool>();
+    const json& v = m.at("boot_vga");
+    if (!v.is_boolean()) return r.WrongType(Join(path, "boot_vga"), v, "true or false");
+    out.boot_vga = v.get<bool>();
   }
   if (m.contains("numa_node")) {
-    const json& v = m["numa_node"];
-    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 4095) {
-      return e.At("\"numa_node\"", path + ".numa_node must be a node number (0, 1, ...)");
+    const json& v = m.at("numa_node");
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > 4095) {
+      return r.WrongType(Join(path, "numa_node"), v, "a node number (0, 1, ...)");
     }
-    out.numa_node = v.get<int>();
+    out.numa_node = static_cast<int>(v.get<uint64_t>());
   }
   return out;
 }
 
-// Parses a list of rules ("gpus" or "devices").
-Status ParseRules(const Errors& e, const json& j, const char* key, std::vector<GpuRule>* out) {
-  if (!j.contains(key)) return Status::Ok();
-  if (!j[key].is_array())
-    return e.At(std::string("\"") + key + "\"", std::string(key) + " must be a list of rules");
-  for (size_t i = 0; i < j[key].size(); ++i) {
-    const json& r = j[key][i];
-    std::string path = std::string(key) + "[" + std::to_string(i) + "]";
-    if (Status s = CheckKeys(e, r, path, {"match", "assign", "comment"}); !s.ok()) return s;
-    if (!r.contains("match") || !r.contains("assign")) {
-      return e.At("", path + " needs both \"match\" and \"assign\"");
-    }
-    auto m = ParseMatch(e, r["match"], path + ".match");
-    if (!m.ok()) return m.status();
-    GpuRule rule;
-    rule.match = *m;
-    std::string assign = r["assign"].is_string() ? r["assign"].get<std::string>() : "";
-    if (assign == "vfio") {
-      rule.assign = Assignment::kVfio;
-    } else if (assign != "host") {
-      return e.At("\"assign\"", path + ".assign must be \"host\" or \"vfio\"");
-    }
-    rule.name = "policy " + path;
-    if (r.contains("comment") && r["comment"].is_string()) {
-      rule.name += " (" + r["comment"].get<std::string>() + ")";
-    }
-    out->push_back(std::move(rule));
+Result<GpuRule> ParseRule(const Reader& r, const json& rule, const std::string& path) {
+  if (Status s = r.Object(rule, path, {"match", "assign", "comment"}); !s.ok()) return s;
+  if (!rule.contains("match") || !rule.contains("assign")) {
+    return r.AtValue(path, path + " needs both \"match\" and \"assign\"");
+  }
+  auto m = ParseMatch(r, rule.at("match"), path + ".match");
+  if (!m.ok()) return m.status();
+  GpuRule out;
+  out.match = *m;
+  auto assign = r.OneOf(rule.at("assign"), path + ".assign", {"host", "vfio"});
+  if (!assign.ok()) return assign.status();
+  out.assign = *assign == 1 ? Assignment::kVfio : Assignment::kHost;
+  out.name = "policy " + path;
+  if (rule.contains("comment")) {
+    auto c = r.String(rule.at("comment"), path + ".comment");
+    if (!c.ok()) return c.status();
+    out.name += " (" + Printable(*c) + ")";
+  }
+  return out;
+}
+
+// A list of rules ("gpus" or "devices").
+Status ParseRules(const Reader& r, const json& top, const char* key, std::vector<GpuRule>* out) {
+  if (!top.contains(key)) return Status::Ok();
+  const json& list = top.at(key);
+  if (!list.is_array()) return r.WrongType(key, list, "a list of rules");
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto rule = ParseRule(r, list.at(i), Index(key, i));
+    if (!rule.ok()) return rule.status();
+    out->push_back(std::move(*rule));
   }
   return Status::Ok();
 }
 
-Result<Policy> ParseTree(const Errors& e, const json& j, const std::string& source) {
+Status ParseKernelParams(const Reader& r, const json& k, Policy* p) {
+  if (!k.is_array()) return r.WrongType("kernel_params", k, "a list of strings");
+  for (size_t i = 0; i < k.size(); ++i) {
+    std::string path = Index("kernel_params", i);
+    auto param = r.String(k.at(i), path);
+    if (!param.ok()) return param.status();
+    // Parameters end up on a command line and in bootloader files: plain
+    // tokens only.
+    if (param->empty()) return r.AtValue(path, path + ": empty parameter");
+    for (char c : *param) {
+      bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                std::string_view("_-.,:=/+").find(c) != std::string_view::npos;
+      if (!ok) {
+        return r.AtValue(path, path + ": '" + Printable(*param) +
+                                   "' has a character other than letters, digits and _-.,:=/+");
+      }
+    }
+    if (auto why = RefuseKernelParam(*param)) {
+      return r.AtValue(path, path + ": '" + *param + "' is refused: " + *why);
+    }
+    p->kernel_params.push_back(*param);
+  }
+  return Status::Ok();
+}
+
+Status ParseHugepages(const Reader& r, const json& h, Policy* p) {
+  if (Status s = r.Object(h, "hugepages", {"size", "count"}); !s.ok()) return s;
+  p->hugepage_size_kib = 2048;
+  if (h.contains("size")) {
+    auto size = r.OneOf(h.at("size"), "hugepages.size", {"2M", "1G"});
+    if (!size.ok()) return size.status();
+    p->hugepage_size_kib = *size == 0 ? 2048 : 1048576;
+  }
+  if (!h.contains("count")) return r.AtValue("hugepages", "hugepages needs \"count\"");
+  const json& count = h.at("count");
+  if (!count.is_number_unsigned()) {
+    return r.WrongType("hugepages.count", count, "a non-negative integer");
+  }
+  p->hugepages = count.get<uint64_t>();
+  p->hugepages_where = r.WhereValue("hugepages.count");
+  return Status::Ok();
+}
+
+Status ParseStatusPage(const Reader& r, const json& sp, Policy* p) {
+  if (Status s = r.Object(sp, "status_page", {"listen"}); !s.ok()) return s;
+  if (!sp.contains("listen")) return Status::Ok();
+  const json& listen = sp.at("listen");
+  if (!listen.is_array() || listen.empty()) {
+    return r.WrongType("status_page.listen", listen, "a non-empty list of \"ADDR:PORT\"");
+  }
+  p->listen.clear();
+  for (size_t i = 0; i < listen.size(); ++i) {
+    std::string path = Index("status_page.listen", i);
+    auto a = r.String(listen.at(i), path, "a string \"ADDR:PORT\"");
+    if (!a.ok()) return a.status();
+    if (auto why = RefuseListenAddress(*a)) {
+      return r.AtValue(path, path + ": '" + Printable(*a) + "': " + Printable(*why));
+    }
+    for (const auto& seen : p->listen) {
+      if (seen == *a) return r.AtValue(path, path + ": '" + *a + "' is listed twice");
+    }
+    p->listen.push_back(*a);
+  }
+  return Status::Ok();
+}
+
+Result<Policy> ParseTree(const Reader& r, const json& j, const std::string& source) {
   Policy p;
   p.source = source;
-  if (Status s = CheckKeys(e, j, "the policy",
-                           {"gpus", "devices", "kernel_params", "hugepages", "hardening",
-                            "status_page", "reboot", "comment"});
+  if (Status s = r.Object(j, "",
+                          {"gpus", "devices", "kernel_params", "hugepages", "hardening",
+                           "status_page", "reboot", "comment"});
       !s.ok()) {
     return s;
   }
-  if (Status s = ParseRules(e, j, "gpus", &p.gpus); !s.ok()) return s;
-  if (Status s = ParseRules(e, j, "devices", &p.devices); !s.ok()) return s;
+  if (j.contains("comment")) {
+    if (auto c = r.String(j.at("comment"), "comment"); !c.ok()) return c.status();
+  }
+  if (Status s = ParseRules(r, j, "gpus", &p.gpus); !s.ok()) return s;
+  if (Status s = ParseRules(r, j, "devices", &p.devices); !s.ok()) return s;
   if (j.contains("kernel_params")) {
-    const json& k = j["kernel_params"];
-    if (!k.is_array()) return e.At("\"kernel_params\"", "kernel_params must be a list of strings");
-    for (const auto& v : k) {
-      if (!v.is_string())
-        return e.At("\"kernel_params\"", "kernel_params must be a list of strings");
-      if (Status s = CheckKernelParam(e, v.get<std::string>()); !s.ok()) return s;
-      p.kernel_params.push_back(v.get<std::string>());
-    }
+    if (Status s = ParseKernelParams(r, j.at("kernel_params"), &p); !s.ok()) return s;
   }
   if (j.contains("hugepages")) {
-    const json& h = j["hugepages"];
-    if (Status s = CheckKeys(e, h, "hugepages", {"size", "count"}); !s.ok()) return s;
-    std::string size = h.value("size", "2M");
-    if (size == "2M") {
-      p.hugepage_size_kib = 2048;
-    } else if (size == "1G") {
-      p.hugepage_size_kib = 1048576;
-    } else {
-      return e.At("\"size\"", "hugepages.size must be \"2M\" or \"1G\"");
-    }
-    if (!h.contains("count") || !h["count"].is_number_unsigned()) {
-      return e.At("\"count\"", "hugepages.count must be a non-negative integer");
-    }
-    p.hugepages = h["count"].get<uint64_t>();
+    if (Status s = ParseHugepages(r, j.at("hugepages"), &p); !s.ok()) return s;
   }
   if (j.contains("hardening")) {
-    std::string h = j["hardening"].is_string() ? j["hardening"].get<std::string>() : "";
-    if (h == "off") {
-      p.hardening = Hardening::kOff;
-    } else if (h == "baseline") {
-      p.hardening = Hardening::kBaseline;
-    } else if (h == "strict") {
-      p.hardening = Hardening::kStrict;
-    } else {
-      return e.At("\"hardening\"", "hardening must be \"off\", \"baseline\" or \"strict\"");
-    }
+    auto h = r.OneOf(j.at("hardening"), "hardening", {"off", "baseline", "strict"});
+    if (!h.ok()) return h.status();
+    p.hardening = *h == 0 ? Hardening::kOff : *h == 1 ? Hardening::kBaseline : Hardening::kStrict;
   }
   if (j.contains("status_page")) {
-    const json& sp = j["status_page"];
-    if (Status s = CheckKeys(e, sp, "status_page", {"listen"}); !s.ok()) return s;
-    if (sp.contains("listen")) {
-      if (!sp["listen"].is_array() || sp["listen"].empty()) {
-        return e.At("\"listen\"", "status_page.listen must be a non-empty list of \"ADDR:PORT\"");
-      }
-      p.listen.clear();
-      for (const auto& v : sp["listen"]) {
-        if (!v.is_string()) return e.At("\"listen\"", "status_page.listen entries must be strings");
-        p.listen.push_back(v.get<std::string>());
-      }
-    }
+    if (Status s = ParseStatusPage(r, j.at("status_page"), &p); !s.ok()) return s;
   }
   if (j.contains("reboot")) {
-    std::string r = j["reboot"].is_string() ? j["reboot"].get<std::string>() : "";
-    if (r == "when-needed") {
-      p.reboot_when_needed = true;
-    } else if (r != "never") {
-      return e.At("\"reboot\"", "reboot must be \"never\" or \"when-needed\"");
-    }
+    auto reboot = r.OneOf(j.at("reboot"), "reboot", {"never", "when-needed"});
+    if (!reboot.ok()) return reboot.status();
+    p.reboot_when_needed = *reboot == 1;
   }
   return p;
 }
@@ -254,38 +321,11 @@ const char* HardeningName(Hardening h) {
 }
 
 Result<Policy> ParsePolicy(std::string_view text, const std::string& source) {
-  Errors e(text, source);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::parse_error& err) {
-    // err.byte is one past the offending character.
-    size_t pos = err.byte > 0 ? err.byte - 1 : 0;
-    std::string what = err.what();
-    size_t cut = what.find("syntax error");
-    return Status::Invalid(
-        e.Where(pos) + "not valid JSON: " + (cut == std::string::npos ? what : what.substr(cut)));
-  }
-  return ParseTree(e, j, source);
-}
-
-Result<Policy> LoadPolicy(const Fs& fs, const std::string& explicit_path,
-                          const std::string& credentials_dir) {
-  if (!explicit_path.empty()) {
-    auto text = ReadFileAt(explicit_path, 1 << 20);
-    if (!text.ok()) return text.status();
-    return ParsePolicy(*text, explicit_path);
-  }
-  if (!credentials_dir.empty()) {
-    std::string cred = credentials_dir + "/gpuhost.policy";
-    auto text = ReadFileAt(cred, 1 << 20);
-    if (text.ok()) return ParsePolicy(*text, "credential gpuhost.policy");
-    if (!text.status().IsNotFound()) return text.status();
-  }
-  auto text = fs.Read("/etc/gpuhost/policy.json");
-  if (text.ok()) return ParsePolicy(*text, "/etc/gpuhost/policy.json");
-  if (!text.status().IsNotFound()) return text.status();
-  return Policy();
+  SourceText src(text, source);
+  auto doc = ParsePlacedJson(src);
+  if (!doc.ok()) return doc.status();
+  Reader r(src, *doc);
+  return ParseTree(r, doc->root, source);
 }
 
 }  // namespace gpuhost::plan

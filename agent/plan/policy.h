@@ -1,6 +1,5 @@
-// The policy: what the operator wants (docs/policy.md). A JSON file,
-// /etc/gpuhost/policy.json by default, or the systemd credential
-// `gpuhost.policy` so a fleet hands each node its policy at boot.
+// The policy: what the operator wants (docs/policy.md). Parsing only: the
+// caller reads the text (run/policy_source.h finds it) and hands it over.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +9,6 @@
 #include <vector>
 
 #include "base/status.h"
-#include "host/fs.h"
 #include "plan/model.h"
 
 namespace gpuhost::plan {
@@ -42,19 +40,16 @@ struct Policy {
   std::vector<std::string> kernel_params;  // extra parameters, validated tokens
   uint64_t hugepage_size_kib = 0;          // 2048 or 1048576; 0: leave alone
   uint64_t hugepages = 0;
+  std::string hugepages_where;  // "policy.json:5:30: ", the count's place, for CheckPolicyFits
   Hardening hardening = Hardening::kBaseline;
   std::vector<std::string> listen = {"127.0.0.1:8080"};  // status page
   bool reboot_when_needed = false;  // reboot by itself for missing kernel parameters
 };
 
-// Parses policy text. Errors name `source`, and a line and column where
-// the text shows them: "policy.json:4:12: unknown key 'vendr' in gpus[0].match".
+// Parses policy text: any bytes in, a Policy or an Invalid status out, never
+// an exception. Errors start with `source`, line and column, and name the
+// key path: "policy.json:4:23: unknown key 'vendr' in gpus[0].match (known: ...)".
+// Checks that need the host (hugepages against MemTotal) are CheckPolicyFits.
 Result<Policy> ParsePolicy(std::string_view text, const std::string& source);
-
-// Where the policy comes from, first found wins: `explicit_path` (a path on
-// the real file system, from --policy), $CREDENTIALS_DIRECTORY/gpuhost.policy,
-// /etc/gpuhost/policy.json under fs's root, else the built-in defaults.
-Result<Policy> LoadPolicy(const Fs& fs, const std::string& explicit_path,
-                          const std::string& credentials_dir);
 
 }  // namespace gpuhost::plan

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 
 #include "apply/apply.h"
 #include "host/child_module_loader.h"
@@ -13,10 +14,13 @@
 #include "libvirt/virt.h"
 #include "plan/plan.h"
 #include "plan/policy.h"
+#include "plan/policy_fit.h"
+#include "plan/policy_json.h"
 #include "report/journal.h"
 #include "report/run_marker.h"
 #include "report/state.h"
 #include "run/deadline_call.h"
+#include "run/policy_source.h"
 
 #ifndef GPUHOST_VERSION
 #define GPUHOST_VERSION "dev"
@@ -98,9 +102,23 @@ std::shared_ptr<virt::Connection> ConnectLibvirt(inventory::Inventory* inv, int 
   return nullptr;
 }
 
-}  // namespace
+// The result file's text. Messages can carry bytes from a policy or sysfs:
+// anything that is not UTF-8 is replaced rather than thrown over.
+std::string StateText(const report::State& st) {
+  return report::StateToJson(st).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
 
-int RunAgent(const RunOptions& opts, const RunHost& host) {
+// The policy, and whether it fits this host; either error fails the run.
+Result<plan::Policy> PolicyFor(const Fs& fs, const RunOptions& opts,
+                               const inventory::Inventory& inv) {
+  auto policy = LoadPolicy(fs, opts.policy_file, opts.credentials_dir);
+  if (!policy.ok()) return policy;
+  if (Status s = plan::CheckPolicyFits(*policy, inv); !s.ok()) return s;
+  return policy;
+}
+
+int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   auto t_total = Clock::now();
   std::unique_ptr<Fs> own_fs;
   if (host.fs == nullptr) own_fs = std::make_unique<RootFs>(opts.root);
@@ -139,10 +157,12 @@ int RunAgent(const RunOptions& opts, const RunHost& host) {
   int64_t inv_us = Since(t0);
 
   report::State st;
-  auto policy = plan::LoadPolicy(fs, opts.policy_file, opts.credentials_dir);
+  auto policy = PolicyFor(fs, opts, inv);
   plan::Plan p;
   int64_t plan_us = 0;
   if (!policy.ok()) {
+    // Nothing is applied: a policy is carried out whole or not at all.
+    std::fprintf(stderr, "gpuhost-agent apply: %s\n", policy.status().message().c_str());
     st.inventory = inv;
     st.result = "failed";
     st.errors.push_back({"policy", policy.status().message()});
@@ -207,7 +227,7 @@ int RunAgent(const RunOptions& opts, const RunHost& host) {
   st.timings_us["plan"] = plan_us;
   st.timings_us["total"] = Since(t_total);
   report::JournalResult(st);
-  std::string json = report::StateToJson(st).dump(2) + "\n";
+  std::string json = StateText(st);
   if (!opts.dry_run) {
     if (Status s = fs.WriteAtomic(opts.state_dir + "/state.json", json, 0644); !s.ok()) {
       std::fprintf(stderr, "gpuhost-agent apply: cannot write the result file: %s\n",
@@ -227,6 +247,46 @@ int RunAgent(const RunOptions& opts, const RunHost& host) {
     _exit(code);
   }
   return code;
+}
+
+int WriteFailedResult(const RunOptions& opts, const RunHost& host, const std::string& what) {
+  std::string msg = "internal error: " + plan::Printable(what);
+  std::fprintf(stderr, "gpuhost-agent apply: %s\n", msg.c_str());
+  if (opts.dry_run) return 1;
+  try {
+    std::unique_ptr<Fs> own_fs;
+    if (host.fs == nullptr) own_fs = std::make_unique<RootFs>(opts.root);
+    Fs& fs = host.fs != nullptr ? *host.fs : *own_fs;
+    report::State st;
+    st.agent_version = GPUHOST_VERSION;
+    st.boot_id = report::ReadBootId(fs).value_or("");
+    st.result = "failed";
+    st.errors.push_back({"agent", msg});
+    if (Status s = fs.WriteAtomic(opts.state_dir + "/state.json", StateText(st), 0644); !s.ok()) {
+      std::fprintf(stderr, "gpuhost-agent apply: cannot write the result file: %s\n",
+                   s.ToString().c_str());
+    }
+    sd_notifyf(0, "READY=1\nSTATUS=failed");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gpuhost-agent apply: cannot write the result file: %s\n", e.what());
+  }
+  return 1;
+}
+
+}  // namespace
+
+int RunAgent(const RunOptions& opts, const RunHost& host) {
+  return FailClosed(opts, host, [&opts, &host] { return RunAgentSteps(opts, host); });
+}
+
+int FailClosed(const RunOptions& opts, const RunHost& host, const std::function<int()>& steps) {
+  try {
+    return steps();
+  } catch (const std::exception& e) {
+    return WriteFailedResult(opts, host, e.what());
+  } catch (...) {
+    return WriteFailedResult(opts, host, "an exception that is not a std::exception");
+  }
 }
 
 }  // namespace gpuhost::run

@@ -2,6 +2,7 @@
 // journal and sd_notify. What the gpuhost-agent.service unit runs.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "host/commands.h"
@@ -39,5 +40,12 @@ struct RunHost {
 // Returns the exit status: 0 ok or degraded, 1 failed (an action failed or
 // the policy is bad; the state file says which), 2 nothing could be read.
 int RunAgent(const RunOptions& opts, const RunHost& host = {});
+
+// Runs `steps` and returns its status. An exception out of it (a bug,
+// bad_alloc) must not abort and leave the previous run's result in place,
+// where /healthz would go on answering 200: it is printed and becomes a
+// failed result in opts.state_dir through host.fs (not for a dry run), exit
+// status 1.
+int FailClosed(const RunOptions& opts, const RunHost& host, const std::function<int()>& steps);
 
 }  // namespace gpuhost::run

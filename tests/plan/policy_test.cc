@@ -2,14 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include "host/fs.h"
-#include "support/sysfs_builder.h"
-#include "support/test_env.h"
+#include <nlohmann/json.hpp>
+
+#include "plan/policy_fit.h"
+#include "plan/policy_json.h"
 
 namespace gpuhost::plan {
 namespace {
-
-using testing::TempDir;
 
 std::string Error(const std::string& text) {
   auto p = ParsePolicy(text, "policy.json");
@@ -86,27 +85,281 @@ TEST(PolicyTest, WrongValuesAreExplained) {
   EXPECT_NE(Error(R"([])").find("must be an object"), std::string::npos);
 }
 
-TEST(PolicyTest, CredentialWinsOverEtcAndExplicitPathWinsOverBoth) {
-  TempDir root, creds, other;
-  testing::SysfsBuilder b(root.path());
-  b.Write("/etc/gpuhost/policy.json", R"({"hardening": "off"})");
-  RootFs fs(root.path());
-  auto p = LoadPolicy(fs, "", "");
-  ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p->hardening, Hardening::kOff);
-  EXPECT_EQ(p->source, "/etc/gpuhost/policy.json");
-  testing::SysfsBuilder c(creds.path());
-  c.Write("/gpuhost.policy", R"({"hardening": "strict"})");
-  p = LoadPolicy(fs, "", creds.path());
-  ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p->hardening, Hardening::kStrict);
-  EXPECT_EQ(p->source, "credential gpuhost.policy");
-  testing::SysfsBuilder o(other.path());
-  o.Write("/p.json", "{\"bogus\": 1}");
-  p = LoadPolicy(fs, other.path() + "/p.json", creds.path());
+// A bad policy: '@' marks the byte the error must point at (it is removed
+// before parsing), `says` must be in the message after "policy.json:L:C: ".
+struct BadPolicy {
+  const char* text;
+  const char* says;
+};
+
+// "policy.json:L:C: " for the '@' in marked, and the text without it.
+std::pair<std::string, std::string> Unmark(const std::string& marked) {
+  size_t at = marked.find('@');
+  EXPECT_NE(at, std::string::npos) << marked;
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < at; ++i) {
+    col = marked[i] == '\n' ? 1 : col + 1;
+    line += marked[i] == '\n';
+  }
+  std::string text = marked;
+  text.erase(at, 1);
+  return {"policy.json:" + std::to_string(line) + ":" + std::to_string(col) + ": ", text};
+}
+
+void ExpectRefused(const std::vector<BadPolicy>& cases) {
+  for (const auto& c : cases) {
+    auto [where, text] = Unmark(c.text);
+    Result<Policy> p = Policy();
+    ASSERT_NO_THROW(p = ParsePolicy(text, "policy.json")) << text;
+    ASSERT_FALSE(p.ok()) << text;
+    const std::string& msg = p.status().message();
+    EXPECT_EQ(msg.rfind(where, 0), 0u) << "want " << where << "\n got " << msg;
+    EXPECT_NE(msg.find(c.says), std::string::npos) << "want '" << c.says << "'\n got " << msg;
+  }
+}
+
+TEST(PolicyTest, WrongTypesAreErrorsWithPlaceAndPathNeverExceptions) {
+  ExpectRefused({
+      {R"({"hugepages": {"size": @2, "count": 1}})",
+       R"(hugepages.size must be "2M" or "1G", not a number)"},
+      {R"({"hugepages": {"size": @null, "count": 1}})", "hugepages.size must be"},
+      {R"({"hugepages": {"size": "1G", "count": @"4"}})",
+       R"(hugepages.count must be a non-negative integer, not "4")"},
+      {R"({"hugepages": {"count": @-1}})", "hugepages.count must be a non-negative integer"},
+      {R"({"hugepages": {"count": @1.5}})", "hugepages.count must be a non-negative integer"},
+      {R"({"hugepages": @{"size": "2M"}})", "hugepages needs \"count\""},
+      {R"({"hugepages": @[]})", "hugepages must be an object, not a list"},
+      {R"({"gpus": [{"match": {"address": @650000}, "assign": "vfio"}]})",
+       "gpus[0].match.address must be a PCI address"},
+      {R"({"gpus": [{"match": {"vendor_device": @true}, "assign": "vfio"}]})",
+       "gpus[0].match.vendor_device must be"},
+      {R"({"devices": [{"match": {"vendor": @4318}, "assign": "vfio"}]})",
+       "devices[0].match.vendor must be"},
+      {R"({"gpus": [{"match": {"boot_vga": @"yes"}, "assign": "vfio"}]})",
+       R"(gpus[0].match.boot_vga must be true or false, not "yes")"},
+      {R"({"gpus": [{"match": {"numa_node": @-1}, "assign": "vfio"}]})",
+       "gpus[0].match.numa_node must be a node number"},
+      {R"({"gpus": @{"match": {}, "assign": "vfio"}})",
+       "gpus must be a list of rules, not an object"},
+      {R"({"kernel_params": @{"iommu": "pt"}})", "kernel_params must be a list of strings"},
+      {R"({"status_page": {"listen": @{"a": 1}}})", "status_page.listen must be a non-empty list"},
+      {R"({"status_page": {"listen": @"127.0.0.1:8080"}})", "status_page.listen must be"},
+      {R"({"status_page": {"listen": @[]}})", "status_page.listen must be a non-empty list"},
+      {R"({"status_page": {"listen": [@8080]}})", "status_page.listen[0] must be a string"},
+      {R"({"gpus": [@"vfio"]})", "gpus[0] must be an object, not \"vfio\""},
+      {R"({"gpus": [{"match": {}, "assign": @["vfio"]}]})", "gpus[0].assign must be"},
+      {"{\n  \"gpus\": [\n    {\"match\": {}, \"assign\": \"host\"},\n"
+       "    {\"match\": {\"numa_node\": 1}, \"assign\": \"vfio\", \"comment\": @7}\n  ]\n}",
+       "gpus[1].comment must be a string, not a number"},
+      {R"({"hardening": @1})", "hardening must be \"off\", \"baseline\" or \"strict\""},
+      {R"({"reboot": @false})", "reboot must be \"never\" or \"when-needed\", not false"},
+      {R"(@"gpus")", "the policy must be an object"},
+  });
+}
+
+TEST(PolicyTest, NullAnywhereIsAnError) {
+  ExpectRefused({
+      {"@null", "the policy must be an object, not null"},
+      {R"({"comment": @null})", "comment must be a string, not null"},
+      {R"({"gpus": @null})", "gpus must be a list of rules, not null"},
+      {R"({"devices": [@null]})", "devices[0] must be an object, not null"},
+      {R"({"gpus": [{"match": @null, "assign": "vfio"}]})", "gpus[0].match must be an object"},
+      {R"({"gpus": [{"match": {}, "assign": @null}]})", "gpus[0].assign must be"},
+      {R"({"gpus": [{"match": {"address": @null}, "assign": "host"}]})",
+       "gpus[0].match.address must be"},
+      {R"({"gpus": [{"match": {"vendor": @null}, "assign": "host"}]})",
+       "gpus[0].match.vendor must be"},
+      {R"({"gpus": [{"match": {"vendor_device": @null}, "assign": "host"}]})",
+       "gpus[0].match.vendor_device must be"},
+      {R"({"gpus": [{"match": {"boot_vga": @null}, "assign": "host"}]})",
+       "gpus[0].match.boot_vga must be"},
+      {R"({"gpus": [{"match": {"numa_node": @null}, "assign": "host"}]})",
+       "gpus[0].match.numa_node must be"},
+      {R"({"kernel_params": @null})", "kernel_params must be"},
+      {R"({"kernel_params": ["iommu=pt", @null]})", "kernel_params[1] must be a string, not null"},
+      {R"({"hugepages": @null})", "hugepages must be an object"},
+      {R"({"hugepages": {"count": @null}})", "hugepages.count must be"},
+      {R"({"hardening": @null})", "hardening must be"},
+      {R"({"status_page": @null})", "status_page must be an object"},
+      {R"({"status_page": {"listen": @null}})", "status_page.listen must be"},
+      {R"({"status_page": {"listen": [@null]}})", "status_page.listen[0] must be"},
+      {R"({"reboot": @null})", "reboot must be"},
+  });
+}
+
+TEST(PolicyTest, DuplicateKeysAreErrorsAtTheSecondKey) {
+  ExpectRefused({
+      {"{\n  \"hardening\": \"strict\",\n  @\"hardening\": \"off\"\n}",
+       "duplicate key 'hardening' in the policy"},
+      {R"({"gpus": [{"match": {"vendor": "10de", @"vendor": "1002"}, "assign": "vfio"}]})",
+       "duplicate key 'vendor' in gpus[0].match"},
+      {R"({"gpus": [{"match": {}, "assign": "host"}, {"match": {}, "assign": "vfio", @"assign": "host"}]})",
+       "duplicate key 'assign' in gpus[1]"},
+      {R"({"hugepages": {"count": 1, "size": "2M", @"count": 2}})",
+       "duplicate key 'count' in hugepages"},
+      // Even a key nobody reads: the second copy may be the one meant.
+      {R"({"comment": "a", @"comment": "b"})", "duplicate key 'comment'"},
+  });
+}
+
+TEST(PolicyTest, PlacesAreExactWhereTheOldTextSearchGuessed) {
+  ExpectRefused({
+      // The first "count" in the text is a comment's; the error is the second.
+      {R"({"comment": "count", "hugepages": {"size": "2M", "count": @"x"}})", "hugepages.count"},
+      {R"({"gpus": [{"match": {}, "assign": "vfio"}, {"match": {"address": @"1"}, "assign": "vfio"}]})",
+       "gpus[1].match.address"},
+      {R"({"gpus": [{"match": {}, "comment": "a\"b", "assign": "vfio"}, {"match": {@"a\"b": 1}, "assign": "vfio"}]})",
+       "unknown key 'a\"b' in gpus[1].match"},
+      {"{\"kernel_params\": [\"iommu=pt\",\n\t@\"init=/bin/sh\"]}", "kernel_params[1]"},
+      {"{\"hugepages\": {\"count\": @12e3}}", "hugepages.count"},
+      {"{\"a\": 1,\n\n   @}", "not valid JSON"},
+  });
+}
+
+TEST(PolicyTest, NestingIsBoundedAndNeverCrashes) {
+  std::string deep(100000, '[');
+  auto p = ParsePolicy(deep, "policy.json");
   ASSERT_FALSE(p.ok());
-  EXPECT_NE(p.status().message().find(other.path() + "/p.json:1:2"), std::string::npos)
+  EXPECT_NE(p.status().message().find("nested deeper than 64 levels"), std::string::npos)
       << p.status().message();
+}
+
+TEST(PolicyTest, MessagesAreValidUtf8WhateverTheBytes) {
+  for (std::string text :
+       {std::string("{\"\xff\xfe\": 1}"), std::string("{\"a\": \"\xc3\"}"),
+        std::string("{\"gpus\": [{\"match\": {}, \"assign\": \"v\xe9\"}]}"),
+        std::string("{\"ok\x01\": 1}"), std::string("\xef\xbb\xbf{\"\xc0\": 1}")}) {
+    auto p = ParsePolicy(text, "policy.json");
+    ASSERT_FALSE(p.ok()) << text;
+    // The message goes into state.json, whose dump() throws on bad UTF-8.
+    EXPECT_NO_THROW(nlohmann::json(p.status().message()).dump()) << p.status().message();
+  }
+  EXPECT_EQ(Printable("gr\xc3\xbc\xc3\x9f \xff\x01"), "gr\xc3\xbc\xc3\x9f \\xff\\x01");
+  EXPECT_EQ(Printable("\xed\xa0\x80"), "\\xed\\xa0\\x80") << "a UTF-16 surrogate is not UTF-8";
+}
+
+TEST(PolicyTest, KernelParamsThatWeakenTheHostAreRefused) {
+  for (const char* p : {"init=/bin/sh",
+                        "rdinit=/bin/sh",
+                        "module.sig_enforce=0",
+                        "module.sig_enforce=n",
+                        "module.sig-enforce=off",
+                        "lockdown=none",
+                        "lockdown",
+                        "mitigations=off",
+                        "mitigations=OFF",
+                        "nopti",
+                        "pti=off",
+                        "nospectre_v2",
+                        "spectre_v2=off",
+                        "kvm.nx_huge_pages=off",
+                        "kvm-intel.vmentry_l1d_flush=never",
+                        "nosmap",
+                        "nokaslr",
+                        "iommu=off",
+                        "intel_iommu=off",
+                        "intel_iommu=sm_on,off",
+                        "amd_iommu=off",
+                        "amd_iommu=on",
+                        "selinux=0",
+                        "apparmor=0",
+                        "enforcing=0",
+                        "security=none",
+                        "lsm=landlock",
+                        "audit=0",
+                        "debugfs=on",
+                        "iomem=relaxed",
+                        "sysrq_always_enabled",
+                        "vfio_iommu_type1.allow_unsafe_interrupts=1",
+                        "vfio_iommu_type1.allow_unsafe_interrupts",
+                        "vfio.enable_unsafe_noiommu_mode=Y",
+                        "vfio-pci.ids=10de:2330",
+                        "vfio_pci.ids=10de:2330"}) {
+    std::string text = std::string(R"({"kernel_params": ["pcie_aspm=off", @")") + p + "\"]}";
+    ExpectRefused({{text.c_str(), "kernel_params[1]: '"}});
+    EXPECT_NE(Error(std::string(R"({"kernel_params": [")") + p + "\"]}").find("is refused: "),
+              std::string::npos)
+        << p;
+  }
+  for (const char* p : {"intel_iommu=on", "intel_iommu=on,sm_on", "iommu=pt", "mitigations=auto",
+                        "mitigations=auto,nosmt", "module.sig_enforce=1", "module.sig_enforce",
+                        "lockdown=integrity", "lockdown=confidentiality", "pcie_aspm=off",
+                        "hugepagesz=1G", "debugfs=off", "audit=1", "apparmor=1", "initcall_debug",
+                        "vfio_iommu_type1.allow_unsafe_interrupts=0"}) {
+    auto policy = ParsePolicy(std::string(R"({"kernel_params": [")") + p + "\"]}", "x");
+    EXPECT_TRUE(policy.ok()) << p << ": " << policy.status().message();
+  }
+}
+
+TEST(PolicyTest, ListenAddressesAreIpLiteralsWithAPort) {
+  const std::vector<std::pair<const char*, const char*>> bad = {
+      {"localhost:8080", "'localhost' is a host name: give an IP address"},
+      {"gpu1.example.com:80", "'gpu1.example.com' is a host name"},
+      {"::1:8080", "an IPv6 address goes in brackets: [::1]:8080"},
+      {"[127.0.0.1]:8080", "'127.0.0.1' is not an IPv6 address (brackets are for IPv6 only)"},
+      {"[::1]8080", "want [IPv6]:PORT"},
+      {"127.0.0.1", "want ADDR:PORT"},
+      {":8080", "no address"},
+      {"127.0.0.1:0", "port '0' is not a number from 1 to 65535"},
+      {"127.0.0.1:65536", "port '65536'"},
+      {"127.0.0.1:+80", "port '+80'"},
+      {"127.0.0.1:", "port ''"},
+      {"300.1.2.3:80", "'300.1.2.3' is not an IPv4 address"},
+      {"[fe80::1%eth0]:80", "'fe80::1%eth0' is not an IPv6 address"},
+  };
+  for (const auto& [address, says] : bad) {
+    std::string text =
+        std::string(R"({"status_page": {"listen": ["127.0.0.1:8080", @")") + address + "\"]}}";
+    ExpectRefused({{text.c_str(),
+                    (std::string("status_page.listen[1]: '") + address + "': " + says).c_str()}});
+  }
+  ExpectRefused(
+      {{R"({"status_page": {"listen": ["[::1]:8080", @"[::1]:8080"]}})", "listed twice"}});
+  for (const char* good :
+       {"0.0.0.0:8080", "[::1]:8080", "[::]:443", "192.0.2.10:65535", "[2001:db8::10]:1"}) {
+    auto p = ParsePolicy(std::string(R"({"status_page": {"listen": [")") + good + "\"]}}", "x");
+    ASSERT_TRUE(p.ok()) << good << ": " << p.status().message();
+    EXPECT_EQ(p->listen, (std::vector<std::string>{good}));
+  }
+}
+
+Policy Hugepages(const std::string& size, const std::string& count) {
+  auto p = ParsePolicy(
+      "{\n  \"hugepages\": {\"size\": \"" + size + "\", \"count\": " + count + "}}", "policy.json");
+  EXPECT_TRUE(p.ok()) << p.status().message();
+  return p.ok() ? *p : Policy();
+}
+
+TEST(PolicyFitTest, HugepagesLeaveTheHostTwoGibOrASixteenth) {
+  inventory::Inventory inv;
+  inv.system.memory.total_kib = 64ull << 20;  // 64 GiB: the host keeps 4
+  EXPECT_TRUE(CheckPolicyFits(Hugepages("1G", "60"), inv).ok());
+  Status s = CheckPolicyFits(Hugepages("1G", "61"), inv);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(),
+            "policy.json:2:40: hugepages: 61 pages of 1G do not fit: MemTotal is 64.0 GiB and the "
+            "host keeps 4.0 GiB (2 GiB or 1/16 of it, whichever is more), so at most 60 pages");
+  // 2^64-1 pages of 2M: compared as a count, no product overflows into "fits".
+  EXPECT_FALSE(CheckPolicyFits(Hugepages("2M", "18446744073709551615"), inv).ok());
+  EXPECT_TRUE(CheckPolicyFits(Hugepages("2M", "30720"), inv).ok());
+  EXPECT_FALSE(CheckPolicyFits(Hugepages("2M", "30721"), inv).ok());
+  inv.system.memory.total_kib = 8ull << 20;  // 8 GiB: the host keeps 2
+  EXPECT_TRUE(CheckPolicyFits(Hugepages("2M", "3072"), inv).ok());
+  EXPECT_FALSE(CheckPolicyFits(Hugepages("2M", "3073"), inv).ok());
+  EXPECT_FALSE(CheckPolicyFits(Hugepages("1G", "7"), inv).ok());
+  inv.system.memory.total_kib = 1ull << 20;  // 1 GiB: nothing to spare
+  EXPECT_FALSE(CheckPolicyFits(Hugepages("2M", "1"), inv).ok());
+}
+
+TEST(PolicyFitTest, UnknownMemTotalRefusesHugepagesOnly) {
+  inventory::Inventory inv;  // no /proc/meminfo: MemTotal 0
+  Status s = CheckPolicyFits(Hugepages("2M", "16"), inv);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("policy.json:2:40: hugepages: 16 pages of 2M: MemTotal is unknown"),
+            std::string::npos)
+      << s.message();
+  EXPECT_TRUE(CheckPolicyFits(Hugepages("2M", "0"), inv).ok());
+  EXPECT_TRUE(CheckPolicyFits(Policy(), inv).ok());
 }
 
 }  // namespace
