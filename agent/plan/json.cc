@@ -13,6 +13,13 @@ constexpr ActionKind kKinds[] = {ActionKind::kLoadModule,    ActionKind::kBindVf
                                  ActionKind::kKernelParam,   ActionKind::kUpdateBootloader,
                                  ActionKind::kRequestReboot, ActionKind::kKeepOnHost};
 
+// The field when it is an array; anything else is an error, not "empty".
+const json* Array(JsonReader& r, const json& j, const char* key) {
+  const json* v = r.Field(j, key);
+  if (v != nullptr && !v->is_array()) return r.Fail<const json*>(key, "an array");
+  return v;
+}
+
 json Addrs(const std::vector<PciAddress>& v) {
   json a = json::array();
   for (const auto& x : v) a.push_back(x.ToString());
@@ -51,7 +58,7 @@ json Decisions(const std::vector<GpuDecision>& ds) {
 
 std::vector<GpuDecision> ReadDecisions(JsonReader& r, const json& j, const char* key) {
   std::vector<GpuDecision> out;
-  if (const json* gs = r.Field(j, key); gs && gs->is_array()) {
+  if (const json* gs = Array(r, j, key)) {
     for (const auto& e : *gs) {
       GpuDecision g;
       g.gpu = r.Addr(r.Str(e, "gpu"), "gpu");
@@ -105,11 +112,11 @@ Result<Plan> PlanFromJson(const json& j) {
   Plan p;
   p.gpus = ReadDecisions(r, j, "gpus");
   if (j.contains("devices")) p.devices = ReadDecisions(r, j, "devices");
-  if (const json* as = r.Field(j, "actions"); as && as->is_array()) {
+  if (const json* as = Array(r, j, "actions")) {
     for (const auto& e : *as) p.actions.push_back(ReadAction(r, e));
   }
   p.kernel_params = r.StrArray(j, "kernel_params");
-  if (const json* ws = r.Field(j, "warnings"); ws && ws->is_array()) {
+  if (const json* ws = Array(r, j, "warnings")) {
     for (const auto& e : *ws) p.warnings.push_back({r.Str(e, "where"), r.Str(e, "message")});
   }
   if (!r.status().ok()) return r.status();

@@ -1,5 +1,7 @@
 #include "plan/policy.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "base/strings.h"
@@ -33,7 +35,7 @@ std::string Kind(const json& v) {
     case json::value_t::number_float:
       return "a number";
     case json::value_t::array:
-      return "a list";
+      return v.empty() ? "an empty list" : "a list";
     case json::value_t::object:
       return "an object";
     default:
@@ -106,10 +108,17 @@ class Reader {
   const PlacedJson& doc_;
 };
 
-Result<uint16_t> HexId(const Reader& r, const std::string& s, const std::string& path,
-                       const char* example) {
-  auto v = s.size() == 4 ? ParseHex(s) : std::nullopt;
-  if (!v) return r.AtValue(path, path + " must look like \"" + example + "\", not \"" + s + "\"");
+// A 4-digit hex id, part of `whole` (the value as written, for the message).
+Result<uint16_t> HexId(const Reader& r, const std::string& s, const std::string& whole,
+                       const std::string& path, const char* example) {
+  bool digits = s.size() == 4 && std::all_of(s.begin(), s.end(), [](char c) {
+                  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+                });
+  auto v = digits ? ParseHex(s) : std::nullopt;
+  if (!v) {
+    return r.AtValue(
+        path, path + " must look like \"" + example + "\", not \"" + Printable(whole) + "\"");
+  }
   return static_cast<uint16_t>(*v);
 }
 
@@ -137,8 +146,8 @@ Result<GpuMatch> ParseMatch(const Reader& r, const json& m, const std::string& p
     if (parts.size() != 2) {
       return r.AtValue(p, p + " must look like \"10de:2330\", not \"" + Printable(*text) + "\"");
     }
-    auto ven = HexId(r, parts[0], p, "10de:2330");
-    auto dev = HexId(r, parts[1], p, "10de:2330");
+    auto ven = HexId(r, parts[0], *text, p, "10de:2330");
+    auto dev = HexId(r, parts[1], *text, p, "10de:2330");
     if (!ven.ok()) return ven.status();
     if (!dev.ok()) return dev.status();
     out.vendor = *ven;
@@ -148,7 +157,7 @@ Result<GpuMatch> ParseMatch(const Reader& r, const json& m, const std::string& p
     std::string p = Join(path, "vendor");
     auto text = r.String(m.at("vendor"), p, "a string like \"10de\"");
     if (!text.ok()) return text.status();
-    auto ven = HexId(r, *text, p, "10de");
+    auto ven = HexId(r, *text, *text, p, "10de");
     if (!ven.ok()) return ven.status();
     if (out.vendor && *out.vendor != *ven) {
       return r.AtValue(p, path + ": vendor and vendor_device disagree");
