@@ -1,6 +1,8 @@
 // `gpuhost-agent serve` as systemd runs it: sd_notify READY=1 and watchdog
 // pings over $NOTIFY_SOCKET, a clean exit on SIGTERM.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -81,14 +83,33 @@ TEST(ServeBinaryTest, NoWatchdogWithoutWatchdogUsec) {
   EXPECT_EQ(r.body, "no state yet: the agent has not finished a run\n");
 }
 
+// A loopback port free now (the policy refuses port 0, "any port").
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
 TEST(ServeBinaryTest, WithoutListenThePolicySaysWhere) {
   // As the unit runs it: no --listen, the policy comes as a credential.
   TempDir dir, creds;
-  ASSERT_TRUE(WriteFileAtomic(creds.path() + "/gpuhost.policy",
-                              "{\"status_page\": {\"listen\": [\"127.0.0.1:0\"]}}")
+  int port = FreePort();
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(WriteFileAtomic(
+                  creds.path() + "/gpuhost.policy",
+                  "{\"status_page\": {\"listen\": [\"127.0.0.1:" + std::to_string(port) + "\"]}}")
                   .ok());
   ServeProcess server(dir.path(), {}, {"CREDENTIALS_DIRECTORY=" + creds.path()}, false);
-  ASSERT_NE(server.port(), 0);
+  ASSERT_EQ(server.port(), port);
   EXPECT_EQ(Get(server.port(), "/healthz").status, 503);
 }
 
