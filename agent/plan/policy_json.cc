@@ -84,11 +84,17 @@ class PlacingHandler {
   }
 
   bool parse_error(size_t position, const std::string&, const nlohmann::detail::exception& ex) {
-    // `position` is one past the byte the lexer stopped at.
+    // nlohmann's what() starts "[json.exception.parse_error.101] parse error
+    // at line 1, column 2: "; the place is ours, so keep what follows.
     std::string what = ex.what();
     size_t cut = what.find("syntax error");
-    return Fail(position > 0 ? position - 1 : 0,
-                "not valid JSON: " + Printable(cut == std::string::npos ? what : what.substr(cut)));
+    if (cut == std::string::npos)
+      cut = what.find("] ") == std::string::npos ? 0 : what.find("] ") + 2;
+    // A number too large for a double (out_of_range 406) is found once the
+    // number is read: point at its start. Otherwise `position` is one past
+    // the byte the lexer stopped at.
+    size_t at = ex.id == 406 ? NumberStart() : position > 0 ? position - 1 : 0;
+    return Fail(at, "not valid JSON: " + Printable(what.substr(cut)));
   }
 
  private:

@@ -173,20 +173,21 @@ TEST(ApplyCliTest, ABadPolicyReplacesAGoodResultWithAFailedOne) {
 }
 
 // An exception that still escapes a command ends as exit 1 with a message,
-// not an abort (134). The trigger is a real one: holders.cc's std::stoi
-// throws out_of_range on a /proc entry of digits too long for an int (a
-// --root tree can hold one); if that stops throwing, find another trigger.
-// apply's own handler, which also writes a failed result, is
-// tests/run/agent_run_test.cc.
+// not an abort (134). The trigger is a real one: a /proc/cmdline that is not
+// UTF-8 makes `inventory --json`'s dump() throw type_error 316; if that
+// stops throwing, find another trigger. apply's own handler, which also
+// writes a failed result, is tests/run/fail_closed_test.cc.
 TEST(ApplyCliTest, AnExceptionInACommandEndsAsExit1WithAMessage) {
   TempDir dir;
   BuildGpuServer(dir.path());
   SysfsBuilder b(dir.path());
-  b.Write("/proc/99999999999/comm", "nvidia-persiste\n");
+  b.Write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=/dev/sda1 quiet\xff\n");
   int st = -1;
-  std::string err = AgentStderr("holders --address 0000:17:00.0 --root '" + dir.path() + "'", &st);
+  std::string err = AgentStderr("inventory --json --root '" + dir.path() + "'", &st);
   EXPECT_EQ(st, 1) << err;
-  EXPECT_NE(err.find("gpuhost-agent holders: internal error: stoi"), std::string::npos) << err;
+  EXPECT_NE(err.find("gpuhost-agent inventory: internal error: [json.exception.type_error.316]"),
+            std::string::npos)
+      << err;
 }
 
 }  // namespace

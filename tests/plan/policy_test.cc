@@ -217,7 +217,10 @@ TEST(PolicyTest, PlacesAreExactWhereTheOldTextSearchGuessed) {
        "unknown key 'a\"b' in gpus[1].match"},
       {"{\"kernel_params\": [\"iommu=pt\",\n\t@\"init=/bin/sh\"]}", "kernel_params[1]"},
       {"{\"hugepages\": {\"count\": @12e3}}", "hugepages.count"},
-      {"{\"a\": 1,\n\n   @}", "not valid JSON"},
+      {"{\"a\": 1,\n\n   @}", "not valid JSON: syntax error while parsing object key"},
+      // Found by fuzz/policy_fuzz: nlohmann reports it as out_of_range, not a parse_error.
+      {R"({"comment": @1e999})", "not valid JSON: number overflow parsing '1e999'"},
+      {R"({"hugepages": {"count": @-1e999}})", "number overflow"},
   });
 }
 
