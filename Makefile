@@ -13,14 +13,20 @@ BUILD_DEPS := cmake g++ make pkg-config python3 pciutils pci.ids umockdev kmod \
 
 all: build
 
-# Installs only what is missing, so a prepared machine never calls apt.
+# $(call apt-install-missing,WHAT,PACKAGES): apt-get installs those of PACKAGES that are not
+# installed (and says so, naming WHAT), so a prepared machine never calls apt. One recipe for
+# deps, image-deps and fuzz-deps.
+define apt-install-missing
+@missing=$$(for p in $(2); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+  echo "installing $(1):" $$missing; \
+  if [ "$$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install:" $$missing >&2; exit 1; fi; \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+fi
+endef
+
 deps:
-	@missing=$$(for p in $(BUILD_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing build dependencies:" $$missing; \
-	  if [ "$$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install:" $$missing >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt-install-missing,build dependencies,$(BUILD_DEPS))
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)

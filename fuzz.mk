@@ -13,12 +13,7 @@ FUZZ_DEPS := clang libclang-rt-dev
 .PHONY: fuzz fuzz-smoke fuzz-deps fuzz-build
 
 fuzz-deps: deps
-	@missing=$$(for p in $(FUZZ_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing fuzzing dependencies:" $$missing; \
-	  if [ "$$(id -u)" != 0 ]; then echo "need root (or sudo) to apt-get install:" $$missing >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt-install-missing,fuzzing dependencies,$(FUZZ_DEPS))
 
 $(FUZZ_BUILD)/CMakeCache.txt:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

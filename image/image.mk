@@ -55,12 +55,7 @@ IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -na
         image-report image-lock image-repro
 
 image-deps:
-	@missing=$$(for p in $(IMAGE_DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing image pipeline dependencies:" $$missing; \
-	  if [ "$$(id -u)" != 0 ]; then echo "need root to apt-get install:" $$missing >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call apt-install-missing,image pipeline dependencies,$(IMAGE_DEPS))
 
 tools-tree: image-deps
 	image/tools-tree.sh
