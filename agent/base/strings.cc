@@ -1,5 +1,6 @@
 #include "base/strings.h"
 
+#include <cctype>
 #include <charconv>
 
 namespace gpuhost {
@@ -26,6 +27,28 @@ std::vector<std::string> Split(std::string_view s, char sep) {
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<HostPort> SplitHostPort(std::string_view s) {
+  if (StartsWith(s, "[")) {
+    size_t close = s.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    return HostPort{std::string(s.substr(1, close - 1)), std::string(s.substr(close + 2)), true};
+  }
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  return HostPort{std::string(s.substr(0, colon)), std::string(s.substr(colon + 1)), false};
 }
 
 std::optional<uint64_t> ParseHex(std::string_view s) {

@@ -92,17 +92,6 @@ constexpr Refusal kRefused[] = {
      "enables every SysRq function on the console whatever kernel.sysrq says"},
 };
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool ListHas(std::string_view list, std::string_view item) {
   for (const auto& s : Split(list, ',')) {
     if (EqualsIgnoreCase(s, item)) return true;
@@ -174,21 +163,18 @@ std::optional<std::string> RefuseKernelParam(std::string_view param) {
 }
 
 std::optional<std::string> RefuseListenAddress(std::string_view address) {
-  std::string text(address);
-  std::string host, port;
-  if (StartsWith(text, "[")) {
-    size_t close = text.find("]:");
-    if (close == std::string::npos) return "want [IPv6]:PORT, like [::1]:8080";
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
+  auto hp = SplitHostPort(address);
+  if (!hp) {
+    return StartsWith(address, "[") ? "want [IPv6]:PORT, like [::1]:8080"
+                                    : "want ADDR:PORT, like 127.0.0.1:8080";
+  }
+  const std::string& host = hp->host;
+  const std::string& port = hp->port;
+  if (hp->bracketed) {
     if (!IsIp(AF_INET6, host)) {
       return "'" + host + "' is not an IPv6 address (brackets are for IPv6 only)";
     }
   } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string::npos) return "want ADDR:PORT, like 127.0.0.1:8080";
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
     if (host.find(':') != std::string::npos) {
       return "an IPv6 address goes in brackets: [" + host + "]:" + port;
     }

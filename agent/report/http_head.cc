@@ -9,17 +9,6 @@
 namespace gpuhost::report {
 namespace {
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // RFC 9110 5.6.2 tchar.
 bool IsTokenChar(char ch) {
   return std::isalnum(static_cast<unsigned char>(ch)) ||
@@ -52,12 +41,12 @@ HeadCheck CheckHead(std::string_view head, const HttpLimits& limits) {
       // lines; parsers that disagree on those are how requests get smuggled.
       if (!std::all_of(name.begin(), name.end(), IsTokenChar)) return {400, false, {}};
       std::string_view value = Trim(line.substr(colon + 1));
-      if (IEquals(name, "Content-Length")) c.has_body |= value != "0";
-      if (IEquals(name, "Transfer-Encoding")) c.has_body = true;
-      if (IEquals(name, "Host") && ++hosts > 1) return {400, false, {}};
+      if (EqualsIgnoreCase(name, "Content-Length")) c.has_body |= value != "0";
+      if (EqualsIgnoreCase(name, "Transfer-Encoding")) c.has_body = true;
+      if (EqualsIgnoreCase(name, "Host") && ++hosts > 1) return {400, false, {}};
       // Ranges of our small bodies buy nothing and let one request ask for
       // the page a thousand times over (multipart/byteranges).
-      keep = !IEquals(name, "Range") && !IEquals(name, "If-Range");
+      keep = !EqualsIgnoreCase(name, "Range") && !EqualsIgnoreCase(name, "If-Range");
     }
     if (keep) c.head.append(head.substr(pos, eol + 2 - pos));
     pos = eol + 2;

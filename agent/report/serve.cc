@@ -26,22 +26,13 @@ struct ListenAddress {
 };
 
 Result<ListenAddress> ParseListen(const std::string& text) {
-  std::string host, port;
-  if (StartsWith(text, "[")) {
-    size_t close = text.find("]:");
-    if (close == std::string::npos) {
-      return Status::Invalid("listen address '" + text + "': want [ADDR]:PORT");
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string::npos) {
-      return Status::Invalid("listen address '" + text + "': want ADDR:PORT");
-    }
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  auto hp = SplitHostPort(text);
+  if (!hp) {
+    return Status::Invalid("listen address '" + text + "': want " +
+                           (StartsWith(text, "[") ? "[ADDR]:PORT" : "ADDR:PORT"));
   }
+  const std::string& host = hp->host;
+  const std::string& port = hp->port;
   unsigned char buf[16];
   if (inet_pton(AF_INET, host.c_str(), buf) != 1 && inet_pton(AF_INET6, host.c_str(), buf) != 1) {
     return Status::Invalid("listen address '" + text + "': '" + host + "' is not an IP address");
