@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 
+#include "apply/apply_helpers.h"
 #include "apply/holders.h"
 #include "apply/restore.h"
 #include "base/fileio.h"
@@ -69,18 +70,6 @@ ApplyRun ApplyOnce(const std::string& root, const RunSetup& setup = {}) {
   r.state = apply::Apply(inv, p, env, opts);
   r.log = fs.log();
   return r;
-}
-
-std::string DriverOf(const std::string& root, const std::string& addr) {
-  return RunCommand("basename \"$(readlink '" + root + "/sys/bus/pci/devices/" + addr +
-                    "/driver')\"");
-}
-
-const report::ActionResult* Find(const report::State& s, plan::ActionKind k, const std::string& t) {
-  for (const auto& a : s.actions) {
-    if (a.action.kind == k && a.action.target == t) return &a;
-  }
-  return nullptr;
 }
 
 TEST(ApplyTest, BindsEveryPlannedFunctionAndReadsBack) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "apply/apply.h"
+#include "apply/apply_helpers.h"
 #include "apply/restore.h"
 #include "base/fileio.h"
 #include "base/strings.h"
@@ -60,18 +61,6 @@ AgentRun ApplyWith(const std::string& root, const plan::Policy& policy, int die_
   AgentRun r{apply::Apply(inv, plan::MakePlan(inv, policy), env, opts), {}};
   r.log = fs.log();
   return r;
-}
-
-std::string DriverOf(const std::string& root, const std::string& addr) {
-  return RunCommand("basename \"$(readlink '" + root + "/sys/bus/pci/devices/" + addr +
-                    "/driver')\"");
-}
-
-const report::ActionResult* Find(const report::State& s, plan::ActionKind k, const std::string& t) {
-  for (const auto& a : s.actions) {
-    if (a.action.kind == k && a.action.target == t) return &a;
-  }
-  return nullptr;
 }
 
 std::string Override(const std::string& root, const std::string& addr) {
