@@ -3,6 +3,8 @@
 # on stderr ("accel: tcg: ...").
 #
 #   ACCEL=auto|kvm|tcg image/accel.sh
+#   image/accel.sh --kvm-failure QEMU-LOG   print the first line of QEMU-LOG (qemu's stderr) that
+#                                          says KVM failed; exit 0 when there is one, 1 if not
 #
 # auto uses KVM only after a trial that runs what a real boot runs first: the q35 machine of
 # image/vm.sh with the OVMF firmware, for ACCEL_TRIAL_S seconds (default 4), then asks qemu itself
@@ -24,6 +26,16 @@ trial_s=${ACCEL_TRIAL_S:-4}
 ovmf_code=${OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
 
 choose() { echo "accel: $1: $2" >&2; echo "$1"; exit 0; }
+
+# What qemu prints when KVM fails after start: the emulation failure ("KVM internal error.
+# Suberror: 1") or its own KVM errors and aborts ("qemu-system-x86_64: error: failed to set MSR
+# 0x10a", "...: kvm: ...", the kvm.c assertion). image/run.sh and qa/lib.sh ask this.
+if [[ ${1:-} == --kvm-failure ]]; then
+    line=$(grep -a -m1 -E 'KVM internal error|^qemu-system-x86_64: .*([Kk][Vv][Mm]|MSR)' "$2" 2>/dev/null | tr -d '\r') || true
+    [[ -n $line ]] || exit 1
+    echo "$line"
+    exit 0
+fi
 
 case $accel in
     kvm) choose kvm "ACCEL=kvm (no trial; a KVM failure after start ends the run)" ;;

@@ -45,10 +45,7 @@ say() { printf '\r\n*** %s ***\r\n' "$*" >&2; }
 # emulation failure) or it died with a KVM error. Prints the reason.
 kvm_failed() {
     local status
-    if grep -aqE 'KVM internal error|^qemu-system-x86_64: .*([Kk][Vv][Mm]|MSR)' "$work/qemu.err" 2>/dev/null; then
-        grep -a -m1 -E 'KVM internal error|^qemu-system-x86_64: .*([Kk][Vv][Mm]|MSR)' "$work/qemu.err" | tr -d '\r'
-        return 0
-    fi
+    "$here/accel.sh" --kvm-failure "$work/qemu.err" && return 0
     status=$("$here/qmp.py" "$work/qmp.sock" query-status 2>/dev/null) || return 1
     case $status in
         *'"internal-error"'*) echo "qemu reports the guest stopped: $status"; return 0 ;;

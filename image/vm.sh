@@ -98,9 +98,7 @@ if [[ -n ${BOOT_TIMING:-} ]]; then
         -chardev "file,id=gpuhost_timing,path=$BOOT_TIMING"
         -device virtserialport,bus=timing_vs.0,chardev=gpuhost_timing,name=gpuhost-timing
         -smbios "$(cred gpuhost-timing.script <"$here/boot-timing.sh")"
-        -smbios "$(printf '%s\n' '[Unit]' 'Description=gpuhost boot timing (injected by image/vm.sh)' \
-            'After=gpuhost-serve.service' '[Service]' 'Type=exec' 'ImportCredential=gpuhost-timing.script' \
-            'ExecStart=/bin/sh -c '"'"'exec /bin/sh "$${CREDENTIALS_DIRECTORY}/gpuhost-timing.script"'"'" |
+        -smbios "$("$here/script-unit.sh" gpuhost-timing.script "gpuhost boot timing (injected by image/vm.sh)" |
             cred systemd.extra-unit.gpuhost-boot-timing.service)"
         -smbios "$(printf '[Unit]\nWants=gpuhost-boot-timing.service\n' | cred systemd.unit-dropin.gpuhost-serve.service)"
     )

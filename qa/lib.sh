@@ -88,16 +88,7 @@ qa_device_args=(
 # CREDENTIAL (qa/probe.sh here; qa/nvidia-boot-test.sh adds its own). exec, not oneshot: the
 # boot must be able to finish while the probe waits for it.
 qa_probe_unit() {
-    cat <<UNIT
-[Unit]
-Description=gpuhost qa probe $1 (injected by $2)
-After=gpuhost-serve.service
-
-[Service]
-Type=exec
-ImportCredential=$1
-ExecStart=/bin/sh -c 'exec /bin/sh "\$\${CREDENTIALS_DIRECTORY}/$1"'
-UNIT
+    "$qa_root/image/script-unit.sh" "$1" "gpuhost qa probe $1 (injected by $2)"
 }
 
 # A fresh SSH key pair per run; its public half goes in as the ssh.authorized_keys.root
@@ -149,7 +140,7 @@ qa_boot() {
 # run at once instead of waiting out the timeout.
 qa_expired() {
     local panic kvm
-    kvm=$(grep -a -m1 -E 'KVM internal error|^qemu-system-x86_64: .*([Kk][Vv][Mm]|MSR)' "$qa_dir/qemu.out" 2>/dev/null | tr -d '\r') || true
+    kvm=$("$qa_root/image/accel.sh" --kvm-failure "$qa_dir/qemu.out") || true
     [[ -z $kvm ]] || qa_fail "KVM failed after start ($kvm); ACCEL=tcg runs without it"
     panic=$(grep -a -m1 'Kernel panic - not syncing' "$qa_dir/serial.log" 2>/dev/null | tr -d '\r') || true
     [[ -z $panic ]] || qa_fail "the guest kernel panicked: $panic"
