@@ -22,7 +22,7 @@ import re
 import struct
 import sys
 
-from probe_report import parse_block
+from probe_report import parse_block, parse_pci
 
 scenario, bootdir = sys.argv[1], sys.argv[2]
 results = []
@@ -58,18 +58,6 @@ def parse_report(text):
 
 def first(keys, k, default=""):
     return keys.get(k, [default])[0]
-
-
-def parse_pci(lines):
-    out = {}
-    for l in lines:
-        parts = l.split()
-        f = {"address": parts[0], "id": parts[1]}
-        for p in parts[2:]:
-            k, _, v = p.partition("=")
-            f[k] = v
-        out[f["address"]] = f
-    return out
 
 
 def uki_cmdline(path):

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from probe_report import parse_block
+from probe_report import parse_block, parse_pci
 
 boot, d = sys.argv[1], sys.argv[2]
 MOUNT = "/var/lib/libvirt/images"
@@ -34,12 +34,7 @@ keys, sec = parse_block(read(os.path.join(d, "probe.txt")), multi=True)
 if keys is None:
     print("  FAIL probe: no complete report")
     sys.exit(1)
-pci = {}
-for line in keys.get("pci", []):
-    parts = line.split()
-    f = {"address": parts[0], "id": parts[1]}
-    f.update(p.partition("=")[::2] for p in parts[2:])
-    pci[f["address"]] = f
+pci = parse_pci(keys.get("pci", []))
 mounts = [m.split() for m in keys.get("mount", [])]
 data_mount = [m for m in mounts if m[0] == MOUNT]
 check(f"data disk mounted at {MOUNT}", bool(data_mount), " ".join(data_mount[0]) if data_mount else "not mounted")

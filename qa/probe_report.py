@@ -2,7 +2,8 @@
 
 A block runs from a "NAME-BEGIN" line to a "NAME-END" line (GPUHOST-QA for the main report).
 Inside it: "key: value" lines, and multi-line sections from a "section-begin" line to a
-"section-end" line. qa/check.py, qa/hardening.py and qa/libvirt_vm.py read them through here.
+"section-end" line. qa/check.py, qa/check_data_disk.py, qa/hardening.py and qa/libvirt_vm.py
+read them through here.
 """
 import re
 
@@ -32,3 +33,17 @@ def parse_block(text, name="GPUHOST-QA", multi=False):
             else:
                 keys.setdefault(k, v)
     return keys, sections
+
+
+def parse_pci(lines):
+    """{address: {"address", "id", "class", "driver", "group", "override", ...}} from the
+    report's "pci" lines (probe.sh's pci_functions: ADDRESS VENDOR:DEVICE key=value...)."""
+    out = {}
+    for line in lines:
+        parts = line.split()
+        f = {"address": parts[0], "id": parts[1]}
+        for p in parts[2:]:
+            k, _, v = p.partition("=")
+            f[k] = v
+        out[f["address"]] = f
+    return out
