@@ -17,6 +17,7 @@ it is a record, not a gate:
   builds, GPUHOST_LOCK=strict) exit 1 when anything differs. Exit 2 when the manifest or the lock
   cannot be read: a missing lock is reported, not fatal, unless --strict.
 """
+import argparse
 import json
 import os
 import sys
@@ -145,23 +146,18 @@ def compare(manifest, lock, out, strict):
 
 
 def main(argv):
-    args = [a for a in argv if not a.startswith("--")]
-    strict = "--strict" in argv
-    out = None
-    if "--out" in argv:
-        i = argv.index("--out")
-        if i + 1 >= len(argv):
-            fail("--out needs a file")
-        out = argv[i + 1]
-        args.remove(out)
-    unknown = [a for a in argv if a.startswith("--") and a not in ("--out", "--strict")]
-    if unknown or len(args) != 3 or args[0] not in ("write", "compare"):
-        fail(f"usage:{__doc__.split(chr(10) + chr(10))[1]}" if not unknown else f"unknown option {unknown[0]}")
-    verb, manifest, lock = args
-    if verb == "write":
-        write(manifest, lock)
+    ap = argparse.ArgumentParser(prog="image/packages-lock.py",
+                                 description="Write or compare a recipe's package lock.")
+    ap.add_argument("verb", choices=("write", "compare"))
+    ap.add_argument("manifest")
+    ap.add_argument("lock")
+    ap.add_argument("--out", help="compare: write the whole list of differences here")
+    ap.add_argument("--strict", action="store_true", help="compare: exit 1 when anything differs")
+    a = ap.parse_args(argv)
+    if a.verb == "write":
+        write(a.manifest, a.lock)
         return 0
-    return compare(manifest, lock, out, strict)
+    return compare(a.manifest, a.lock, a.out, a.strict)
 
 
 if __name__ == "__main__":
