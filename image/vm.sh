@@ -56,9 +56,14 @@ if [[ -z ${VARS:-} ]]; then
     cp "$ovmf_vars_template" "$vars"
 fi
 
-# The accelerator: image/accel.sh tries KVM with the real firmware before trusting it (auto),
-# and says which and why in one line.
-accel_name=$(ACCEL=$accel "$here/accel.sh")
+# The accelerator: for auto, image/accel.sh tries KVM with the real firmware before trusting it
+# and says which and why in one line; a caller that already chose (run.sh, qa/lib.sh) passes
+# kvm or tcg and no second trial runs.
+case $accel in
+    kvm|tcg) accel_name=$accel ;;
+    auto) accel_name=$(ACCEL=auto "$here/accel.sh") ;;
+    *) echo "vm.sh: ACCEL must be auto, kvm or tcg (got '$accel')" >&2; exit 1 ;;
+esac
 accel_args=(-accel "$accel_name")
 
 # Kernel command line additions for this boot only (systemd-stub appends the SMBIOS

@@ -27,6 +27,10 @@ qa_policy=${QA_POLICY:-$qa_here/policy.json}
 
 [[ -f $qa_image ]] || { echo "qa: no image at $qa_image (make image)" >&2; exit 1; }
 qa_image=$(realpath "$qa_image")   # a qcow2 overlay names its backing file relative to itself
+# The accelerator, chosen once for all this script's boots (image/accel.sh: for auto, a trial
+# with the firmware; it prints why), not again per boot.
+ACCEL=$(ACCEL=${ACCEL:-auto} "$qa_root/image/accel.sh") || exit 1
+export ACCEL
 
 qa_work=$(mktemp -d "${TMPDIR:-/tmp}/gpuhost-qa.XXXXXX")
 qa_failed=0
