@@ -150,6 +150,28 @@ void BindVfioIfFree(Env& env, const inventory::Inventory& inv, const inventory::
   }
 }
 
+// The result shows the drivers as the run leaves them, not as inventory
+// found them before binding; and a function the run put on vfio-pci that is
+// no longer there (a driver's probe raced the bind, a rule rebound it) is an
+// error, never a healthy report of work that did not hold.
+void ReadDriversBack(const Fs& fs, report::State* st) {
+  for (auto& f : st->inventory.functions) {
+    std::string now = CurrentDriver(fs, f.address);
+    f.driver = now.empty() ? std::nullopt : std::optional<std::string>(now);
+  }
+  for (const auto& r : st->actions) {
+    if (r.action.kind != ActionKind::kBindVfio) continue;
+    if (r.outcome != "done" && r.outcome != "unchanged") continue;
+    auto addr = inventory::PciAddress::Parse(r.action.target);
+    if (!addr) continue;
+    std::string now = CurrentDriver(fs, *addr);
+    if (now == "vfio-pci") continue;
+    st->errors.push_back({r.action.target, "bind-vfio: on vfio-pci during the run, on '" +
+                                               (now.empty() ? std::string("no driver") : now) +
+                                               "' at its end"});
+  }
+}
+
 std::string Result(const report::State& s) {
   if (!s.errors.empty()) return "failed";
   if (!s.warnings.empty() || !s.kernel_params_missing.empty()) return "degraded";
@@ -257,6 +279,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
     if (env.on_action) env.on_action(r);
     st.actions.push_back(std::move(r));
   }
+  if (opts.live && !opts.dry_run) ReadDriversBack(env.fs, &st);
   st.kernel_params_missing = missing;
   st.timings_us["apply"] =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();

@@ -49,6 +49,7 @@ struct RunSetup {
   std::vector<std::string> missing_modules;
   std::function<void(inventory::Inventory*)> edit_inventory;   // e.g. add a running VM
   std::function<Status(const inventory::PciAddress&)> detach;  // libvirt's, when set
+  std::function<void(const report::ActionResult&)> on_action;  // after each action
 };
 
 // One agent run on `root`: inventory, default plan, apply.
@@ -63,7 +64,7 @@ ApplyRun ApplyOnce(const std::string& root, const RunSetup& setup = {}) {
   inventory::Inventory inv = CollectFromRoot(root);
   if (setup.edit_inventory) setup.edit_inventory(&inv);
   plan::Plan p = plan::MakePlan(inv, plan::Policy());
-  apply::Env env{fs, modules, commands, nullptr, setup.detach};
+  apply::Env env{fs, modules, commands, setup.on_action, setup.detach};
   apply::Options opts;
   opts.live = true;
   ApplyRun r;
@@ -118,6 +119,38 @@ TEST(ApplyTest, BindsEveryPlannedFunctionAndReadsBack) {
   EXPECT_EQ(*ReadFileAt(dir.path() + "/proc/sys/kernel/kptr_restrict"), "2\n");
   EXPECT_TRUE(r.state.errors.empty()) << r.state.errors[0].message;
   EXPECT_EQ(r.state.result, "degraded") << "Yama missing and parameters missing";
+  // The result carries the drivers as the run left them, not inventory's.
+  EXPECT_EQ(r.state.inventory.Find(*inventory::PciAddress::Parse("0000:17:00.0"))->driver,
+            "vfio-pci");
+  EXPECT_EQ(r.state.inventory.Find(*inventory::PciAddress::Parse("0000:03:00.0"))->driver, "ast");
+}
+
+// A GPU driver that takes the device back after the bind (a probe racing the
+// run, a rule rebinding it) must not leave a healthy report behind.
+TEST(ApplyTest, ABindUndoneBeforeTheRunEndsIsAnError) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  const std::string gpu = dir.path() + "/sys/bus/pci/devices/0000:17:00.0";
+  RunSetup setup;
+  setup.on_action = [&](const report::ActionResult& r) {
+    if (r.action.kind == plan::ActionKind::kBindVfio && r.action.target == "0000:17:00.1") {
+      std::filesystem::remove(gpu + "/driver");
+      std::filesystem::create_symlink("../../../bus/pci/drivers/nvidia", gpu + "/driver");
+    }
+  };
+  ApplyRun r = ApplyOnce(dir.path(), setup);
+  EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0")->outcome, "done");
+  ASSERT_FALSE(r.state.errors.empty());
+  bool named = false;
+  for (const auto& e : r.state.errors) {
+    if (e.where == "0000:17:00.0" &&
+        e.message == "bind-vfio: on vfio-pci during the run, on 'nvidia' at its end")
+      named = true;
+  }
+  EXPECT_TRUE(named) << r.state.errors[0].where << ": " << r.state.errors[0].message;
+  EXPECT_EQ(r.state.result, "failed");
+  EXPECT_EQ(r.state.inventory.Find(*inventory::PciAddress::Parse("0000:17:00.0"))->driver,
+            "nvidia");
 }
 
 TEST(ApplyTest, SecondRunChangesNothing) {
