@@ -69,7 +69,7 @@ poll() {
                 sleep 1
             done
             if grep -q GPUHOST-TIMING-END "$work/timing.txt" 2>/dev/null; then
-                "$here/boot-timing.py" "$work/timing.txt" "$ms" run | sed 's/$/\r/' >&2 || true
+                "$here/boot-timing.py" "$work/timing.txt" "$ms" run "$start" | sed 's/$/\r/' >&2 || true
             else
                 say "run.sh: no timing report from the guest within 120 s of the page"
             fi

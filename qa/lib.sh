@@ -187,7 +187,7 @@ qa_timing() {
         grep -q GPUHOST-TIMING-END "$qa_dir/timing.txt" 2>/dev/null && break
         sleep 1
     done
-    "$qa_root/image/boot-timing.py" "$qa_dir/timing.txt" "$qa_t_health" "qa[$qa_name]" ||
+    "$qa_root/image/boot-timing.py" "$qa_dir/timing.txt" "$qa_t_health" "qa[$qa_name]" "$qa_t0" ||
         qa_log "no boot timing report"
 }
 
