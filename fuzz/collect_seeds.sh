@@ -90,7 +90,12 @@ printf 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n folded\r\nX : y\r\n\r\n' > "$h/
 printf 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n' > "$h/response"
 
 # libFuzzer reads the policy and state seeds the seed writer makes from them.
-"$build/fuzz/seed_writer" "$out" "$out/policy_fuzz" "${trees[@]}"
+# Leak checks off for it: it runs the real inventory, and libpci's udev
+# context (udev_new() inside libpci, 16 bytes per pci_access) is never freed
+# by pci_cleanup(); LeakSanitizer failed the seed step on that alone. The
+# fuzz targets keep their leak checks.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+  "$build/fuzz/seed_writer" "$out" "$out/policy_fuzz" "${trees[@]}"
 
 for d in "$src"/fuzz/regressions/*/; do
   [ -d "$d" ] && cp "$d"* "$out/$(basename "$d")/" 2>/dev/null || true
