@@ -165,9 +165,15 @@ if [[ $verb == build && -f "$root/build/$variant/image.raw" ]]; then
     "$here/sums.sh" "$root/build/$variant"
     # What moved on the mirror since the recipe's lock was recorded: a few lines, never fatal
     # (strict builds already stopped in the finalize check when anything differed).
+    # Recipes without a lock (recipes/bare-trixie, a boot-time baseline, not a product image)
+    # have nothing to compare and write no manifest.
     lock_file=${GPUHOST_PACKAGES_LOCK_FILE:-${src:-$root}/$lock}
-    python3 "$here/packages-lock.py" compare "$root/build/$variant/image.manifest" "$lock_file" \
-        --out "$root/build/$variant/packages.moved"
+    if [[ -n ${GPUHOST_PACKAGES_LOCK_FILE:-} || -f $lock_file ]]; then
+        python3 "$here/packages-lock.py" compare "$root/build/$variant/image.manifest" "$lock_file" \
+            --out "$root/build/$variant/packages.moved"
+    else
+        echo "packages-lock: $lock: none for this recipe, nothing compared"
+    fi
     echo "$(date -u +%FT%TZ) $variant $kind $(( $(date +%s) - t0 ))s $(git -C "$root" rev-parse --short HEAD)" \
         >>"$cache/build-times.log"
 fi
