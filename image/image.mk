@@ -103,8 +103,14 @@ qa-boot-time: image
 # The product image next to a stock trixie image (recipes/bare-trixie, built here): boot time
 # (first /healthz vs login prompt) and the kernel-hardening-checker report, judged against
 # qa/hardening-waivers.txt. Reads the first boot that `make qa` kept in build/qa/<variant>/.
+# The stock image's build is compared against a lock naming a base-files version the mirror
+# does not have: it must succeed and name it (qa/stale-lock-check.sh; the lock is a record).
 qa-compare: image-deps
-	$(MAKE) image PROFILE=bare-trixie IMAGE_PROFILES=
+	mkdir -p build/qa
+	printf '# qa/stale-lock-check.sh: a version the mirror does not have\nbase-files 0~gone amd64\n' \
+	    >build/qa/stale.lock
+	GPUHOST_PACKAGES_LOCK_FILE=$(CURDIR)/build/qa/stale.lock $(MAKE) image PROFILE=bare-trixie IMAGE_PROFILES=
+	qa/stale-lock-check.sh build/bare-trixie
 	VARIANT=$(notdir $(IMAGE_OUT)) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/compare.sh
 
 # The PXE bundle is its own recipe (recipes/pxe, composed from kvm-host): built and booted here
