@@ -1,6 +1,8 @@
 #include "inventory/system_scan.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 #include "base/strings.h"
 
@@ -89,6 +91,52 @@ std::vector<Framebuffer> ScanFramebuffers(const Fs& fs) {
   return out;
 }
 
+// Mount points whose top mount is autofs: automounts nobody has triggered
+// yet, like the ESP's boot.automount on the images. Looking inside one mounts
+// it, and the look waits for the mount: 8 s under TCG at boot, in the path to
+// the first /healthz. The agent does not mount file systems to look around.
+std::vector<std::string> UntriggeredAutomounts(const Fs& fs) {
+  auto info = fs.Read("/proc/self/mountinfo");
+  if (!info.ok()) return {};
+  std::map<std::string, std::string> top;  // mount point -> type of its last mount
+  for (const auto& line : Split(*info, '\n')) {
+    auto f = Split(line, ' ');
+    if (f.size() < 5) continue;
+    for (size_t i = 5; i + 1 < f.size(); ++i) {
+      if (f[i] == "-") {
+        top[f[4]] = f[i + 1];
+        break;
+      }
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& [point, type] : top) {
+    if (type == "autofs") out.push_back(point);
+  }
+  return out;
+}
+
+bool BehindAny(const std::vector<std::string>& points, const std::string& path) {
+  return std::any_of(points.begin(), points.end(), [&](const std::string& p) {
+    return path == p || StartsWith(path, p == "/" ? p : p + "/");
+  });
+}
+
+// GRUB's config or systemd-boot's entries, without triggering an automount:
+// the images' /boot is the ESP's automount and holds neither (UKIs carry their
+// command line), so "" is the answer there, as for a PXE boot.
+std::string Bootloader(const Fs& fs) {
+  const auto automounts = UntriggeredAutomounts(fs);
+  auto exists = [&](const std::string& p) { return !BehindAny(automounts, p) && fs.Exists(p); };
+  auto is_dir = [&](const std::string& p) { return !BehindAny(automounts, p) && fs.IsDir(p); };
+  if (exists("/boot/grub/grub.cfg")) return "grub";
+  if (is_dir("/boot/efi/loader/entries") || is_dir("/efi/loader/entries") ||
+      is_dir("/boot/loader/entries")) {
+    return "systemd-boot";
+  }
+  return "";
+}
+
 }  // namespace
 
 // Absent on kernels without NUMA support: then nothing is recorded.
@@ -115,12 +163,7 @@ System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
   s.kvm_device = fs.Exists("/dev/kvm");
   s.framebuffers = ScanFramebuffers(fs);
   s.numa_cpus = ScanNumaCpus(fs);
-  if (fs.Exists("/boot/grub/grub.cfg")) {
-    s.bootloader = "grub";
-  } else if (fs.IsDir("/boot/efi/loader/entries") || fs.IsDir("/efi/loader/entries") ||
-             fs.IsDir("/boot/loader/entries")) {
-    s.bootloader = "systemd-boot";
-  }
+  s.bootloader = Bootloader(fs);
   if (auto units = fs.List("/sys/class/iommu"); units.ok()) {
     s.iommu.units = *units;
     s.iommu.enabled = !units->empty();

@@ -182,5 +182,24 @@ TEST(FixtureTest, EmptyRootGivesWarningsNotACrash) {
   EXPECT_FALSE(inv.warnings.empty());
 }
 
+// The images' /boot is the ESP's automount: looking for GRUB there would
+// mount it and wait (8 s under TCG at boot). Untriggered, it is not looked
+// into; once something mounted it, it is.
+TEST(FixtureTest, AnUntriggeredBootAutomountIsNotLookedInto) {
+  TempDir dir;
+  SysfsBuilder b(dir.path());
+  b.Write("/boot/grub/grub.cfg", "menuentry {}\n");
+  const std::string root = "21 1 0:30 / / rw,relatime - overlay overlay rw\n";
+  const std::string autofs =
+      "44 21 0:41 / /boot rw,relatime shared:7 - autofs systemd-1 rw,fd=42\n";
+  b.Write("/proc/self/mountinfo", root + autofs);
+  EXPECT_EQ(CollectFromRoot(dir.path()).system.bootloader, "");
+  b.Write("/proc/self/mountinfo",
+          root + autofs + "61 44 254:1 / /boot rw,relatime shared:31 - vfat /dev/vda1 rw\n");
+  EXPECT_EQ(CollectFromRoot(dir.path()).system.bootloader, "grub");
+  b.Write("/proc/self/mountinfo", root);
+  EXPECT_EQ(CollectFromRoot(dir.path()).system.bootloader, "grub");
+}
+
 }  // namespace
 }  // namespace gpuhost::testing
