@@ -172,19 +172,6 @@ void ReadDriversBack(const Fs& fs, report::State* st) {
   }
 }
 
-// update-grub writes /boot/grub and reads the disks through grub-probe: it runs
-// in a transient unit of its own, outside the agent's sandbox, which hides
-// /boot (the unit file says why). RuntimeMaxSec= stops it, children and all,
-// before the agent's own 120 s deadline ends systemd-run.
-const std::vector<std::string> kUpdateGrub = {"/usr/bin/systemd-run",
-                                              "--wait",
-                                              "--quiet",
-                                              "--collect",
-                                              "--service-type=exec",
-                                              "--unit=gpuhost-update-grub",
-                                              "--property=RuntimeMaxSec=110",
-                                              "/usr/sbin/update-grub"};
-
 std::string Result(const report::State& s) {
   if (!s.errors.empty()) return "failed";
   if (!s.warnings.empty() || !s.kernel_params_missing.empty()) return "degraded";
@@ -254,7 +241,7 @@ report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env
           if (!opts.live) {
             r.outcome = "skipped";
             r.message = "--root is not the running system";
-          } else if (Status s = env.commands.Run(kUpdateGrub, 120000); !s.ok()) {
+          } else if (Status s = env.commands.Run({"/usr/sbin/update-grub"}, 120000); !s.ok()) {
             r.outcome = "failed";
             r.message = s.ToString();
           } else {

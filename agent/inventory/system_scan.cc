@@ -129,11 +129,7 @@ std::string Bootloader(const Fs& fs) {
   const auto automounts = UntriggeredAutomounts(fs);
   auto exists = [&](const std::string& p) { return !BehindAny(automounts, p) && fs.Exists(p); };
   auto is_dir = [&](const std::string& p) { return !BehindAny(automounts, p) && fs.IsDir(p); };
-  // GRUB's own config under /etc tells too: the agent's unit hides /boot.
-  if (exists("/boot/grub/grub.cfg") ||
-      (fs.Exists("/etc/default/grub") && fs.Exists("/usr/sbin/update-grub"))) {
-    return "grub";
-  }
+  if (exists("/boot/grub/grub.cfg")) return "grub";
   if (is_dir("/boot/efi/loader/entries") || is_dir("/efi/loader/entries") ||
       is_dir("/boot/loader/entries")) {
     return "systemd-boot";

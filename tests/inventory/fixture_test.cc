@@ -199,12 +199,6 @@ TEST(FixtureTest, AnUntriggeredBootAutomountIsNotLookedInto) {
   EXPECT_EQ(CollectFromRoot(dir.path()).system.bootloader, "grub");
   b.Write("/proc/self/mountinfo", root);
   EXPECT_EQ(CollectFromRoot(dir.path()).system.bootloader, "grub");
-  // The agent's unit hides /boot: GRUB's config in /etc and update-grub tell.
-  b.Remove("/boot/grub/grub.cfg");
-  EXPECT_EQ(CollectFromRoot(dir.path()).system.bootloader, "");
-  b.Write("/etc/default/grub", "GRUB_CMDLINE_LINUX=\"\"\n");
-  b.Write("/usr/sbin/update-grub", "#!/bin/sh\n");
-  EXPECT_EQ(CollectFromRoot(dir.path()).system.bootloader, "grub");
 }
 
 }  // namespace
