@@ -164,7 +164,8 @@ void ReadDriversBack(const Fs& fs, report::State* st) {
     if (r.outcome != "done" && r.outcome != "unchanged") continue;
     auto addr = inventory::PciAddress::Parse(r.action.target);
     if (!addr) continue;
-    std::string now = CurrentDriver(fs, *addr);
+    const auto* f = st->inventory.Find(*addr);  // its driver read back just above
+    std::string now = f != nullptr ? f->driver.value_or("") : CurrentDriver(fs, *addr);
     if (now == "vfio-pci") continue;
     st->errors.push_back({r.action.target, "bind-vfio: on vfio-pci during the run, on '" +
                                                (now.empty() ? std::string("no driver") : now) +

@@ -4,6 +4,7 @@
 
 #include "base/strings.h"
 #include "inventory/device_path.h"
+#include "inventory/mountinfo.h"
 #include "inventory/proc_fields.h"
 
 namespace gpuhost::inventory {
@@ -20,20 +21,6 @@ struct TopUse {
   std::string dir;  // its sysfs directory when found through /sys/dev/block
   int more_mounts = 0;
 };
-
-// The kernel escapes blanks in mount points and swap file names: "\040".
-std::string Unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3') {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 std::string Basename(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
@@ -68,26 +55,19 @@ void Mounts(const Fs& fs, std::map<std::string, TopUse>* tops, std::vector<Unkno
     return;
   }
   for (const auto& line : Split(*info, '\n')) {
-    // 40 1 254:0 / /var/lib/libvirt/images rw,relatime shared:9 - ext4 /dev/vda rw
-    auto f = Split(line, ' ');
-    if (f.size() < 5) continue;
-    std::string fstype, source;
-    for (size_t i = 5; i + 2 < f.size(); ++i) {
-      if (f[i] == "-") {
-        fstype = f[i + 1];
-        source = Unescape(f[i + 2]);
-        break;
-      }
-    }
-    const std::string mount_point = Unescape(f[4]);
+    auto m = ParseMountInfoLine(line);
+    if (!m) continue;
+    const std::string& fstype = m->fstype;
+    const std::string& source = m->source;
+    const std::string& mount_point = m->mount_point;
     std::string name, dev_dir;
-    if (auto dir = ClassDevice(fs, "/sys/dev/block/" + f[2]); dir.ok()) {
+    if (auto dir = ClassDevice(fs, "/sys/dev/block/" + m->dev); dir.ok()) {
       name = Basename(*dir);
       dev_dir = *dir;
-    } else if (!StartsWith(f[2], "0:")) {
+    } else if (!StartsWith(m->dev, "0:")) {
       unknown->push_back(
           {UseClass::kStorage, src,
-           "block device " + f[2] + " mounted at " + mount_point + " is not in /sys/dev/block"});
+           "block device " + m->dev + " mounted at " + mount_point + " is not in /sys/dev/block"});
       continue;
     } else if (StartsWith(source, "/dev/")) {
       // An anonymous device number (btrfs): the source names the disk.

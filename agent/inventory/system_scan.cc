@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/strings.h"
+#include "inventory/mountinfo.h"
 
 namespace gpuhost::inventory {
 namespace {
@@ -100,14 +101,7 @@ std::vector<std::string> UntriggeredAutomounts(const Fs& fs) {
   if (!info.ok()) return {};
   std::map<std::string, std::string> top;  // mount point -> type of its last mount
   for (const auto& line : Split(*info, '\n')) {
-    auto f = Split(line, ' ');
-    if (f.size() < 5) continue;
-    for (size_t i = 5; i + 1 < f.size(); ++i) {
-      if (f[i] == "-") {
-        top[f[4]] = f[i + 1];
-        break;
-      }
-    }
+    if (auto m = ParseMountInfoLine(line)) top[m->mount_point] = m->fstype;
   }
   std::vector<std::string> out;
   for (const auto& [point, type] : top) {
