@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -7,6 +9,7 @@
 #include "apply/holders.h"
 #include "apply/restore.h"
 #include "base/fileio.h"
+#include "base/strings.h"
 #include "host/fs.h"
 #include "inventory/capture.h"
 #include "inventory/inventory.h"
@@ -106,10 +109,30 @@ const std::vector<Command>& Commands() {
        RunVerifyImage},
       {"serve",
        "Serve the status page, JSON API and metrics from the agent's state directory.",
-       "[--listen ADDR:PORT]... [--root DIR] [--state-dir DIR] [--libvirt-uri URI | --no-libvirt]",
+       "[--listen ADDR:PORT]... [--tls-cert FILE --tls-key FILE [--client-ca FILE]] "
+       "[--token-file FILE] [--max-connections N] [--max-per-address N] "
+       "[--reserved-connections N] [--root DIR] [--state-dir DIR] "
+       "[--libvirt-uri URI | --no-libvirt]",
        {kRoot,
         {"listen", true, true, "ADDR:PORT",
-         "Address to listen on (repeatable). Default 127.0.0.1:8080."},
+         "Address to listen on (repeatable). Default: the policy's status_page.listen, else "
+         "127.0.0.1:8080. An address beyond loopback needs TLS and a token."},
+        {"tls-cert", true, false, "FILE",
+         "PEM certificate chain: serve HTTPS (TLS 1.2+). Default: the credential "
+         "gpuhost.tls-cert, then the policy's status_page.tls_cert."},
+        {"tls-key", true, false, "FILE",
+         "PEM private key of --tls-cert (credential gpuhost.tls-key, policy tls_key)."},
+        {"client-ca", true, false, "FILE",
+         "Require client certificates from this CA: mutual TLS (credential gpuhost.client-ca, "
+         "policy client_ca)."},
+        {"token-file", true, false, "FILE",
+         "Every path but /healthz needs 'Authorization: Bearer <token>' with the token in FILE "
+         "(credential gpuhost.token, policy token_file)."},
+        {"max-connections", true, false, "N", "Ordinary connections in all (default 512)."},
+        {"max-per-address", true, false, "N",
+         "Ordinary connections from one client address (default 64)."},
+        {"reserved-connections", true, false, "N",
+         "Connections beyond those limits that may ask /healthz once each (default 16)."},
         {"state-dir", true, false, "DIR",
          "Where the agent's files are, under the root (default /var/lib/gpuhost)."},
         {"libvirt-uri", true, false, "URI",
@@ -306,19 +329,55 @@ int RunVerifyImage(const Args& args) {
   return rep.ok() ? 0 : 1;
 }
 
+// A serve file: the flag, else the credential (its file in
+// $CREDENTIALS_DIRECTORY, if there), else the policy's.
+std::string ServeFile(const Args& args, const char* flag, const char* credential,
+                      const std::string& from_policy) {
+  if (args.Has(flag)) return args.Get(flag);
+  std::string dir = CredentialsDir();
+  if (!dir.empty()) {
+    std::string path = dir + "/" + credential;
+    if (access(path.c_str(), F_OK) == 0) return path;
+  }
+  return from_policy;
+}
+
+// --max-connections and friends: a positive count, or the default.
+bool CountFlag(const Args& args, const char* flag, int low, int* out) {
+  if (!args.Has(flag)) return true;
+  auto n = ParseInt(args.Get(flag));
+  if (!n || *n < low || *n > 1000000) {
+    Err("serve", std::string("--") + flag + " '" + args.Get(flag) + "': want a whole number " +
+                     std::to_string(low) + "..1000000");
+    return false;
+  }
+  *out = static_cast<int>(*n);
+  return true;
+}
+
 int RunServe(const Args& args) {
   report::ServeOptions opts;
   opts.listen = args.GetAll("listen");
-  if (opts.listen.empty()) {
-    // The policy names the addresses; without one, loopback only.
-    RootFs fs("/");
-    auto policy = run::LoadPolicy(fs, "", CredentialsDir());
-    if (!policy.ok()) {
-      Err("serve", policy.status().message() + " (serving on 127.0.0.1:8080)");
-      opts.listen.push_back("127.0.0.1:8080");
-    } else {
-      opts.listen = policy->listen;
-    }
+  // The policy names the addresses and files; without one, loopback only.
+  RootFs fs("/");
+  auto policy = run::LoadPolicy(fs, "", CredentialsDir());
+  plan::Policy::PageFiles files;
+  if (!policy.ok()) {
+    Err("serve",
+        policy.status().message() + (opts.listen.empty() ? " (serving on 127.0.0.1:8080)" : ""));
+    if (opts.listen.empty()) opts.listen.push_back("127.0.0.1:8080");
+  } else {
+    if (opts.listen.empty()) opts.listen = policy->listen;
+    files = policy->page_files;
+  }
+  opts.tls.cert = ServeFile(args, "tls-cert", "gpuhost.tls-cert", files.tls_cert);
+  opts.tls.key = ServeFile(args, "tls-key", "gpuhost.tls-key", files.tls_key);
+  opts.tls.client_ca = ServeFile(args, "client-ca", "gpuhost.client-ca", files.client_ca);
+  opts.token_file = ServeFile(args, "token-file", "gpuhost.token", files.token_file);
+  if (!CountFlag(args, "max-connections", 1, &opts.limits.max_connections) ||
+      !CountFlag(args, "max-per-address", 1, &opts.limits.max_per_address) ||
+      !CountFlag(args, "reserved-connections", 0, &opts.limits.reserved_connections)) {
+    return 2;
   }
   opts.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
   opts.root = args.Get("root", "/");

@@ -256,8 +256,31 @@ Status ParseHugepages(const Reader& r, const json& h, Policy* p) {
   return Status::Ok();
 }
 
+Status ParsePageFile(const Reader& r, const json& sp, const char* key, std::string* out) {
+  if (!sp.contains(key)) return Status::Ok();
+  std::string path = std::string("status_page.") + key;
+  auto v = r.String(sp.at(key), path, "an absolute file path");
+  if (!v.ok()) return v.status();
+  bool clean = std::none_of(v->begin(), v->end(), [](char c) { return c < 0x20 || c == 0x7f; });
+  if (!StartsWith(*v, "/") || !clean) {
+    return r.AtValue(path, path + ": '" + Printable(*v) + "' is not an absolute file path");
+  }
+  *out = *v;
+  return Status::Ok();
+}
+
 Status ParseStatusPage(const Reader& r, const json& sp, Policy* p) {
-  if (Status s = r.Object(sp, "status_page", {"listen"}); !s.ok()) return s;
+  if (Status s =
+          r.Object(sp, "status_page", {"listen", "tls_cert", "tls_key", "client_ca", "token_file"});
+      !s.ok()) {
+    return s;
+  }
+  Policy::PageFiles& f = p->page_files;
+  for (auto [key, out] :
+       {std::pair{"tls_cert", &f.tls_cert}, std::pair{"tls_key", &f.tls_key},
+        std::pair{"client_ca", &f.client_ca}, std::pair{"token_file", &f.token_file}}) {
+    if (Status s = ParsePageFile(r, sp, key, out); !s.ok()) return s;
+  }
   if (!sp.contains("listen")) return Status::Ok();
   const json& listen = sp.at("listen");
   if (!listen.is_array() || listen.empty()) {

@@ -43,6 +43,11 @@ struct Policy {
   std::string hugepages_where;  // "policy.json:5:30: ", the count's place, for CheckPolicyFits
   Hardening hardening = Hardening::kBaseline;
   std::vector<std::string> listen = {"127.0.0.1:8080"};  // status page
+  // The status page's TLS and token files (absolute paths; empty: not set).
+  // gpuhost-agent serve's flags and the gpuhost.* credentials come first.
+  struct PageFiles {
+    std::string tls_cert, tls_key, client_ca, token_file;
+  } page_files;
   bool reboot_when_needed = false;  // reboot by itself for missing kernel parameters
 };
 

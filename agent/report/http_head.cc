@@ -54,26 +54,4 @@ HeadCheck CheckHead(std::string_view head, const HttpLimits& limits) {
   return c;
 }
 
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 408:
-      return "Request Timeout";
-    case 414:
-      return "URI Too Long";
-    case 431:
-      return "Request Header Fields Too Large";
-    default:
-      return "Service Unavailable";
-  }
-}
-
-// The status line's code, 0 if unreadable.
-int StatusOf(std::string_view response) {
-  if (response.size() < 12 || !StartsWith(response, "HTTP/1.")) return 0;
-  auto code = ParseInt(response.substr(9, 3));
-  return code ? static_cast<int>(*code) : 0;
-}
-
 }  // namespace gpuhost::report

@@ -1,5 +1,6 @@
-// The front end's own reading of a request head, stricter than httplib's:
-// what it refuses never reaches the router. Pure functions over bytes.
+// The front end's first, strict reading of a request head: what it refuses
+// never reaches the router (report/http_message.h reads what it lets through). Pure functions over
+// bytes.
 #pragma once
 
 #include <string>
@@ -20,11 +21,5 @@ struct HeadCheck {
 // name that is not a token ("Host : x", obs-fold lines) or two Host headers;
 // 431 for more than limits.max_headers headers.
 HeadCheck CheckHead(std::string_view head, const HttpLimits& limits);
-
-// "Bad Request" for 400, ... for the statuses the front end writes itself.
-const char* ReasonPhrase(int status);
-
-// The code of a response's status line, 0 if there is none.
-int StatusOf(std::string_view response);
 
 }  // namespace gpuhost::report

@@ -3,19 +3,24 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstring>
-#include <unordered_map>
 
 #include "base/strings.h"
 #include "report/http_head.h"
+
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78  // Linux 4.15; older headers lack the name
+#endif
 
 namespace gpuhost::report {
 namespace {
@@ -27,118 +32,56 @@ int64_t NowMs() {
       .count();
 }
 
-// What httplib reads a request from and writes its response to: the head we
-// already have, and a string.
-class HeadStream final : public httplib::Stream {
- public:
-  HeadStream(std::string_view head, const Peer& peer, int fd, std::string* out)
-      : head_(head), peer_(peer), fd_(fd), out_(out) {}
-  using httplib::Stream::write;
+// epoll data: listeners are told apart from connections by this bit.
+constexpr uint64_t kListenerTag = 1ull << 32;
 
-  bool is_readable() const override { return pos_ < head_.size(); }
-  bool is_writable() const override { return true; }
-  ssize_t read(char* ptr, size_t size) override {
-    size_t n = std::min(size, head_.size() - pos_);
-    std::memcpy(ptr, head_.data() + pos_, n);
-    pos_ += n;
-    return static_cast<ssize_t>(n);
-  }
-  ssize_t write(const char* ptr, size_t size) override {
-    out_->append(ptr, size);
-    return static_cast<ssize_t>(size);
-  }
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    ip = peer_.remote_ip;
-    port = peer_.remote_port;
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    ip = peer_.local_ip;
-    port = peer_.local_port;
-  }
-  socket_t socket() const override { return fd_; }
-
- private:
-  std::string_view head_;
-  size_t pos_ = 0;
-  const Peer& peer_;
-  int fd_;
-  std::string* out_;
-};
-
-Peer PeerOf(int fd) {
-  Peer p;
-  auto fill = [](const sockaddr_storage& ss, std::string& ip, int& port) {
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (ss.ss_family == AF_INET) {
-      const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-      inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-      port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-      inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-      port = ntohs(a->sin6_port);
-    }
-    ip = buf;
-  };
+std::string RemoteIp(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-    fill(ss, p.remote_ip, p.remote_port);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+  } else if (ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
   }
-  len = sizeof ss;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
-    fill(ss, p.local_ip, p.local_port);
-  }
-  return p;
+  return buf;
 }
+
+enum class Io { kOk, kWantRead, kWantWrite, kClosed, kError };
 
 }  // namespace
-
-template <typename S>
-bool Routes::Process(S& self, httplib::Stream& strm, const Peer& peer, bool close, bool& closed) {
-  // cpp-httplib 0.12 added the addresses to process_request's parameters.
-  if constexpr (requires { self.process_request(strm, close, closed, nullptr); }) {
-    return self.process_request(strm, close, closed, nullptr);
-  } else {
-    return self.process_request(strm, peer.remote_ip, peer.remote_port, peer.local_ip,
-                                peer.local_port, close, closed, nullptr);
-  }
-}
-
-bool Routes::Answer(std::string_view head, const Peer& peer, int fd, bool close, std::string* out) {
-  HeadStream strm(head, peer, fd, out);
-  bool closed = false;
-  size_t start = out->size();
-  bool ok = Process(*this, strm, peer, close, closed);
-  int status = StatusOf(std::string_view(*out).substr(start));
-  // httplib answers a head it cannot parse with 400 and would read on.
-  return ok && !closed && status != 400 && status != 0;
-}
 
 // One epoll loop and the connections it accepted.
 class HttpServer::Loop {
  public:
   explicit Loop(HttpServer& server) : s_(server) {}
   ~Loop() {
-    for (auto& [fd, c] : conns_) ::close(fd);
+    for (auto& [fd, c] : conns_) Close(c);
     if (ep_ >= 0) ::close(ep_);
   }
 
   Status Init() {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) return Status::FromErrno("epoll_create1", errno);
-    for (int fd : s_.listeners_) {
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLEXCLUSIVE;
-      ev.data.fd = fd;
-      if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return Status::FromErrno("epoll_ctl", errno);
+    for (int fd : s_.listeners_) {  // the caller holds listeners_mu_
+      if (Status s = AddListener(fd); !s.ok()) return s;
     }
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.fd = s_.stop_fd_;
+    ev.data.u64 = kListenerTag | static_cast<uint32_t>(s_.stop_fd_);
     if (epoll_ctl(ep_, EPOLL_CTL_ADD, s_.stop_fd_, &ev) != 0) {
       return Status::FromErrno("epoll_ctl", errno);
     }
+    return Status::Ok();
+  }
+
+  // Safe from another thread: epoll_ctl is, and the loop only reads the tag.
+  Status AddListener(int fd) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    ev.data.u64 = kListenerTag | static_cast<uint32_t>(fd);
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return Status::FromErrno("epoll_ctl", errno);
     return Status::Ok();
   }
 
@@ -150,16 +93,18 @@ class HttpServer::Loop {
       int64_t now = NowMs();
       heartbeat_ms_.store(now);
       for (int i = 0; i < n; ++i) {
-        int fd = events[i].data.fd;
-        if (fd == s_.stop_fd_) return;
-        if (IsListener(fd)) {
+        int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
+        if (events[i].data.u64 & kListenerTag) {
+          if (fd == s_.stop_fd_) return;
           Accept(fd, now);
           continue;
         }
         auto it = conns_.find(fd);
         if (it == conns_.end() || it->second.fd < 0) continue;
         Conn& c = it->second;
-        if (events[i].events & EPOLLOUT) {
+        if (c.phase == Phase::kHandshake) {
+          Handshake(c, now);
+        } else if ((events[i].events & EPOLLOUT) && c.sent < c.out.size()) {
           Flush(c, now);
           if (c.fd >= 0 && c.phase == Phase::kHead) Serve(c, now);  // pipelined
         } else {
@@ -181,10 +126,12 @@ class HttpServer::Loop {
   int64_t heartbeat_ms() const { return heartbeat_ms_.load(); }
 
  private:
-  enum class Phase { kIdle, kHead, kWrite, kLinger };
+  enum class Phase { kHandshake, kIdle, kHead, kWrite, kLinger };
   struct Conn {
     int fd = -1;
-    Peer peer;
+    SSL* ssl = nullptr;
+    std::string ip;
+    int slot = 0;  // 1 ordinary, 2 reserved, 0 refused (answered 503 and closed)
     Phase phase = Phase::kIdle;
     int64_t deadline_ms = 0;
     std::string in;
@@ -197,83 +144,208 @@ class HttpServer::Loop {
     int requests = 0;
   };
 
-  bool IsListener(int fd) const {
-    for (int l : s_.listeners_) {
-      if (l == fd) return true;
-    }
-    return false;
+  bool Reserved(const Conn& c) const { return c.slot == 2; }
+  int IdleTimeout(const Conn& c) const {
+    return Reserved(c) ? s_.limits_.reserved_timeout_ms : s_.limits_.idle_timeout_ms;
+  }
+  int HeadTimeout(const Conn& c) const {
+    return Reserved(c) ? s_.limits_.reserved_timeout_ms : s_.limits_.head_timeout_ms;
   }
 
   void Accept(int lfd, int64_t now) {
     for (int i = 0; i < 64; ++i) {
       int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE, ECONNABORTED)
-      if (s_.connections_.fetch_add(1) >= s_.limits_.max_connections) {
-        std::string busy = Fixed(503, "too many connections\n");
-        (void)!::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      std::string ip = RemoteIp(fd);
+      int slot = s_.TakeSlot(ip);
+      // No slot: a plain client is still told 503 (a TLS one cannot be
+      // without a handshake), on a bounded number of short-lived refusals.
+      if (slot == 0 && (s_.tls_ || refused_ >= kMaxRefused)) {
         ::close(fd);
-        s_.connections_.fetch_sub(1);
         continue;
+      }
+      if (slot == 0) {
+        ++refused_;
+      } else {
+        s_.connections_.fetch_add(1);
       }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      // A client that never reads holds at most this much kernel memory.
+      if (s_.limits_.send_buffer_bytes > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &s_.limits_.send_buffer_bytes,
+                   sizeof s_.limits_.send_buffer_bytes);
+      }
       Conn& c = conns_[fd];
       c = Conn{};  // the number may be a connection closed earlier in this round
       c.fd = fd;
-      c.peer = PeerOf(fd);
-      c.deadline_ms = now + s_.limits_.idle_timeout_ms;
+      c.ip = std::move(ip);
+      c.slot = slot;
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLRDHUP;
-      ev.data.fd = fd;
-      if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) Close(c);
+      ev.data.u64 = static_cast<uint32_t>(fd);
+      if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        Close(c);
+        continue;
+      }
+      if (slot == 0) {
+        // Answered at once, then a lingering close: the request the client
+        // sends meanwhile is drained, so the close is a FIN and not a reset
+        // that would destroy the 503 before the client read it.
+        c.out = Fixed(503, "too many connections\n");
+        c.close_after = true;
+        c.phase = Phase::kWrite;
+        c.deadline_ms = now + s_.limits_.write_timeout_ms;
+        Flush(c, now);
+        continue;
+      }
+      if (s_.tls_) {
+        c.ssl = SSL_new(s_.tls_->ctx());
+        if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1) {
+          Close(c);
+          continue;
+        }
+        SSL_set_accept_state(c.ssl);
+        c.phase = Phase::kHandshake;
+        c.deadline_ms = now + HeadTimeout(c);
+      } else {
+        c.deadline_ms = now + IdleTimeout(c);
+      }
     }
   }
 
   // A response the front end writes itself; always closes the connection.
-  std::string Fixed(int status, std::string_view body) const {
-    return "HTTP/1.1 " + std::to_string(status) + " " + ReasonPhrase(status) +
-           "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n" + s_.fixed_headers_ + "\r\n" + std::string(body);
+  std::string Fixed(int status, std::string body) const {
+    return SerializeReply(HttpReply::Text(status, std::move(body)), false, true, s_.fixed_headers_);
+  }
+
+  void Handshake(Conn& c, int64_t now) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(c.ssl);
+    if (r == 1) {
+      c.phase = Phase::kIdle;
+      c.deadline_ms = now + IdleTimeout(c);
+      Want(c, false);
+      Read(c, now);  // the request may have come with the handshake's last flight
+      return;
+    }
+    switch (SSL_get_error(c.ssl, r)) {
+      case SSL_ERROR_WANT_READ:
+        return Want(c, false);
+      case SSL_ERROR_WANT_WRITE:
+        return Want(c, true);
+      default:  // not TLS, a protocol or version we refuse, no client certificate
+        ERR_clear_error();
+        return Close(c);
+    }
+  }
+
+  Io Recv(Conn& c, char* buf, size_t size, size_t* got) {
+    *got = 0;
+    if (!c.ssl) {
+      ssize_t n = ::recv(c.fd, buf, size, 0);
+      if (n > 0) {
+        *got = static_cast<size_t>(n);
+        return Io::kOk;
+      }
+      if (n == 0) return Io::kClosed;
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return Io::kWantRead;
+      return Io::kError;
+    }
+    ERR_clear_error();
+    int n = SSL_read(c.ssl, buf, static_cast<int>(std::min<size_t>(size, INT_MAX)));
+    if (n > 0) {
+      *got = static_cast<size_t>(n);
+      return Io::kOk;
+    }
+    switch (SSL_get_error(c.ssl, n)) {
+      case SSL_ERROR_WANT_READ:
+        return Io::kWantRead;
+      case SSL_ERROR_WANT_WRITE:
+        return Io::kWantWrite;
+      case SSL_ERROR_ZERO_RETURN:
+        return Io::kClosed;
+      default:
+        ERR_clear_error();
+        return Io::kError;
+    }
+  }
+
+  Io Send(Conn& c, const char* data, size_t size, size_t* sent) {
+    *sent = 0;
+    if (!c.ssl) {
+      ssize_t n = ::send(c.fd, data, size, MSG_NOSIGNAL);
+      if (n > 0) {
+        *sent = static_cast<size_t>(n);
+        return Io::kOk;
+      }
+      if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return Io::kWantWrite;
+      }
+      return Io::kError;
+    }
+    ERR_clear_error();
+    int n = SSL_write(c.ssl, data, static_cast<int>(std::min<size_t>(size, INT_MAX)));
+    if (n > 0) {
+      *sent = static_cast<size_t>(n);
+      return Io::kOk;
+    }
+    if (SSL_get_error(c.ssl, n) == SSL_ERROR_WANT_WRITE) return Io::kWantWrite;
+    ERR_clear_error();
+    return Io::kError;  // renegotiation is off: a write never waits for a read
   }
 
   void Read(Conn& c, int64_t now) {
+    if (c.phase == Phase::kLinger) return Drain(c);
     char buf[16384];
     for (;;) {
-      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n > 0) {
-        if (c.phase == Phase::kLinger) continue;  // drained, never looked at
+      size_t n = 0;
+      Io io = Recv(c, buf, sizeof buf, &n);
+      if (io == Io::kOk) {
         if (c.phase == Phase::kIdle) {
           c.phase = Phase::kHead;
-          c.deadline_ms = now + s_.limits_.head_timeout_ms;
+          c.deadline_ms = now + HeadTimeout(c);
         }
-        c.in.append(buf, static_cast<size_t>(n));
-        // A short read emptied the socket: skip the recv that would say EAGAIN
-        // (epoll is level-triggered and reports what arrives later).
-        if (static_cast<size_t>(n) < sizeof buf) break;
+        c.in.append(buf, n);
+        // Plain: a short read emptied the socket, skip the recv that would
+        // say EAGAIN (epoll is level-triggered). TLS keeps reading: decrypted
+        // bytes may wait inside OpenSSL where epoll cannot see them.
+        if (!c.ssl && n < sizeof buf) break;
         if (c.in.size() > s_.limits_.max_head_bytes + sizeof buf) break;  // enough to judge
         continue;
       }
-      if (n == 0) {
+      if (io == Io::kClosed) {
         c.peer_done = true;
         break;
       }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      Close(c);
-      return;
-    }
-    if (c.phase == Phase::kLinger) {
-      if (c.peer_done) Close(c);
-      return;
+      if (io == Io::kWantRead) break;
+      if (io == Io::kWantWrite) {
+        Want(c, true);
+        break;
+      }
+      return Close(c);
     }
     Serve(c, now);
+  }
+
+  // After the last response of a closing connection: what the client still
+  // sends is read and dropped until it closes or linger_ms pass.
+  void Drain(Conn& c) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) Close(c);
+      return;
+    }
   }
 
   // Answers the complete request heads in `in`, one at a time, while the
   // responses go out without blocking.
   void Serve(Conn& c, int64_t now) {
     const HttpLimits& lim = s_.limits_;
-    while (c.phase != Phase::kWrite && !c.close_after) {
+    while (c.fd >= 0 && c.phase != Phase::kWrite && c.phase != Phase::kLinger && !c.close_after) {
       size_t line_end = c.in.find('\n');
       if ((line_end == std::string::npos ? c.in.size() : line_end) > lim.max_request_line) {
         return Reject(c, 414, "request line too long\n", now);
@@ -281,8 +353,9 @@ class HttpServer::Loop {
       size_t from = c.scanned > 3 ? c.scanned - 3 : 0;
       size_t end = c.in.find("\r\n\r\n", from);
       if (end == std::string::npos) {
-        if (c.in.size() > lim.max_head_bytes)
+        if (c.in.size() > lim.max_head_bytes) {
           return Reject(c, 431, "request head too large\n", now);
+        }
         c.scanned = c.in.size();
         if (c.peer_done) Close(c);  // a partial request that will never complete
         return;
@@ -294,22 +367,38 @@ class HttpServer::Loop {
         return Reject(c, check.status, check.status == 431 ? "too many headers\n" : "bad request\n",
                       now);
       }
+      auto req = ParseRequest(check.head);
+      if (!req) return Reject(c, 400, "bad request\n", now);
       c.in.erase(0, head_len);
       c.scanned = 0;
       ++c.requests;
-      bool close = check.has_body || c.peer_done || c.requests >= lim.max_requests_per_connection;
-      bool keep = s_.routes_.Answer(check.head, c.peer, c.fd, close, &c.out);
-      c.close_after = close || !keep;
+      req->tls = c.ssl != nullptr;
+      req->remote_ip = c.ip;
+      bool close = check.has_body || c.peer_done || Reserved(c) || req->WantsClose() ||
+                   c.requests >= lim.max_requests_per_connection;
+      c.out += SerializeReply(Answer(c, *req), req->method == "HEAD", close, s_.fixed_headers_);
+      c.close_after = close;
       c.phase = Phase::kWrite;
       c.deadline_ms = now + lim.write_timeout_ms;
       Flush(c, now);
-      if (c.fd < 0) return;
+    }
+  }
+
+  HttpReply Answer(const Conn& c, const HttpRequest& req) {
+    if (Reserved(c) && !s_.reserved_paths_.count(req.path)) {
+      return HttpReply::Text(503, "too many connections: only /healthz is answered now\n");
+    }
+    if (!s_.handler_) return HttpReply::Text(404, "not found\n");
+    try {
+      return s_.handler_(req);
+    } catch (...) {
+      return HttpReply::Text(500, "internal error\n");
     }
   }
 
   void Reject(Conn& c, int status, std::string_view body, int64_t now) {
     c.in.clear();
-    c.out += Fixed(status, body);
+    c.out += Fixed(status, std::string(body));
     c.close_after = true;
     c.phase = Phase::kWrite;
     c.deadline_ms = now + s_.limits_.write_timeout_ms;
@@ -318,18 +407,14 @@ class HttpServer::Loop {
 
   void Flush(Conn& c, int64_t now) {
     while (c.sent < c.out.size()) {
-      ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-      if (n > 0) {
-        c.sent += static_cast<size_t>(n);
+      size_t n = 0;
+      Io io = Send(c, c.out.data() + c.sent, c.out.size() - c.sent, &n);
+      if (io == Io::kOk) {
+        c.sent += n;
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        Want(c, true);
-        return;
-      }
-      Close(c);
-      return;
+      if (io == Io::kWantWrite) return Want(c, true);
+      return Close(c);
     }
     c.out.clear();
     c.sent = 0;
@@ -338,6 +423,11 @@ class HttpServer::Loop {
       // Lingering close: stop sending, drain what the client still sends for
       // a moment, so closing with unread input does not reset the
       // connection and destroy the response before the client read it.
+      if (c.ssl) {
+        ERR_clear_error();
+        SSL_shutdown(c.ssl);  // one close_notify, not waiting for the client's
+        ERR_clear_error();
+      }
       ::shutdown(c.fd, SHUT_WR);
       if (c.peer_done) return Close(c);
       c.phase = Phase::kLinger;
@@ -345,26 +435,25 @@ class HttpServer::Loop {
       return;
     }
     c.phase = c.in.empty() ? Phase::kIdle : Phase::kHead;
-    c.deadline_ms = now + (c.in.empty() ? s_.limits_.idle_timeout_ms : s_.limits_.head_timeout_ms);
+    c.deadline_ms = now + (c.in.empty() ? IdleTimeout(c) : HeadTimeout(c));
   }
 
   void Want(Conn& c, bool out) {
     if (c.want_out == out) return;
     epoll_event ev{};
     ev.events = out ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
-    ev.data.fd = c.fd;
+    ev.data.u64 = static_cast<uint32_t>(c.fd);
     if (epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev) == 0) c.want_out = out;
   }
 
   void Sweep(int64_t now) {
     std::vector<int> expired;
     for (auto& [fd, c] : conns_) {
-      if (now >= c.deadline_ms) expired.push_back(fd);
+      if (c.fd >= 0 && now >= c.deadline_ms) expired.push_back(fd);
     }
     for (int fd : expired) {
       Conn& c = conns_[fd];
-      if (c.fd < 0) continue;
-      if (c.phase == Phase::kHead) {
+      if (c.phase == Phase::kHead && !c.ssl) {
         std::string timeout = Fixed(408, "request timeout\n");
         (void)!::send(fd, timeout.data(), timeout.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       }
@@ -376,16 +465,28 @@ class HttpServer::Loop {
     int fd = c.fd;
     if (fd < 0) return;
     epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+    if (c.ssl) SSL_free(c.ssl);
+    c.ssl = nullptr;
     ::close(fd);
     c.fd = -1;
     c.in.clear();
     c.out.clear();
-    s_.connections_.fetch_sub(1);
+    if (c.slot == 0) {
+      --refused_;
+    } else {
+      s_.GiveSlot(c.ip, c.slot);
+      s_.connections_.fetch_sub(1);
+    }
     dead_.push_back(fd);  // erased after this round: callers may still hold `c`
   }
 
+  // Refused connections lingering on their 503 at once, per loop; beyond
+  // this they are closed without a word.
+  static constexpr int kMaxRefused = 256;
+
   HttpServer& s_;
   int ep_ = -1;
+  int refused_ = 0;
   std::unordered_map<int, Conn> conns_;
   std::vector<int> dead_;
   std::atomic<int64_t> heartbeat_ms_{NowMs()};
@@ -399,10 +500,37 @@ HttpServer::~HttpServer() {
   if (stop_fd_ >= 0) ::close(stop_fd_);
 }
 
-void HttpServer::SetDefaultHeaders(const httplib::Headers& headers) {
-  routes_.set_default_headers(headers);
+void HttpServer::SetDefaultHeaders(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
   fixed_headers_.clear();
   for (const auto& [k, v] : headers) fixed_headers_ += k + ": " + v + "\r\n";
+}
+
+int HttpServer::TakeSlot(const std::string& ip) {
+  std::lock_guard<std::mutex> lock(slots_mu_);
+  int& mine = per_address_[ip];
+  if (ordinary_ < limits_.max_connections && mine < limits_.max_per_address) {
+    ++ordinary_;
+    ++mine;
+    return 1;
+  }
+  if (mine == 0) per_address_.erase(ip);
+  if (reserved_ < limits_.reserved_connections) {
+    ++reserved_;
+    return 2;
+  }
+  return 0;
+}
+
+void HttpServer::GiveSlot(const std::string& ip, int kind) {
+  std::lock_guard<std::mutex> lock(slots_mu_);
+  if (kind == 2) {
+    --reserved_;
+    return;
+  }
+  --ordinary_;
+  auto it = per_address_.find(ip);
+  if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
 }
 
 Result<int> HttpServer::Listen(const std::string& host, int port) {
@@ -426,7 +554,14 @@ Result<int> HttpServer::Listen(const std::string& host, int port) {
   if (fd < 0) return Status::FromErrno("socket for " + where, errno);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (ss.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  // An address that is not configured yet (DHCP, a NIC still coming up)
+  // binds anyway and starts answering once it is there.
+  if (ss.ss_family == AF_INET6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
+  } else {
+    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+  }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 1024) != 0) {
     Status s = Status::FromErrno("listen on " + where, errno);
     ::close(fd);
@@ -434,13 +569,21 @@ Result<int> HttpServer::Listen(const std::string& host, int port) {
   }
   len = sizeof ss;
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  listeners_.push_back(fd);
+  {
+    std::lock_guard<std::mutex> lock(listeners_mu_);
+    listeners_.push_back(fd);
+    for (auto& loop : loops_) {
+      if (Status s = loop->AddListener(fd); !s.ok()) return s;
+    }
+  }
   return static_cast<int>(ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port));
 }
 
 Status HttpServer::Start() {
-  if (listeners_.empty()) return Status::Invalid("nothing to listen on");
   if (threads_ < 1 || threads_ > 64) return Status::Invalid("threads must be 1..64");
+  // Held throughout: a Listen() from another thread joins every loop or none.
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  if (listeners_.empty()) return Status::Invalid("nothing to listen on");
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) return Status::FromErrno("eventfd", errno);
   for (int i = 0; i < threads_; ++i) {
@@ -460,6 +603,7 @@ void HttpServer::Stop() {
   }
   for (auto& t : workers_) t.join();
   workers_.clear();
+  std::lock_guard<std::mutex> lock(listeners_mu_);
   loops_.clear();  // closes the loops' connections
 }
 

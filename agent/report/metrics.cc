@@ -167,7 +167,7 @@ std::string RenderMetrics(const View& v) {
   Health h = Evaluate(v);
 
   m.Family("gpuhost_build_info", "gauge", "The gpuhost-agent serving these metrics (always 1).");
-  m.Sample(Label("version", v.build.version) + "," + Label("httplib", v.build.httplib_version), 1);
+  m.Sample(Label("version", v.build.version) + "," + Label("openssl", v.build.openssl_version), 1);
   m.Family("gpuhost_state_loaded", "gauge",
            "1 when the agent's state file was read and is valid, 0 when missing or invalid.");
   m.Sample(s ? 1 : 0);

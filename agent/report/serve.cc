@@ -66,8 +66,8 @@ std::string LocalHostname() {
   return buf;
 }
 
-const httplib::Headers& SecurityHeaders() {
-  static const httplib::Headers headers = {
+const std::vector<std::pair<std::string, std::string>>& SecurityHeaders() {
+  static const std::vector<std::pair<std::string, std::string>> headers = {
       {"Content-Security-Policy",
        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
        "frame-ancestors 'none'"},
@@ -80,7 +80,18 @@ const httplib::Headers& SecurityHeaders() {
   return headers;
 }
 
-using Handled = httplib::Server::HandlerResponse;
+std::string JoinComma(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+HttpReply Content(std::string body, std::string type) {
+  HttpReply r;
+  r.body = std::move(body);
+  r.content_type = std::move(type);
+  return r;
+}
 
 std::unique_ptr<virt::Watcher> MakeLibvirtWatcher(const ServeOptions& o) {
   if (!o.libvirt) return nullptr;
@@ -107,7 +118,7 @@ StatusServer::StatusServer(ServeOptions opts)
       nvml_(MakeNvmlWatcher(opts_)),
       cache_(RootFs(opts_.root).HostPath(opts_.state_dir + "/state.json"),
              opts_.hostname.empty() ? LocalHostname() : opts_.hostname,
-             BuildInfo{GPUHOST_VERSION, CPPHTTPLIB_VERSION}, libvirt_.get(), nvml_.get(),
+             BuildInfo{GPUHOST_VERSION, TlsLibraryVersion()}, libvirt_.get(), nvml_.get(),
              opts_.root),
       http_(opts_.limits, opts_.threads) {
   if (opts_.hostname.empty()) opts_.hostname = LocalHostname();
@@ -125,74 +136,144 @@ bool StatusServer::HostAllowed(const std::string& host_header) const {
 }
 
 void StatusServer::Configure() {
-  Routes& r = http_.routes();
   http_.SetDefaultHeaders(SecurityHeaders());
-  r.set_payload_max_length(0);
-  // One pre-routing handler answers everything: no regex routing per
-  // request, and nothing reaches httplib's body readers.
-  r.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.method != "GET" && req.method != "HEAD") {
-      res.status = 405;
-      res.set_header("Allow", "GET, HEAD");
-      res.set_content("method not allowed\n", "text/plain");
-      return Handled::Handled;
-    }
-    if (!req.has_header("Host") && req.version != "HTTP/1.0") {  // RFC 9112 3.2
-      res.status = 400;
-      res.set_content("no Host header\n", "text/plain");
-      return Handled::Handled;
-    }
-    if (req.has_header("Host") && !HostAllowed(req.get_header_value("Host"))) {
-      res.status = 421;
-      res.set_content("unknown host\n", "text/plain");
-      return Handled::Handled;
-    }
-    auto snap = cache_.Current();
-    if (req.path == "/") {
-      res.set_content(snap->page, "text/html; charset=utf-8");
-    } else if (req.path == "/healthz") {
-      res.status = snap->health.http_status;
-      res.set_content(snap->healthz, "text/plain; charset=utf-8");
-    } else if (req.path == "/api/v1/status") {
-      res.set_content(snap->api, "application/json");
-    } else if (req.path == "/metrics") {
-      res.set_content(snap->metrics, kMetricsContentType);
-    } else {
-      res.status = 404;
-      res.set_content("not found\n", "text/plain");
-    }
-    return Handled::Handled;
-  });
-  r.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) res.set_content(std::to_string(res.status) + "\n", "text/plain");
-  });
-  r.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    res.status = 500;
-    res.set_content("internal error\n", "text/plain");
-  });
+  http_.SetReservedPaths({"/healthz"});
+  http_.SetHandler([this](const HttpRequest& req) { return Answer(req); });
+}
+
+HttpReply StatusServer::Answer(const HttpRequest& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    auto r = HttpReply::Text(405, "method not allowed\n");
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  const std::string* host = req.Header("Host");
+  if (!host && req.version != "HTTP/1.0") {  // RFC 9112 3.2
+    return HttpReply::Text(400, "no Host header\n");
+  }
+  if (host && !HostAllowed(*host)) return HttpReply::Text(421, "unknown host\n");
+  auto snap = cache_.Current();
+  // /healthz stays open for load balancers: it says healthy or not, and why.
+  if (req.path == "/healthz") {
+    auto r = Content(snap->healthz, "text/plain; charset=utf-8");
+    r.status = snap->health.http_status;
+    return r;
+  }
+  if (token_ && !token_->Accepts(req.Header("Authorization"))) {
+    auto r = HttpReply::Text(401, "a bearer token is required (Authorization: Bearer ...)\n");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gpuhost\"");
+    return r;
+  }
+  if (req.path == "/") return Content(snap->page, "text/html; charset=utf-8");
+  if (req.path == "/api/v1/status") return Content(snap->api, "application/json");
+  if (req.path == "/metrics") return Content(snap->metrics, kMetricsContentType);
+  return HttpReply::Text(404, "not found\n");
 }
 
 Result<std::vector<int>> StatusServer::Start() {
   std::vector<ListenAddress> addrs;
+  std::vector<std::string> open;  // beyond loopback
   for (const auto& l : opts_.listen) {
     auto a = ParseListen(l);
     if (!a.ok()) return a.status();
     addrs.push_back(*a);
+    if (!IsLoopbackAddress(a->host)) open.push_back(l);
   }
   if (addrs.empty()) return Status::Invalid("no address to listen on");
+  bool tls = !opts_.tls.cert.empty() || !opts_.tls.key.empty();
+  if (tls && (opts_.tls.cert.empty() || opts_.tls.key.empty())) {
+    return Status::Invalid(opts_.tls.cert.empty()
+                               ? "a TLS key without a certificate (--tls-cert)"
+                               : "a TLS certificate without its key (--tls-key)");
+  }
+  if (!tls && !opts_.tls.client_ca.empty()) {
+    return Status::Invalid("a client CA (--client-ca) without TLS (--tls-cert, --tls-key)");
+  }
+  if (!open.empty() && (!tls || opts_.token_file.empty())) {
+    std::string missing = !tls && opts_.token_file.empty() ? "TLS and a token"
+                          : !tls                           ? "TLS"
+                                                           : "a token";
+    return Status::Invalid(
+        "listen address " + JoinComma(open) +
+        " is beyond loopback: that needs TLS (--tls-cert and --tls-key, or the credentials "
+        "gpuhost.tls-cert and gpuhost.tls-key) and a token (--token-file, or the credential "
+        "gpuhost.token); missing: " +
+        missing);
+  }
+  if (tls) {
+    auto ctx = TlsContext::Load(opts_.tls);
+    if (!ctx.ok()) return ctx.status();
+    http_.SetTls(std::shared_ptr<TlsContext>(std::move(*ctx)));
+  }
+  if (!opts_.token_file.empty()) {
+    auto token = BearerToken::Load(opts_.token_file);
+    if (!token.ok()) return token.status();
+    token_ = std::move(*token);
+  }
   std::vector<int> ports;
-  for (const auto& a : addrs) {
-    auto port = http_.Listen(a.host, a.port);
-    if (!port.ok()) return port.status();
+  std::vector<Pending> pending;
+  Status first_error;
+  for (size_t i = 0; i < addrs.size(); ++i) {
+    auto port = http_.Listen(addrs[i].host, addrs[i].port);
+    if (!port.ok()) {
+      if (first_error.ok()) first_error = port.status();
+      pending.push_back({opts_.listen[i], addrs[i].host, addrs[i].port});
+      ports.push_back(0);
+      continue;
+    }
     ports.push_back(*port);
   }
+  if (pending.size() == addrs.size()) return first_error;
   Status s = http_.Start();
   if (!s.ok()) return s;
   cache_.Current();  // render once now, so the first request is as cheap as the rest
+  if (!pending.empty()) {
+    for (const auto& p : pending) {
+      std::fprintf(stderr, "gpuhost-agent serve: cannot listen on %s yet; retrying every %lld ms\n",
+                   p.text.c_str(), static_cast<long long>(retry_interval.count()));
+    }
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    pending_ = std::move(pending);
+    retry_ = std::thread([this] { RetryPending(); });
+  }
   return ports;
 }
 
-void StatusServer::Stop() { http_.Stop(); }
+// Binds what did not bind at start (the port still held by a process on its
+// way out, an address family not up yet) while the others serve.
+void StatusServer::RetryPending() {
+  std::unique_lock<std::mutex> lock(pending_mu_);
+  while (!stopping_ && !pending_.empty()) {
+    retry_cv_.wait_for(lock, retry_interval, [this] { return stopping_; });
+    if (stopping_) return;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      auto port = http_.Listen(it->host, it->port);
+      if (!port.ok()) {
+        ++it;
+        continue;
+      }
+      std::fprintf(stderr, "gpuhost-agent serve: now listening on %s too\n", it->text.c_str());
+      it = pending_.erase(it);
+    }
+  }
+}
+
+std::vector<std::string> StatusServer::pending() const {
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  std::vector<std::string> out;
+  for (const auto& p : pending_) out.push_back(p.text);
+  return out;
+}
+
+void StatusServer::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    stopping_ = true;
+  }
+  retry_cv_.notify_all();
+  if (retry_.joinable()) retry_.join();
+  http_.Stop();
+}
 
 Status Serve(const ServeOptions& opts) {
   // Signals are taken synchronously by this thread; the loops never see them.

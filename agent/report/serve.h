@@ -3,23 +3,34 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/status.h"
 #include "libvirt/virt.h"
 #include "libvirt/watcher.h"
 #include "nvml/watcher.h"
+#include "report/access.h"
 #include "report/http_server.h"
 #include "report/snapshot.h"
+#include "report/tls.h"
 
 namespace gpuhost::report {
 
 struct ServeOptions {
   std::vector<std::string> listen;  // "127.0.0.1:8080", "[::1]:8080"; port 0 picks one
-  std::string state_dir;            // holds state.json (written by the agent), under root
+  // Certificate and key: every address speaks TLS (client_ca: mutual TLS).
+  TlsFiles tls;
+  // Non-empty: every path but /healthz needs "Authorization: Bearer <token>".
+  // An address beyond loopback is refused unless both TLS and a token are set.
+  std::string token_file;
+  std::string state_dir;  // holds state.json (written by the agent), under root
   // The machine (or tree) whose boot id and run marker say whether the
   // result is current (report/freshness.h).
   std::string root = "/";
@@ -46,11 +57,17 @@ class StatusServer {
   explicit StatusServer(ServeOptions opts);
   ~StatusServer();
 
-  // Binds every --listen address, then starts serving. Returns the ports
-  // bound, in --listen order. Fails naming an address that cannot be parsed
-  // or bound; nothing is served then.
+  // Loads TLS and the token, binds every --listen address, then starts
+  // serving. Returns the ports bound, in --listen order (0 for an address
+  // that could not be bound yet). Fails naming what is wrong, and nothing is
+  // served, when an address cannot be parsed, an address beyond loopback
+  // lacks TLS or a token, a TLS file or the token is bad, or no address
+  // binds. Addresses that do not bind while others did are retried every
+  // retry_interval until they do (`pending()` lists them, Start() warns).
   Result<std::vector<int>> Start();
   void Stop();
+  std::vector<std::string> pending() const;
+  std::chrono::milliseconds retry_interval{2000};
 
   HttpServer& http() { return http_; }
   SnapshotCache& cache() { return cache_; }
@@ -58,12 +75,26 @@ class StatusServer {
  private:
   void Configure();
   bool HostAllowed(const std::string& host_header) const;
+  HttpReply Answer(const HttpRequest& req);
+  void RetryPending();
+
+  struct Pending {
+    std::string text;  // as given: "0.0.0.0:8080"
+    std::string host;
+    int port = 0;
+  };
 
   ServeOptions opts_;
   std::unique_ptr<virt::Watcher> libvirt_;  // before cache_, which uses it
   std::unique_ptr<nvml::Watcher> nvml_;     // before cache_, which uses it
   SnapshotCache cache_;
+  std::optional<BearerToken> token_;
   HttpServer http_;
+  mutable std::mutex pending_mu_;
+  std::vector<Pending> pending_;
+  std::condition_variable retry_cv_;
+  bool stopping_ = false;
+  std::thread retry_;
 };
 
 // Runs until SIGTERM or SIGINT: READY=1 once every address is bound, and

@@ -215,7 +215,7 @@ json StatusJson(const View& v) {
   json j = {
       {"api_version", kStatusApiVersion},
       {"hostname", v.hostname},
-      {"server", {{"version", v.build.version}, {"httplib", v.build.httplib_version}}},
+      {"server", {{"version", v.build.version}, {"openssl", v.build.openssl_version}}},
       {"health", {{"healthy", h.http_status == 200}, {"status", h.status}, {"reason", h.reason}}},
       {"state_file", v.state_path},
       {"freshness", FreshnessJson(v)},

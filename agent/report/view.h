@@ -17,7 +17,7 @@ namespace gpuhost::report {
 // Who is serving: goes into build info and the page footer.
 struct BuildInfo {
   std::string version;          // gpuhost-agent version
-  std::string httplib_version;  // cpp-httplib the server was built with
+  std::string openssl_version;  // OpenSSL the server runs with (its TLS), "3.0.19"
 };
 
 struct View {

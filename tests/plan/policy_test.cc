@@ -331,6 +331,26 @@ TEST(PolicyTest, ListenAddressesAreIpLiteralsWithAPort) {
   }
 }
 
+TEST(PolicyTest, StatusPageFilesAreAbsolutePaths) {
+  auto p = ParsePolicy(R"({"status_page": {"listen": ["0.0.0.0:8443"],
+      "tls_cert": "/etc/gpuhost/tls/cert.pem", "tls_key": "/etc/gpuhost/tls/key.pem",
+      "client_ca": "/etc/gpuhost/tls/clients.pem", "token_file": "/etc/gpuhost/token"}})",
+                       "x");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->page_files.tls_cert, "/etc/gpuhost/tls/cert.pem");
+  EXPECT_EQ(p->page_files.tls_key, "/etc/gpuhost/tls/key.pem");
+  EXPECT_EQ(p->page_files.client_ca, "/etc/gpuhost/tls/clients.pem");
+  EXPECT_EQ(p->page_files.token_file, "/etc/gpuhost/token");
+  EXPECT_TRUE(ParsePolicy("{}", "x")->page_files.tls_cert.empty());
+  ExpectRefused({
+      {R"({"status_page": {"tls_cert": @"cert.pem"}})",
+       "status_page.tls_cert: 'cert.pem' is not an absolute file path"},
+      {R"({"status_page": {"token_file": @7}})", "status_page.token_file must be"},
+      {R"({"status_page": {"tls_key": @"/a\nb"}})", "is not an absolute file path"},
+      {R"({"status_page": {@"token": "/etc/t"}})", "unknown key 'token' in status_page"},
+  });
+}
+
 Policy Hugepages(const std::string& size, const std::string& count) {
   auto p = ParsePolicy(
       "{\n  \"hugepages\": {\"size\": \"" + size + "\", \"count\": " + count + "}}", "policy.json");

@@ -92,7 +92,12 @@ TEST_F(AbuseTest, SlowClientsDoNotBlockOthers) {
   // 200 clients drip a request one byte every 100 ms (a slowloris) while
   // /healthz is asked 20 times: every answer comes within a second (a
   // thread-per-connection server with fewer than 200 threads would not
-  // answer before the drips time out).
+  // answer before the drips time out). They would come from many addresses:
+  // the per-address limit is lifted (one address: OneAddressHolding... below).
+  server_ = std::make_unique<ServeProcess>(dir_.path(),
+                                           std::vector<std::string>{"--max-per-address", "300"});
+  port_ = server_->port();
+  ASSERT_NE(port_, 0);
   std::vector<int> fds;
   for (int i = 0; i < 200; ++i) {
     int fd = ConnectLoopback(port_);
@@ -154,7 +159,12 @@ TEST_F(AbuseTest, GarbageBytes) {
 }
 
 TEST_F(AbuseTest, ManyKeepAliveClients) {
-  // 300 connections, each asks twice on the same connection.
+  // 300 connections from one address (allowed by --max-per-address), each
+  // asks twice on the same connection.
+  server_ = std::make_unique<ServeProcess>(dir_.path(),
+                                           std::vector<std::string>{"--max-per-address", "300"});
+  port_ = server_->port();
+  ASSERT_NE(port_, 0);
   std::vector<int> fds;
   for (int i = 0; i < 300; ++i) fds.push_back(ConnectLoopback(port_));
   const std::string req = "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -230,6 +240,7 @@ TEST_F(LimitsTest, IdleKeepAliveConnectionsAreClosed) {
 TEST_F(LimitsTest, ConnectionLimitAnswers503AndRecovers) {
   report::HttpLimits l;
   l.max_connections = 16;
+  l.reserved_connections = 0;
   l.idle_timeout_ms = 500;
   Start(l);
   std::vector<int> fds;
@@ -242,6 +253,60 @@ TEST_F(LimitsTest, ConnectionLimitAnswers503AndRecovers) {
   for (int fd : fds) close(fd);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ExpectHealthy(port_);
+}
+
+// One address holds hundreds of idle connections: it gets its share, the
+// rest is refused or parked on a reserved slot for a moment, and /healthz
+// from that same address is answered 200 or 503 every time, never reset,
+// and 200 again within the reserved slots' timeout.
+TEST_F(LimitsTest, OneAddressHoldingHundredsOfIdleConnections) {
+  report::HttpLimits l;  // the defaults: 64 per address, 16 reserved for 2 s
+  Start(l);
+  std::vector<int> fds;
+  for (int i = 0; i < 300; ++i) {
+    int fd = ConnectLoopback(port_);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_LE(server_->http().connections(), l.max_per_address + l.reserved_connections);
+  // A new connection from that address may not ask for the page now.
+  auto page = Get(port_, "/");
+  EXPECT_EQ(page.status, 503) << page.raw;
+  auto start = Clock::now();
+  int ok = 0, busy = 0;
+  while (MillisSince(start) < 5000 && ok == 0) {
+    auto r = Get(port_, "/healthz");
+    ASSERT_TRUE(r.status == 200 || r.status == 503) << "no answer: '" << r.raw << "'";
+    (r.status == 200 ? ok : busy)++;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(ok, 1) << "healthz answered 200 within 5 s (" << busy << " times 503 before)";
+  // Once they close, the address gets its ordinary slots back.
+  for (int fd : fds) close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ExpectHealthy(port_);
+  EXPECT_EQ(Get(port_, "/").status, 200);
+}
+
+TEST_F(LimitsTest, AReservedConnectionAnswersOnlyHealthzAndCloses) {
+  report::HttpLimits l;
+  l.max_per_address = 2;
+  Start(l);
+  int a = ConnectLoopback(port_), b = ConnectLoopback(port_);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int c = ConnectLoopback(port_);  // the third from 127.0.0.1: a reserved slot
+  SendAll(c, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  auto r = ReadResponse(c);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_TRUE(ClosedWithin(c, 1000));
+  close(c);
+  auto m = Get(port_, "/metrics");
+  EXPECT_EQ(m.status, 503);
+  EXPECT_EQ(m.body, "too many connections: only /healthz is answered now\n");
+  close(a);
+  close(b);
 }
 
 TEST_F(LimitsTest, ClientThatNeverReadsIsDropped) {

@@ -62,10 +62,11 @@ ServeProcess::ServeProcess(const std::string& state_dir, std::vector<std::string
   close(pipefd[0]);  // later writes to stderr fail quietly (EPIPE is ignored)
   size_t at = err.find("(port ");
   if (at != std::string::npos) port_ = std::atoi(err.c_str() + at + 6);
-  // A fixed port is not repeated: "listening on 127.0.0.1:41234".
-  const std::string on = "listening on 127.0.0.1:";
-  if (at = err.find(on); port_ == 0 && at != std::string::npos) {
-    port_ = std::atoi(err.c_str() + at + on.size());
+  // A fixed port is not repeated: "listening on 127.0.0.1:41234" (or 0.0.0.0:...).
+  for (const std::string on : {"listening on 127.0.0.1:", "listening on 0.0.0.0:"}) {
+    if (at = err.find(on); port_ == 0 && at != std::string::npos) {
+      port_ = std::atoi(err.c_str() + at + on.size());
+    }
   }
   if (port_ == 0) ADD_FAILURE() << "serve did not start: " << err;
 }

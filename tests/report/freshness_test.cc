@@ -140,7 +140,7 @@ TEST(FreshnessTest, SnapshotCacheReadsBootIdAndMarkerUnderItsRoot) {
   b.Write(report::kBootIdPath, std::string(kThisBoot) + "\n");
   std::string dir = root.path() + "/var/lib/gpuhost";
   WriteState(dir, OkState(kThisBoot, "run-1"));
-  report::SnapshotCache cache(dir + "/state.json", "h200", {"0.1.0", "0.11.4"}, nullptr, nullptr,
+  report::SnapshotCache cache(dir + "/state.json", "h200", {"0.1.0", "3.0.19"}, nullptr, nullptr,
                               root.path());
   EXPECT_EQ(cache.Current()->health.http_status, 200);
   RootFs fs(root.path());

@@ -40,12 +40,17 @@ bool SendAll(int fd, const std::string& bytes) {
 }
 
 HttpResponse ReadResponse(int fd, bool head_request) {
+  return ReadResponseFrom([fd](char* buf, size_t n) { return recv(fd, buf, n, 0); }, head_request);
+}
+
+HttpResponse ReadResponseFrom(const std::function<ssize_t(char*, size_t)>& read,
+                              bool head_request) {
   // Byte by byte up to the end of the head and then exactly the body, so
   // that pipelined responses stay in the socket for the next call.
   HttpResponse r;
   while (r.raw.size() < 4 || r.raw.compare(r.raw.size() - 4, 4, "\r\n\r\n") != 0) {
     char c;
-    if (recv(fd, &c, 1, 0) != 1) return r;  // status 0: incomplete
+    if (read(&c, 1) != 1) return r;  // status 0: incomplete
     r.raw += c;
   }
   std::string head = r.raw.substr(0, r.raw.size() - 4);
@@ -70,7 +75,7 @@ HttpResponse ReadResponse(int fd, bool head_request) {
   std::string body(len, '\0');
   size_t got = 0;
   while (got < len) {
-    ssize_t n = recv(fd, body.data() + got, len - got, 0);
+    ssize_t n = read(body.data() + got, len - got);
     if (n <= 0) return r;
     got += static_cast<size_t>(n);
   }

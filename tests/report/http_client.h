@@ -2,6 +2,9 @@
 // must send bytes no real client would (huge heads, garbage, drips).
 #pragma once
 
+#include <sys/types.h>
+
+#include <functional>
 #include <map>
 #include <string>
 
@@ -20,6 +23,9 @@ bool SendAll(int fd, const std::string& bytes);
 // Reads one response: the head, then Content-Length bytes of body (none
 // for HEAD). Returns status 0 if the connection closed or timed out first.
 HttpResponse ReadResponse(int fd, bool head_request = false);
+// The same over any byte source (a TLS connection): read(buf, n) is recv()-like.
+HttpResponse ReadResponseFrom(const std::function<ssize_t(char*, size_t)>& read,
+                              bool head_request = false);
 // True when the peer closed the connection within `ms` (reads and discards).
 bool ClosedWithin(int fd, int ms);
 

@@ -27,7 +27,7 @@ void ExpectPromtoolClean(const std::string& metrics) {
 
 TEST(MetricsTest, CountsGpusByAssignmentAndRunResult) {
   std::string m = report::RenderMetrics(Loaded(H200State()));
-  EXPECT_TRUE(HasLine(m, "gpuhost_build_info{version=\"0.1.0\",httplib=\"0.11.4\"} 1")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_build_info{version=\"0.1.0\",openssl=\"3.0.19\"} 1")) << m;
   EXPECT_TRUE(HasLine(m, "gpuhost_state_loaded 1"));
   EXPECT_TRUE(HasLine(m, "gpuhost_healthy 1"));
   EXPECT_TRUE(HasLine(m, "gpuhost_gpus{assignment=\"vfio\"} 1"));
@@ -51,7 +51,7 @@ TEST(MetricsTest, CountsGpusByAssignmentAndRunResult) {
 
 TEST(MetricsTest, WithoutStateOnlyTheBasics) {
   report::View v;
-  v.build = {"0.1.0", "0.11.4"};
+  v.build = {"0.1.0", "3.0.19"};
   std::string m = report::RenderMetrics(v);
   EXPECT_TRUE(HasLine(m, "gpuhost_state_loaded 0"));
   EXPECT_TRUE(HasLine(m, "gpuhost_healthy 0"));

@@ -15,6 +15,7 @@
 #include "report/agent_process.h"
 #include "report/http_client.h"
 #include "report/state_fixtures.h"
+#include "report/tls_client.h"
 #include "support/test_env.h"
 
 namespace gpuhost::testing {
@@ -111,6 +112,43 @@ TEST(ServeBinaryTest, WithoutListenThePolicySaysWhere) {
   ServeProcess server(dir.path(), {}, {"CREDENTIALS_DIRECTORY=" + creds.path()}, false);
   ASSERT_EQ(server.port(), port);
   EXPECT_EQ(Get(server.port(), "/healthz").status, 503);
+}
+
+// The unit's way to TLS: the credentials gpuhost.tls-cert, gpuhost.tls-key and
+// gpuhost.token, and the policy's listen list beyond loopback.
+TEST(ServeBinaryTest, CredentialsTurnOnTlsAndTheToken) {
+  TempDir dir, creds;
+  ASSERT_TRUE(MakeTestCerts(creds.path()));
+  std::rename((creds.path() + "/server.crt").c_str(), (creds.path() + "/gpuhost.tls-cert").c_str());
+  std::rename((creds.path() + "/server.key").c_str(), (creds.path() + "/gpuhost.tls-key").c_str());
+  const std::string token = "fedcba9876543210fedcba9876543210";
+  ASSERT_TRUE(WriteFileAtomic(creds.path() + "/gpuhost.token", token + "\n").ok());
+  int port = FreePort();
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(
+      WriteFileAtomic(creds.path() + "/gpuhost.policy",
+                      "{\"status_page\": {\"listen\": [\"0.0.0.0:" + std::to_string(port) + "\"]}}")
+          .ok());
+  ServeProcess server(dir.path(), {}, {"CREDENTIALS_DIRECTORY=" + creds.path()}, false);
+  ASSERT_EQ(server.port(), port);
+  TlsClientOptions client;
+  client.ca_file = creds.path() + "/ca.crt";
+  EXPECT_EQ(TlsGet(port, "/healthz", client).status, 503);  // no state yet
+  EXPECT_EQ(TlsGet(port, "/api/v1/status", client).status, 401);
+  EXPECT_EQ(TlsGet(port, "/api/v1/status", client, token).status, 200);
+}
+
+TEST(ServeBinaryTest, BeyondLoopbackWithoutTlsExitsWithAMessage) {
+  int status = 0;
+  std::string out = RunCommand(
+      AgentBinary() + " serve --listen 0.0.0.0:0 --state-dir /nonexistent 2>&1", &status);
+  EXPECT_EQ(status, 1);
+  EXPECT_NE(out.find("listen address 0.0.0.0:0 is beyond loopback"), std::string::npos) << out;
+  EXPECT_NE(out.find("missing: TLS and a token"), std::string::npos) << out;
+  out = RunCommand(AgentBinary() + " serve --listen 127.0.0.1:0 --max-per-address 0 2>&1", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("--max-per-address '0': want a whole number 1..1000000"), std::string::npos)
+      << out;
 }
 
 TEST(ServeBinaryTest, BadListenAddressExitsWithAMessage) {

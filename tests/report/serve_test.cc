@@ -2,11 +2,15 @@
 // files written by the test.
 #include "report/serve.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "report/http_client.h"
 #include "report/state_fixtures.h"
@@ -246,6 +250,40 @@ TEST_F(ServeTest, ListensOnlyWhereTold) {
   a.sin_addr.s_addr = htonl(0x7f000002);
   EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   close(fd);
+}
+
+// An address that cannot be bound at start (its port still held) does not
+// stop the others; it is retried and served once it binds.
+TEST(ServeOptionsTest, AnAddressThatCannotBindYetIsRetried) {
+  int holder = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(holder, 1), 0);
+  socklen_t len = sizeof a;
+  getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
+  int busy = ntohs(a.sin_port);
+  TempDir dir;
+  report::ServeOptions opts;
+  std::string second = "127.0.0.1:" + std::to_string(busy);
+  opts.listen = {"127.0.0.1:0", second};
+  opts.state_dir = dir.path();
+  opts.libvirt = false;
+  opts.nvml = false;
+  report::StatusServer server(opts);
+  server.retry_interval = std::chrono::milliseconds(100);
+  auto ports = server.Start();
+  ASSERT_TRUE(ports.ok()) << ports.status().ToString();
+  EXPECT_EQ((*ports)[1], 0);
+  EXPECT_EQ(server.pending(), std::vector<std::string>{second});
+  EXPECT_EQ(Get((*ports)[0], "/healthz").status, 503);  // no state yet, but answering
+  close(holder);
+  for (int i = 0; i < 50 && !server.pending().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(server.pending().empty());
+  EXPECT_EQ(Get(busy, "/healthz").status, 503);
 }
 
 TEST(ServeOptionsTest, BadAddressesAreRefused) {

@@ -12,7 +12,7 @@ namespace {
 
 TEST(SnapshotTest, RendersOncePerVersionOfTheFile) {
   TempDir dir;
-  report::SnapshotCache cache(dir.path() + "/state.json", "h200", {"0.1.0", "0.11.4"});
+  report::SnapshotCache cache(dir.path() + "/state.json", "h200", {"0.1.0", "3.0.19"});
   auto missing = cache.Current();
   EXPECT_EQ(missing->health.status, "no-state");
   EXPECT_EQ(missing->healthz, "no state yet: the agent has not finished a run\n");
@@ -36,7 +36,7 @@ TEST(SnapshotTest, RendersOncePerVersionOfTheFile) {
 TEST(SnapshotTest, InvalidFilesAreNamedAndNeverEchoedRaw) {
   TempDir dir;
   std::string path = dir.path() + "/state.json";
-  report::SnapshotCache cache(path, "h200", {"0.1.0", "0.11.4"});
+  report::SnapshotCache cache(path, "h200", {"0.1.0", "3.0.19"});
   ASSERT_TRUE(WriteFileAtomic(path, "{\"schema_version\": 1,\n<script>").ok());
   auto s = cache.Current();
   EXPECT_EQ(s->health.http_status, 503);
@@ -58,7 +58,7 @@ TEST(SnapshotTest, UnreadableFileIsNamed) {
     TempDir dir;
     std::string path = dir.path() + "/state.json";
     ASSERT_EQ(mkdir(path.c_str(), 0755), 0);
-    report::SnapshotCache cache(path, "h200", {"0.1.0", "0.11.4"});
+    report::SnapshotCache cache(path, "h200", {"0.1.0", "3.0.19"});
     auto s = cache.Current();
     EXPECT_EQ(s->health.status, "invalid-state");
     EXPECT_NE(s->healthz.find(path), std::string::npos) << s->healthz;
@@ -68,7 +68,7 @@ TEST(SnapshotTest, UnreadableFileIsNamed) {
   WriteState(dir.path(), H200State());
   std::string path = dir.path() + "/state.json";
   ASSERT_EQ(chmod(path.c_str(), 0), 0);
-  report::SnapshotCache cache(path, "h200", {"0.1.0", "0.11.4"});
+  report::SnapshotCache cache(path, "h200", {"0.1.0", "3.0.19"});
   auto s = cache.Current();
   EXPECT_EQ(s->health.status, "invalid-state");
   EXPECT_NE(s->healthz.find(path), std::string::npos) << s->healthz;

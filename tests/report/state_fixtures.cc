@@ -92,7 +92,7 @@ report::View Loaded(report::State s) {
   v.source = report::View::Source::kLoaded;
   v.state_path = "/var/lib/gpuhost/state.json";
   v.hostname = "h200";
-  v.build = {"0.1.0", "0.11.4"};
+  v.build = {"0.1.0", "3.0.19"};
   v.boot_id = s.boot_id;
   v.state = std::move(s);
   return v;

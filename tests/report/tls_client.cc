@@ -1,0 +1,111 @@
+#include "report/tls_client.h"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "base/fileio.h"
+
+namespace gpuhost::testing {
+namespace {
+
+bool Run(const std::string& cmd) {
+  int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+  if (rc != 0) std::fprintf(stderr, "failed (%d): %s\n", rc, cmd.c_str());
+  return rc == 0;
+}
+
+std::string Errors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out += std::string(out.empty() ? "" : "; ") + buf;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool MakeTestCerts(const std::string& dir) {
+  const std::string d = "'" + dir + "'";
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+  return Run("openssl req -x509 " + ec + " -keyout " + d + "/ca.key -out " + d +
+             "/ca.crt -days 2 -subj /CN=gpuhost-test-ca") &&
+         Run("openssl req " + ec + " -keyout " + d + "/server.key -out " + d +
+             "/server.csr -subj /CN=localhost") &&
+         WriteFileAtomic(dir + "/san.ext", "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n")
+             .ok() &&
+         Run("openssl x509 -req -in " + d + "/server.csr -CA " + d + "/ca.crt -CAkey " + d +
+             "/ca.key -CAcreateserial -days 2 -extfile " + d + "/san.ext -out " + d +
+             "/server.crt") &&
+         Run("openssl req " + ec + " -keyout " + d + "/client.key -out " + d +
+             "/client.csr -subj /CN=gpuhost-test-client") &&
+         Run("openssl x509 -req -in " + d + "/client.csr -CA " + d + "/ca.crt -CAkey " + d +
+             "/ca.key -CAcreateserial -days 2 -out " + d + "/client.crt") &&
+         Run("openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out " + d +
+             "/other.key");
+}
+
+HttpResponse TlsExchange(int port, const std::string& request, const TlsClientOptions& opts,
+                         std::string* error, bool head_request) {
+  std::string ignored;
+  std::string& err = error ? *error : ignored;
+  err.clear();
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) {
+    err = "SSL_CTX_new: " + Errors();
+    return {};
+  }
+  if (opts.max_version) {
+    SSL_CTX_set_min_proto_version(ctx, 0);
+    SSL_CTX_set_max_proto_version(ctx, opts.max_version);
+    SSL_CTX_set_security_level(ctx, 0);  // let the client offer what the server must refuse
+  }
+  if (!opts.ca_file.empty()) {
+    SSL_CTX_load_verify_locations(ctx, opts.ca_file.c_str(), nullptr);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  if (!opts.cert.empty()) {
+    SSL_CTX_use_certificate_chain_file(ctx, opts.cert.c_str());
+    SSL_CTX_use_PrivateKey_file(ctx, opts.key.c_str(), SSL_FILETYPE_PEM);
+  }
+  HttpResponse r;
+  int fd = ConnectLoopback(port);
+  SSL* ssl = fd >= 0 ? SSL_new(ctx) : nullptr;
+  if (!ssl) {
+    err = fd < 0 ? "connect failed" : "SSL_new: " + Errors();
+  } else {
+    SSL_set_fd(ssl, fd);
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), "127.0.0.1");
+    if (SSL_connect(ssl) != 1) {
+      err = "handshake: " + Errors();
+    } else if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) <= 0) {
+      err = "write: " + Errors();
+    } else {
+      // TLS 1.3 may report a refused client certificate only on the first read.
+      r = ReadResponseFrom(
+          [ssl](char* buf, size_t n) { return static_cast<ssize_t>(SSL_read(ssl, buf, n)); },
+          head_request);
+      if (r.status == 0) err = "read: " + Errors();
+    }
+    SSL_free(ssl);
+  }
+  if (fd >= 0) close(fd);
+  SSL_CTX_free(ctx);
+  return r;
+}
+
+HttpResponse TlsGet(int port, const std::string& path, const TlsClientOptions& opts,
+                    const std::string& token) {
+  std::string auth = token.empty() ? "" : "Authorization: Bearer " + token + "\r\n";
+  return TlsExchange(
+      port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "Connection: close\r\n\r\n",
+      opts);
+}
+
+}  // namespace gpuhost::testing

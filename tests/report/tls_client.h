@@ -1,0 +1,32 @@
+// Test-side TLS: a throwaway CA with a server and a client certificate made
+// by the openssl command, and a small blocking TLS client over loopback.
+#pragma once
+
+#include <string>
+
+#include "report/http_client.h"
+
+namespace gpuhost::testing {
+
+// Files under `dir`: ca.crt, server.crt/server.key (CN localhost, SAN
+// 127.0.0.1, ::1 and localhost), client.crt/client.key, and other.key (a key
+// that matches nothing). Returns false (and says why on stderr) on failure.
+bool MakeTestCerts(const std::string& dir);
+
+struct TlsClientOptions {
+  std::string ca_file;    // the server must chain to this; empty: no check
+  std::string cert, key;  // a client certificate, for mutual TLS
+  int max_version = 0;    // e.g. TLS1_1_VERSION to try an old protocol; 0: any
+};
+
+// Connects to 127.0.0.1:port, completes the handshake (verifying the server
+// for "127.0.0.1"), sends `request` and reads one response. Status 0 and
+// *error set when the handshake or the exchange fails.
+HttpResponse TlsExchange(int port, const std::string& request, const TlsClientOptions& opts,
+                         std::string* error = nullptr, bool head_request = false);
+
+// GET `path` over TLS, with "Authorization: Bearer <token>" when token is set.
+HttpResponse TlsGet(int port, const std::string& path, const TlsClientOptions& opts,
+                    const std::string& token = "");
+
+}  // namespace gpuhost::testing
