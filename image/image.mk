@@ -41,14 +41,14 @@ IMAGE_RAW := $(IMAGE_OUT)/image.raw
 # inside that tree); qemu/ovmf boot the image; curl and python3 drive the checks; qa makes an
 # SSH key (openssh-client) and reads the image's root file system with debugfs (e2fsprogs).
 IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 qemu-utils ovmf zstd curl python3 util-linux \
-              openssh-client e2fsprogs
+              openssh-client e2fsprogs openssl
 
 # What the image is made of: a change to any of these makes `make image` rebuild (vm.sh and
 # run.sh only boot it).
 # A recipe that includes another (recipes/pxe: Include=../kvm-host) is made of its files too.
 IMAGE_RECIPES := recipes/$(PROFILE) \
                  $(patsubst ../%,recipes/%,$(shell sed -n 's/^Include=//p' recipes/$(PROFILE)/mkosi.conf 2>/dev/null))
-IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh 2>/dev/null) \
+IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh ! -name demo-page.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
 .PHONY: image image-force image-deps tools-tree run qa qa-run qa-data-disk qa-held qa-boot-time qa-pxe image-clean image-distclean qa-compare \

@@ -21,9 +21,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 port=${HOST_PORT:-8080}
 wait_s=${RUN_TIMEOUT:-300}
 serial=${SERIAL:-stdio}
-url="http://127.0.0.1:$port/"
+url="https://127.0.0.1:$port/"
+# The image serves loopback only; this boot hands it TLS, a token and 0.0.0.0:8080 as
+# credentials (image/demo-page.sh, made once under build/demo-page/).
+page_dir=$("$here/demo-page.sh")
+page() { "$here/demo-page.sh" --curl "$port" "$@"; }
 
-if curl -s -m 2 -o /dev/null "$url" 2>/dev/null; then
+if curl -s -k -m 2 -o /dev/null "$url" 2>/dev/null || curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
     echo "run.sh: something already answers on 127.0.0.1:$port; set HOST_PORT" >&2
     exit 1
 fi
@@ -59,10 +63,11 @@ poll() {
     local start=$1 accel=$2 ms why
     while :; do
         # -m 2: until the guest has its address, qemu's port forward accepts and then hangs.
-        if curl -fsS -m 2 -o /dev/null "${url}healthz" 2>/dev/null; then
+        if page healthz -fsS -m 2 -o /dev/null 2>/dev/null; then
             ms=$(( $(date +%s%3N) - start ))
             echo "$ms" >"$work/healthz-ms"
             say "gpuhost status page: $url (first 200 on /healthz after $(( ms / 1000 )).$(( ms % 1000 / 100 )) s, accelerator $accel)"
+            say "TLS with the demo CA $page_dir/ca.crt; every path but /healthz needs the token in $page_dir/token: image/demo-page.sh --curl $port api/v1/status"
             # The guest's timing report follows within seconds (after the boot's end).
             for _ in $(seq 1 120); do
                 grep -q GPUHOST-TIMING-END "$work/timing.txt" 2>/dev/null && break

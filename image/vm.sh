@@ -17,6 +17,9 @@
 #   SNAPSHOT   on (default) or off: off lets the guest write to IMAGE, so state persists from one
 #              boot to the next (qa boots a qcow2 overlay of the built image that way)
 #   DISK_FORMAT  raw (default) or qcow2, IMAGE's format
+#   DEMO_PAGE  yes (default): hand the guest the demo's page credentials (image/demo-page.sh:
+#              listen on 0.0.0.0:8080 with TLS and a token), so the page is reachable through the
+#              port forward at https://127.0.0.1:HOST_PORT/; no: the image's own setting (loopback)
 #   PXE_DIR    network boot instead of a disk: no disk at all, qemu's built-in TFTP server serves
 #              PXE_DIR and its DHCP names snponly.efi as the boot file; the NIC gets no option ROM
 #              (romfile=), so OVMF's own PXE client loads it (qa/pxe-test.sh; image/README.md "PXE")
@@ -109,6 +112,13 @@ if [[ -n ${BOOT_TIMING:-} ]]; then
     )
 fi
 
+# The page beyond the guest's loopback: only with TLS and a token, given for this boot only.
+page_args=()
+if [[ ${DEMO_PAGE:-yes} == yes ]]; then
+    mapfile -t page_args < <("$here/demo-page.sh" --smbios)
+    (( ${#page_args[@]} == 8 )) || { echo "vm.sh: image/demo-page.sh --smbios failed" >&2; exit 1; }
+fi
+
 if [[ $serial == stdio ]]; then
     serial_args=(-serial mon:stdio)
 else
@@ -129,7 +139,7 @@ else
     what="$image (snapshot=$snapshot)"
 fi
 
-echo "vm.sh: $what, ${accel_args[*]}, http://127.0.0.1:$host_port/ -> guest :8080" >&2
+echo "vm.sh: $what, ${accel_args[*]}, https://127.0.0.1:$host_port/ -> guest :8080" >&2
 exec qemu-system-x86_64 \
     -name gpuhost-"$profile" \
     -machine q35,kernel-irqchip=split \
@@ -143,6 +153,7 @@ exec qemu-system-x86_64 \
     "${extra_gpu_args[@]}" \
     "${timing_args[@]}" \
     "${cmdline_args[@]}" \
+    "${page_args[@]}" \
     -display none \
     "${serial_args[@]}" \
     "$@"

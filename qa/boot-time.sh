@@ -19,7 +19,7 @@ while ! grep -q GPUHOST-QA-END "$qa_dir/probe.txt"; do
     if [[ -z $qa_t_login ]] && grep -aq ' login: ' "$qa_dir/serial.log" 2>/dev/null; then
         qa_t_login=$(( $(qa_now) - qa_t0 ))
     fi
-    if [[ $health == none ]] && curl -fs -m 2 -o /dev/null "http://127.0.0.1:$qa_port/healthz" 2>/dev/null; then
+    if [[ $health == none ]] && qa_page "$qa_port" healthz -fs -m 2 -o /dev/null 2>/dev/null; then
         health="$(qa_since "$qa_t0")s"
     fi
     sleep 0.2

@@ -45,6 +45,10 @@ qa_log() { echo "qa[$qa_name]: $*"; }
 qa_b64() { base64 -w0 "$@"; }
 qa_cred() { echo "type=11,value=io.systemd.credential.binary:$1=$2"; }
 qa_alive() { [[ -n $qa_pid ]] && kill -0 "$qa_pid" 2>/dev/null; }
+# qa_page PORT PATH [curl args...]: the page through the port forward, over TLS with the demo CA
+# and token that image/vm.sh hands every boot (image/demo-page.sh; the image itself serves
+# loopback only).
+qa_page() { "$qa_root/image/demo-page.sh" --curl "$@"; }
 
 qa_cleanup() {
     if qa_alive; then
@@ -137,7 +141,7 @@ qa_boot() {
         "$@" \
         </dev/null >"$qa_dir/qemu.out" 2>&1 &
     qa_pid=$!
-    qa_log "qemu pid $qa_pid on $disk (snapshot=${SNAPSHOT:-on}), serial log $qa_dir/serial.log, http://127.0.0.1:$qa_port/"
+    qa_log "qemu pid $qa_pid on $disk (snapshot=${SNAPSHOT:-on}), serial log $qa_dir/serial.log, https://127.0.0.1:$qa_port/"
 }
 
 # True once the boot's time is up; a guest kernel panic, or KVM stopping the guest, fails the
@@ -157,8 +161,8 @@ qa_wait_http() {
     local code
     while :; do
         qa_alive || qa_fail "qemu exited early: $(cat "$qa_dir/qemu.out")"
-        code=$(curl -s -m 2 -o "$qa_dir/http/healthz.body" -w '%{http_code}' \
-            "http://127.0.0.1:$qa_port/healthz" 2>/dev/null) || true
+        code=$(qa_page "$qa_port" healthz -s -m 2 -o "$qa_dir/http/healthz.body" -w '%{http_code}' \
+            2>/dev/null) || true
         [[ $code == [1-5][0-9][0-9] ]] && break
         qa_expired && qa_fail "/healthz did not answer within ${qa_timeout}s"
         sleep 0.5
@@ -174,7 +178,7 @@ qa_fetch_http() {
     local p n
     for p in api/v1/status metrics; do
         n=${p//\//_}
-        curl -s -m 10 -o "$qa_dir/http/$n.body" -w '%{http_code}' "http://127.0.0.1:$qa_port/$p" \
+        qa_page "$qa_port" "$p" -s -m 10 -o "$qa_dir/http/$n.body" -w '%{http_code}' \
             >"$qa_dir/http/$n.code" 2>/dev/null || true
     done
 }

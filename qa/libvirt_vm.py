@@ -17,19 +17,14 @@ runs the agent again while libvirtd runs; its binds must go through libvirt
 import json
 import os
 import time
-import urllib.request
-
+import page as page_client
 from probe_report import parse_block
 
 VM = "gpuhost-qa-vm"
 
 
 def fetch(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
-            return r.status, r.read().decode(errors="replace")
-    except OSError as e:
-        return 0, str(e)
+    return page_client.fetch(port, path)
 
 
 def binds_through_libvirt(bootdir, devices, check):

@@ -29,7 +29,7 @@ qa_boot "$name" "$qa_image" \
     -smbios "$(qa_cred gpuhost-qa.nvprobe "$(qa_b64 "$qa_here/nvidia-probe.sh")")"
 qa_wait_http
 qa_fetch_http
-curl -s -m 10 -o "$qa_dir/http/page.body" "http://127.0.0.1:$qa_port/" || true
+qa_page "$qa_port" / -s -m 10 -o "$qa_dir/http/page.body" || true
 qa_wait_probe
 while ! grep -q NVPROBE-END "$qa_dir/nvprobe.txt" 2>/dev/null; do
     qa_alive || qa_fail "qemu exited before the NVIDIA probe reported"

@@ -72,7 +72,7 @@ qa_log "HTTP server pid $http_pid on 127.0.0.1:$http_port (guest: $url), TFTP $t
 # exit. Anything else (no answer, emergency shell, failed checks) fails as usual.
 for attempt in 1 2; do
     PXE_DIR=$tftp qa_boot pxe none
-    until [[ $(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$qa_port/healthz" 2>/dev/null) == [1-5][0-9][0-9] ]]; do
+    until [[ $(qa_page "$qa_port" healthz -s -m 3 -o /dev/null -w '%{http_code}' 2>/dev/null) == [1-5][0-9][0-9] ]]; do
         qa_alive && ! qa_expired || break
         sleep 2
     done

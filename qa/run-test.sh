@@ -73,8 +73,15 @@ for phase in '(firmware and )?loader' kernel initrd 'userspace to agent' agent '
 done
 echo "run-test: ok   time to the page and its phases printed"
 
-curl -fsS -m 10 "http://127.0.0.1:$port/api/v1/status" -o "$work/status.json" || fail "/api/v1/status did not answer 200"
-curl -fsS -m 10 "http://127.0.0.1:$port/" -o "$work/page.html" || fail "/ did not answer 200"
+page() { "$root/image/demo-page.sh" --curl "$port" "$@"; }
+page api/v1/status -fsS -m 10 -o "$work/status.json" || fail "/api/v1/status did not answer 200 over TLS with the token"
+page / -fsS -m 10 -o "$work/page.html" || fail "/ did not answer 200 over TLS with the token"
+# The demo's page is beyond the guest's loopback: TLS and the token are required, not optional.
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' --cacert "$("$root/image/demo-page.sh")/ca.crt" \
+    "https://127.0.0.1:$port/api/v1/status") || true
+[[ $code == 401 ]] || fail "/api/v1/status without the token answered '$code', want 401"
+curl -s -m 10 -o /dev/null "http://127.0.0.1:$port/healthz" && fail "plain HTTP got an answer; want TLS only"
+echo "run-test: ok   the page is TLS only, and without the token /api/v1/status is 401"
 python3 - "$work/status.json" "$work/page.html" <<'PY' || fail "the page does not show one GPU kept and one passed through"
 import json, sys
 st = json.load(open(sys.argv[1])); page = open(sys.argv[2]).read()

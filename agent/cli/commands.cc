@@ -115,7 +115,8 @@ const std::vector<Command>& Commands() {
        "[--libvirt-uri URI | --no-libvirt]",
        {kRoot,
         {"listen", true, true, "ADDR:PORT",
-         "Address to listen on (repeatable). Default: the policy's status_page.listen, else "
+         "Address to listen on (repeatable). Default: the credential gpuhost.listen (addresses "
+         "separated by spaces or lines), else the policy's status_page.listen, else "
          "127.0.0.1:8080. An address beyond loopback needs TLS and a token."},
         {"tls-cert", true, false, "FILE",
          "PEM certificate chain: serve HTTPS (TLS 1.2+). Default: the credential "
@@ -367,8 +368,30 @@ int RunServe(const Args& args) {
         policy.status().message() + (opts.listen.empty() ? " (serving on 127.0.0.1:8080)" : ""));
     if (opts.listen.empty()) opts.listen.push_back("127.0.0.1:8080");
   } else {
-    if (opts.listen.empty()) opts.listen = policy->listen;
     files = policy->page_files;
+  }
+  // The credential gpuhost.listen (addresses separated by spaces or lines) is
+  // how one boot of an unchanged image serves beyond loopback (make run).
+  if (opts.listen.empty()) {
+    std::string cred = CredentialsDir().empty() ? "" : CredentialsDir() + "/gpuhost.listen";
+    if (!cred.empty() && access(cred.c_str(), F_OK) == 0) {
+      auto text = ReadFileAt(cred, 4096);
+      if (!text.ok()) {
+        Err("serve", "credential gpuhost.listen: " + text.status().message());
+        return 1;
+      }
+      for (const auto& line : Split(*text, '\n')) {
+        for (const auto& word : Split(line, ' ')) {
+          if (!Trim(word).empty()) opts.listen.emplace_back(Trim(word));
+        }
+      }
+      if (opts.listen.empty()) {
+        Err("serve", "credential gpuhost.listen is empty");
+        return 1;
+      }
+    } else if (policy.ok()) {
+      opts.listen = policy->listen;
+    }
   }
   opts.tls.cert = ServeFile(args, "tls-cert", "gpuhost.tls-cert", files.tls_cert);
   opts.tls.key = ServeFile(args, "tls-key", "gpuhost.tls-key", files.tls_key);

@@ -115,7 +115,7 @@ TEST(ServeBinaryTest, WithoutListenThePolicySaysWhere) {
 }
 
 // The unit's way to TLS: the credentials gpuhost.tls-cert, gpuhost.tls-key and
-// gpuhost.token, and the policy's listen list beyond loopback.
+// gpuhost.token, and an address beyond loopback from the credential gpuhost.listen.
 TEST(ServeBinaryTest, CredentialsTurnOnTlsAndTheToken) {
   TempDir dir, creds;
   ASSERT_TRUE(MakeTestCerts(creds.path()));
@@ -125,9 +125,12 @@ TEST(ServeBinaryTest, CredentialsTurnOnTlsAndTheToken) {
   ASSERT_TRUE(WriteFileAtomic(creds.path() + "/gpuhost.token", token + "\n").ok());
   int port = FreePort();
   ASSERT_NE(port, 0);
+  // The credential gpuhost.listen comes before the policy's list.
+  ASSERT_TRUE(WriteFileAtomic(creds.path() + "/gpuhost.policy",
+                              "{\"status_page\": {\"listen\": [\"127.0.0.1:1\"]}}")
+                  .ok());
   ASSERT_TRUE(
-      WriteFileAtomic(creds.path() + "/gpuhost.policy",
-                      "{\"status_page\": {\"listen\": [\"0.0.0.0:" + std::to_string(port) + "\"]}}")
+      WriteFileAtomic(creds.path() + "/gpuhost.listen", "0.0.0.0:" + std::to_string(port) + "\n")
           .ok());
   ServeProcess server(dir.path(), {}, {"CREDENTIALS_DIRECTORY=" + creds.path()}, false);
   ASSERT_EQ(server.port(), port);

@@ -52,10 +52,13 @@ TEST(ServeUnitTest, ExposureAtMostTwo) { ExpectExposureAtMost(UnitPath(), 20); }
 TEST(ServeUnitTest, NotifyWatchdogAndNoCapabilities) {
   auto unit = ReadFileAt(UnitPath());
   ASSERT_TRUE(unit.ok()) << unit.status().ToString();
-  for (const char* line : {"\nType=notify\n", "\nWatchdogSec=", "\nCapabilityBoundingSet=\n",
-                           "\nDynamicUser=yes\n", "\nProtectSystem=strict\n",
-                           "\nExecStart=/usr/bin/gpuhost-agent serve $GPUHOST_SERVE_ARGS\n",
-                           "\nImportCredential=gpuhost.policy\n"}) {
+  for (const char* line :
+       {"\nType=notify\n", "\nWatchdogSec=", "\nCapabilityBoundingSet=\n", "\nDynamicUser=yes\n",
+        "\nProtectSystem=strict\n",
+        "\nExecStart=/usr/bin/gpuhost-agent serve $GPUHOST_SERVE_ARGS\n",
+        "\nImportCredential=gpuhost.policy\n", "\nImportCredential=gpuhost.listen\n",
+        "\nImportCredential=gpuhost.tls-cert\n", "\nImportCredential=gpuhost.tls-key\n",
+        "\nImportCredential=gpuhost.token\n", "\nImportCredential=gpuhost.client-ca\n"}) {
     EXPECT_NE(unit->find(line), std::string::npos) << line;
   }
 }
