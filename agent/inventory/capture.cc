@@ -2,6 +2,7 @@
 
 #include "base/path.h"
 #include "inventory/model.h"
+#include "inventory/redact.h"
 
 namespace gpuhost::inventory {
 namespace {
@@ -62,6 +63,8 @@ class Copier {
       stats_.warnings.push_back({path, "not captured: " + data.status().ToString()});
       return Status::Ok();
     }
+    // A capture goes into bug reports: the command line's secrets stay here.
+    if (path == "/proc/cmdline") *data = RedactCmdline(*data);
     Status s = dst_.WriteAtomic(path, *data, 0644);
     if (s.ok()) stats_.files++;
     return s;

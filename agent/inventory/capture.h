@@ -1,6 +1,7 @@
 // `gpuhost-agent capture`: copy from a live machine the part of /sys and
 // /proc that inventory reads, as a tree that `inventory --root` replays. A
 // user attaches it to a bug report; we add it to tests/data as a fixture.
+// /proc/cmdline is copied with its secrets' values hidden (inventory/redact.h).
 #pragma once
 
 #include <vector>

@@ -2,6 +2,7 @@
 
 #include "base/strings.h"
 #include "inventory/json_reader.h"
+#include "inventory/redact.h"
 
 namespace gpuhost::inventory {
 namespace {
@@ -138,7 +139,7 @@ json ToJson(const Inventory& inv) {
           {"hugepage_size_kib", s.memory.hugepage_size_kib}}},
         {"kvm_device", s.kvm_device},
         {"kernel_release", s.kernel_release},
-        {"cmdline", s.cmdline},
+        {"cmdline", RedactCmdline(s.cmdline)},  // leaves the process: state.json, --json
         {"bootloader", s.bootloader},
         {"framebuffers", Framebuffers(s.framebuffers)},
         {"numa_cpus", numa}}},

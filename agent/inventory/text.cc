@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/strings.h"
+#include "inventory/redact.h"
 
 namespace gpuhost::inventory {
 namespace {
@@ -81,7 +82,7 @@ std::string ToText(const Inventory& inv) {
            ", ACPI table " + OrDash(s.iommu.firmware_table) + ", " +
            std::to_string(inv.iommu_groups.size()) + " groups\n";
     out += "Kernel:      " + OrDash(s.kernel_release) + "\n";
-    out += "Cmdline:     " + OrDash(s.cmdline) + "\n";
+    out += "Cmdline:     " + OrDash(RedactCmdline(s.cmdline)) + "\n";
     out += "Memory:      " + GiB(s.memory.total_kib) + ", hugepages " +
            std::to_string(s.memory.hugepages_free) + " free of " +
            std::to_string(s.memory.hugepages_total) + " x " +

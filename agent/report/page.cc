@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/strings.h"
+#include "inventory/redact.h"
 #include "report/freshness.h"
 #include "report/nvidia_rows.h"
 #include "report/virt_section.h"
@@ -216,7 +217,8 @@ void KernelParams(Html& h, const State& s) {
     }
     h.Raw("</tbody></table>");
   }
-  h.Raw("<dl><dt>/proc/cmdline</dt><dd class=\"mono\">").Text(s.inventory.system.cmdline);
+  h.Raw("<dl><dt>/proc/cmdline</dt><dd class=\"mono\">")
+      .Text(inventory::RedactCmdline(s.inventory.system.cmdline));
   h.Raw("</dd></dl></section>");
 }
 

@@ -1,5 +1,6 @@
 #include "report/status_json.h"
 
+#include "inventory/redact.h"
 #include "plan/json.h"
 #include "report/freshness.h"
 #include "report/nvidia_rows.h"
@@ -47,7 +48,7 @@ json Machine(const State& s) {
         {"firmware_table", sys.iommu.firmware_table},
         {"units", sys.iommu.units}}},
       {"kernel_release", sys.kernel_release},
-      {"cmdline", sys.cmdline},
+      {"cmdline", inventory::RedactCmdline(sys.cmdline)},
   };
 }
 
@@ -168,7 +169,7 @@ json KernelParams(const State& s) {
     if (!r.in_effect) missing.push_back(r.param);
   }
   return {{"wanted", wanted},
-          {"in_effect", CmdlineWords(s.inventory.system.cmdline)},
+          {"in_effect", CmdlineWords(inventory::RedactCmdline(s.inventory.system.cmdline))},
           {"missing", missing}};
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/strings.h"
+#include "inventory/redact.h"
 #include "report/freshness.h"
 
 namespace gpuhost::report {
@@ -94,12 +95,16 @@ std::vector<std::string> CmdlineWords(const std::string& cmdline) {
 }
 
 std::vector<KernelParamRow> KernelParamRows(const State& s) {
-  auto words = CmdlineWords(s.inventory.system.cmdline);
+  // Compared as state.json holds the line, secrets hidden (inventory/redact.h): a
+  // wanted rd.luks.key=FILE counts by its hidden form. apply compared the real
+  // line (kernel_params_missing).
+  auto words = CmdlineWords(inventory::RedactCmdline(s.inventory.system.cmdline));
   std::vector<KernelParamRow> rows;
   for (const auto& p : s.plan.kernel_params) {
     bool listed_missing = std::find(s.kernel_params_missing.begin(), s.kernel_params_missing.end(),
                                     p) != s.kernel_params_missing.end();
-    bool on_cmdline = std::find(words.begin(), words.end(), p) != words.end();
+    std::string shown = inventory::RedactCmdline(p);
+    bool on_cmdline = std::find(words.begin(), words.end(), shown) != words.end();
     rows.push_back({p, on_cmdline && !listed_missing});
   }
   // A parameter apply found missing that the plan no longer lists still counts.

@@ -73,7 +73,8 @@ struct GpuRow {
 };
 std::vector<GpuRow> GpuRows(const State& s);
 
-// One kernel parameter the plan wants, and whether /proc/cmdline has it.
+// One kernel parameter the plan wants, and whether /proc/cmdline has it (as
+// far as the line with its secrets hidden tells, and apply found it there).
 struct KernelParamRow {
   std::string param;
   bool in_effect = false;

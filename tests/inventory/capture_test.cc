@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/fileio.h"
 #include "host/fs.h"
 #include "inventory/inventory_test_util.h"
 #include "inventory/json.h"
@@ -89,6 +90,22 @@ TEST(CaptureTest, SecondCaptureChangesNothing) {
   std::string after =
       RunCommand("cd '" + out_dir.path() + "' && find . -printf '%p %i %T@\\n' | sort");
   EXPECT_EQ(before, after);
+}
+
+// A capture goes into bug reports: /proc/cmdline comes with its secrets'
+// values hidden and every kernel switch as it was.
+TEST(CaptureTest, CmdlineSecretsStayOnTheMachine) {
+  TempDir src_dir, out_dir;
+  BuildGpuServer(src_dir.path());
+  SysfsBuilder(src_dir.path())
+      .Write("/proc/cmdline",
+             "root=/dev/sda1 intel_iommu=on systemd.set_credential=gpuhost.token:s3cr3t "
+             "foo.password=hunter2\n");
+  RootFs src(src_dir.path()), dst(out_dir.path());
+  ASSERT_TRUE(inventory::Capture(src, dst).ok());
+  EXPECT_EQ(*ReadFileAt(out_dir.path() + "/proc/cmdline"),
+            "root=/dev/sda1 intel_iommu=on systemd.set_credential=gpuhost.token:<redacted> "
+            "foo.password=<redacted>\n");
 }
 
 TEST(CaptureTest, UnwritableDestinationIsAnError) {
