@@ -1,6 +1,8 @@
 #!/bin/bash
 # Benchmark `gpuhost-agent serve` against nginx serving the same bytes as static
-# files, in the same run, on loopback: wrk on /api/v1/status and /metrics.
+# files, in the same run, on loopback: wrk on /api/v1/status and /metrics, over
+# plain HTTP and over TLS (serve with --tls-cert/--tls-key/--token-file, nginx
+# with the same certificate; wrk sends the token to both, keep-alive connections).
 #
 # Usage: bench/serve_bench.sh [BUILD_DIR]      (as root: nginx runs from a temp config)
 #   DURATION=10s CONNECTIONS=64 WRK_THREADS=2 NGINX_WORKERS=auto
@@ -23,6 +25,8 @@ WRK_THREADS=${WRK_THREADS:-2}
 NGINX_WORKERS=${NGINX_WORKERS:-auto}
 SERVE_PORT=${SERVE_PORT:-18480}
 NGINX_PORT=${NGINX_PORT:-18481}
+SERVE_TLS_PORT=${SERVE_TLS_PORT:-18482}
+NGINX_TLS_PORT=${NGINX_TLS_PORT:-18483}
 PIN=${PIN:-0}
 SERVER_CPUS=""
 WRK_CPUS=""
@@ -48,8 +52,10 @@ fi
 TMP=$(mktemp -d /tmp/serve-bench.XXXXXX)
 chmod 755 "$TMP"
 SERVE_PID=""
+TLS_PID=""
 cleanup() {
   [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
+  [ -n "$TLS_PID" ] && kill "$TLS_PID" 2>/dev/null && wait "$TLS_PID" 2>/dev/null
   [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null
   sleep 0.2
   rm -rf "$TMP"
@@ -72,6 +78,21 @@ curl -sf -o "$TMP/www/api/v1/status" "http://127.0.0.1:$SERVE_PORT/api/v1/status
   die "serve did not answer: $(cat "$TMP/serve.log")"
 curl -sf -o "$TMP/www/metrics" "http://127.0.0.1:$SERVE_PORT/metrics"
 chmod -R a+rX "$TMP/www"
+
+# The same over TLS: one EC P-256 certificate for both servers, and a token.
+(cd "$TMP" &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key \
+    -out tls.crt -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null &&
+  openssl rand -hex 32 >token) || die "openssl failed"
+TOKEN=$(cat "$TMP/token")
+$SERVER_CPUS "$AGENT" serve --listen "127.0.0.1:$SERVE_TLS_PORT" --state-dir "$TMP/state" \
+  --tls-cert "$TMP/tls.crt" --tls-key "$TMP/tls.key" --token-file "$TMP/token" 2>"$TMP/serve-tls.log" &
+TLS_PID=$!
+for _ in $(seq 50); do
+  curl -sf --cacert "$TMP/tls.crt" -H "Authorization: Bearer $TOKEN" -o /dev/null \
+    "https://127.0.0.1:$SERVE_TLS_PORT/metrics" && break
+  sleep 0.1
+done
 
 # nginx with the same response headers, so the bytes on the wire match too.
 cat >"$TMP/nginx.conf" <<EOF
@@ -98,6 +119,21 @@ http {
     location = /api/v1/status { default_type application/json; }
     location = /metrics { default_type "text/plain; version=0.0.4; charset=utf-8"; }
   }
+  server {
+    listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+    ssl_certificate $TMP/tls.crt;
+    ssl_certificate_key $TMP/tls.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    root $TMP/www;
+    add_header Content-Security-Policy "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    add_header X-Content-Type-Options nosniff;
+    add_header X-Frame-Options DENY;
+    add_header Referrer-Policy no-referrer;
+    add_header Cross-Origin-Resource-Policy same-origin;
+    add_header Cache-Control no-store;
+    location = /api/v1/status { default_type application/json; }
+    location = /metrics { default_type "text/plain; version=0.0.4; charset=utf-8"; }
+  }
 }
 EOF
 $SERVER_CPUS nginx -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log"
@@ -111,7 +147,8 @@ cmp -s <(curl -s "http://127.0.0.1:$NGINX_PORT/api/v1/status") "$TMP/www/api/v1/
 # wrk's "Requests/sec:" and the 99% line of --latency, in ms.
 run_wrk() {
   local out
-  out=$($WRK_CPUS wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1")
+  out=$($WRK_CPUS wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency \
+    -H "Authorization: Bearer $TOKEN" "$1")
   local rps p99
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p99=$(awk '$1 == "99%" {v=$2; u=v; gsub(/[0-9.]/, "", u); sub(/[a-z]+$/, "", v);
@@ -123,16 +160,19 @@ run_wrk() {
 
 echo "serve_bench: $(nproc) CPUs${PIN:+, PIN=$PIN}, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, nginx worker_processes $NGINX_WORKERS"
 echo "bodies: /api/v1/status $(stat -c %s "$TMP/www/api/v1/status") bytes, /metrics $(stat -c %s "$TMP/www/metrics") bytes"
-printf '%-16s %14s %10s %14s %10s %8s\n' endpoint "serve req/s" "p99 ms" "nginx req/s" "p99 ms" ratio
+printf '%-22s %14s %10s %14s %10s %8s\n' endpoint "serve req/s" "p99 ms" "nginx req/s" "p99 ms" ratio
 met=1
-for path in /api/v1/status /metrics; do
-  read -r s_rps s_p99 s_err < <(run_wrk "http://127.0.0.1:$SERVE_PORT$path")
-  read -r n_rps n_p99 n_err < <(run_wrk "http://127.0.0.1:$NGINX_PORT$path")
-  ratio=$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN {printf "%.2f", a / b}')
-  printf '%-16s %14s %10s %14s %10s %8s\n' "$path" "$s_rps" "$s_p99" "$n_rps" "$n_p99" "$ratio"
-  [ -n "$s_err" ] && echo "  serve: $s_err"
-  [ -n "$n_err" ] && echo "  nginx: $n_err"
-  awk -v r="$ratio" -v p="$s_p99" 'BEGIN {exit !(r >= 0.5 && p < 5)}' || met=0
+for mode in http https; do
+  for path in /api/v1/status /metrics; do
+    if [ "$mode" = http ]; then sp=$SERVE_PORT np=$NGINX_PORT; else sp=$SERVE_TLS_PORT np=$NGINX_TLS_PORT; fi
+    read -r s_rps s_p99 s_err < <(run_wrk "$mode://127.0.0.1:$sp$path")
+    read -r n_rps n_p99 n_err < <(run_wrk "$mode://127.0.0.1:$np$path")
+    ratio=$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN {printf "%.2f", a / b}')
+    printf '%-22s %14s %10s %14s %10s %8s\n' "$mode $path" "$s_rps" "$s_p99" "$n_rps" "$n_p99" "$ratio"
+    [ -n "$s_err" ] && echo "  serve: $s_err"
+    [ -n "$n_err" ] && echo "  nginx: $n_err"
+    awk -v r="$ratio" -v p="$s_p99" 'BEGIN {exit !(r >= 0.5 && p < 5)}' || met=0
+  done
 done
 rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVE_PID/status")
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVE_PID/status")
@@ -141,6 +181,10 @@ anon=$(awk '/^Anonymous:/ {print $2}' "/proc/$SERVE_PID/smaps_rollup")
 echo "serve memory: VmRSS $rss KiB, VmHWM (peak) $hwm KiB, Pss $pss KiB, anonymous $anon KiB"
 echo "  shared libraries mapped: $(awk '$6 ~ /\.so/ {print $6}' "/proc/$SERVE_PID/maps" | sort -u | wc -l)"
 [ "$hwm" -lt 15360 ] || met=0
+tls_hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$TLS_PID/status")
+tls_anon=$(awk '/^Anonymous:/ {print $2}' "/proc/$TLS_PID/smaps_rollup")
+echo "serve over TLS memory: VmHWM (peak) $tls_hwm KiB, anonymous $tls_anon KiB"
+[ "$tls_hwm" -lt 15360 ] || met=0
 if [ "$met" = 1 ]; then
   echo "targets: met (ratio >= 0.5, p99 < 5 ms, peak RSS < 15 MB)"
 else
