@@ -363,7 +363,9 @@ int RunServe(const Args& args) {
   report::ServeOptions opts;
   opts.listen = args.GetAll("listen");
   // The policy names the addresses and files; without one, loopback only.
-  RootFs fs("/");
+  // Its /etc/gpuhost/policy.json is the one under --root, as for apply and
+  // plan, beside the state.json this serves.
+  RootFs fs(args.Get("root", "/"));
   auto policy = run::LoadPolicy(fs, "", CredentialsDir());
   plan::Policy::PageFiles files;
   if (!policy.ok()) {
