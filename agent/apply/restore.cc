@@ -12,18 +12,23 @@ using nlohmann::json;
 
 std::string RecordPath(const std::string& state_dir) { return state_dir + "/" + kOriginalDrivers; }
 
-json Load(const Fs& fs, const std::string& path) {
-  auto text = fs.Read(path);
-  if (!text.ok()) return json::object();
-  json j = json::parse(*text, nullptr, false);
-  return j.is_object() ? j : json::object();
+// The record to change, checked as ReadOriginalDrivers checks it: a record
+// that cannot be read or is not valid is an error naming it, so that what
+// it held is never replaced by an empty record plus one entry.
+Result<json> Load(const Fs& fs, const std::string& state_dir) {
+  auto record = ReadOriginalDrivers(fs, state_dir);
+  if (!record.ok()) return record.status();
+  json j = json::object();
+  for (const auto& [addr, driver] : *record) j[addr] = driver;
+  return j;
 }
 
 Status Forget(Fs& fs, const std::string& state_dir, const std::string& addr) {
-  json j = Load(fs, RecordPath(state_dir));
-  if (!j.contains(addr)) return Status::Ok();
-  j.erase(addr);
-  return fs.WriteAtomic(RecordPath(state_dir), j.dump(2) + "\n", 0644);
+  auto j = Load(fs, state_dir);
+  if (!j.ok()) return j.status();
+  if (!j->contains(addr)) return Status::Ok();
+  j->erase(addr);
+  return fs.WriteAtomic(RecordPath(state_dir), j->dump(2) + "\n", 0644);
 }
 
 std::string OrNone(const std::string& driver) { return driver.empty() ? "none" : driver; }
@@ -42,11 +47,11 @@ bool IsDriverName(const std::string& name) {
 
 Status RecordOriginalDriver(Fs& fs, const std::string& state_dir, const inventory::PciAddress& addr,
                             const std::string& driver) {
-  std::string path = RecordPath(state_dir);
-  json j = Load(fs, path);
-  if (j.contains(addr.ToString())) return Status::Ok();
-  j[addr.ToString()] = driver;
-  return fs.WriteAtomic(path, j.dump(2) + "\n", 0644);
+  auto j = Load(fs, state_dir);
+  if (!j.ok()) return j.status();
+  if (j->contains(addr.ToString())) return Status::Ok();
+  (*j)[addr.ToString()] = driver;
+  return fs.WriteAtomic(RecordPath(state_dir), j->dump(2) + "\n", 0644);
 }
 
 Result<std::map<std::string, std::string>> ReadOriginalDrivers(const Fs& fs,
@@ -59,6 +64,7 @@ Result<std::map<std::string, std::string>> ReadOriginalDrivers(const Fs& fs,
     return text.status();
   }
   json j = json::parse(*text, nullptr, false);
+  if (j.is_discarded()) return Status::Invalid(path + ": not valid JSON");
   if (!j.is_object()) return Status::Invalid(path + ": not a JSON object");
   for (const auto& [addr, driver] : j.items()) {
     if (!inventory::PciAddress::Parse(addr)) {
@@ -98,9 +104,12 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
   // No driver but still in the record: a run killed between unbind and probe.
   const bool interrupted = now.empty() && recorded;
   if (now != "vfio-pci" && !pinned && !interrupted) {
-    if (recorded) (void)Forget(fs, state_dir, a);
     r->outcome = "unchanged";
     r->message = "not on vfio-pci (driver: " + OrNone(now) + ")";
+    // Nothing to give back; an entry that cannot be dropped only stays.
+    if (Status s = recorded ? Forget(fs, state_dir, a) : Status::Ok(); !s.ok()) {
+      r->message += "; the record keeps it: " + s.ToString();
+    }
     return;
   }
   // The same gate as binds: a running VM's device is never touched.

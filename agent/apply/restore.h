@@ -24,12 +24,14 @@ bool IsDriverName(const std::string& name);
 
 // Records `driver` ("" for none) as the driver `addr` had before the agent
 // moved it, unless a record exists already (the first one is the truth).
+// A record that cannot be read or is not valid (ReadOriginalDrivers) is the
+// error, and the file is left as it is: never rewritten with less in it.
 Status RecordOriginalDriver(Fs& fs, const std::string& state_dir, const inventory::PciAddress& addr,
                             const std::string& driver);
 
-// The record: address -> driver ("" none). Invalid, naming the entry, when
-// the file is not a JSON object of PCI addresses to driver names; an absent
-// file is an empty record.
+// The record: address -> driver ("" none). Invalid, naming the file (and
+// the entry), when the file is not a JSON object of PCI addresses to driver
+// names; an absent file is an empty record, one that cannot be read an error.
 Result<std::map<std::string, std::string>> ReadOriginalDrivers(const Fs& fs,
                                                                const std::string& state_dir);
 

@@ -12,10 +12,8 @@
 #include "base/strings.h"
 #include "host/fs.h"
 #include "inventory/capture.h"
-#include "inventory/inventory.h"
 #include "inventory/json.h"
 #include "inventory/text.h"
-#include "libvirt/virt.h"
 #include "nvml/nvml.h"
 #include "plan/json.h"
 #include "plan/plan.h"
@@ -25,6 +23,7 @@
 #include "report/journal.h"
 #include "report/serve.h"
 #include "run/agent_run.h"
+#include "run/load_inventory.h"
 #include "run/policy_source.h"
 #include "verify/verify_image.h"
 
@@ -44,6 +43,15 @@ std::string CredentialsDir() {
 
 void Err(const char* cmd, const std::string& msg) {
   std::fprintf(stderr, "gpuhost-agent %s: %s\n", cmd, msg.c_str());
+}
+
+// The inventory `cmd` works from (run/load_inventory.h), or false once it
+// has said on stderr what could not be read: the command then stops.
+bool Load(const char* cmd, const Fs& fs, const run::LoadOptions& opts, run::LoadedInventory* out) {
+  Status s = run::LoadInventory(fs, opts, out);
+  if (s.ok()) return true;
+  Err(cmd, s.message());
+  return false;
 }
 
 }  // namespace
@@ -147,17 +155,12 @@ const std::vector<Command>& Commands() {
 
 int RunInventory(const Args& args) {
   RootFs fs(args.Get("root", "/"));
-  inventory::PciSource source{args.Get("pci-dump"), args.Get("pci-ids")};
-  inventory::Inventory inv;
-  Status s = inventory::Collect(fs, source, &inv);
-  if (source.dump_file.empty()) {
-    // VMs exist on "/" only, and only a running libvirtd is asked (see virt::DaemonRunning).
-    if (fs.root().empty()) {
-      virt::Connect(&inv, {"qemu:///system", /*read_only=*/true, virt::DaemonRunning()});
-    } else {
-      virt::JudgeKvm(&inv);
-    }
-  }
+  run::LoadOptions o;
+  o.pci = {args.Get("pci-dump"), args.Get("pci-ids")};
+  o.libvirt = run::LibvirtStep::kReadOnly;
+  run::LoadedInventory loaded;
+  if (!Load("inventory", fs, o, &loaded)) return 1;
+  const inventory::Inventory& inv = loaded.inv;
   std::string out =
       args.Has("json") ? inventory::ToJson(inv).dump(2) + "\n" : inventory::ToText(inv);
   if (args.Has("out")) {
@@ -171,10 +174,6 @@ int RunInventory(const Args& args) {
   }
   for (const auto& w : inv.warnings) {
     std::fprintf(stderr, "warning: %s: %s\n", w.where.c_str(), w.message.c_str());
-  }
-  if (!s.ok()) {
-    Err("inventory", s.ToString());
-    return 1;
   }
   return 0;
 }
@@ -213,8 +212,9 @@ int RunCapture(const Args& args) {
 
 int RunPlan(const Args& args) {
   RootFs fs(args.Get("root", "/"));
-  inventory::Inventory inv;
-  (void)inventory::Collect(fs, {}, &inv);
+  run::LoadedInventory loaded;
+  if (!Load("plan", fs, {}, &loaded)) return 1;
+  const inventory::Inventory& inv = loaded.inv;
   auto policy = run::LoadPolicy(fs, args.Get("policy"), CredentialsDir());
   Status fits = policy.ok() ? plan::CheckPolicyFits(*policy, inv) : policy.status();
   if (!fits.ok()) {
@@ -240,8 +240,9 @@ int RunApply(const Args& args) {
 
 int RunRestore(const Args& args) {
   RootFs fs(args.Get("root", "/"));
-  inventory::Inventory inv;
-  (void)inventory::Collect(fs, {}, &inv);
+  run::LoadedInventory loaded;
+  if (!Load("restore", fs, {}, &loaded)) return 1;
+  const inventory::Inventory& inv = loaded.inv;
   auto results = apply::Restore(fs, inv, args.Get("state-dir", "/var/lib/gpuhost"));
   int bad = 0;
   for (const auto& r : results) {
@@ -258,8 +259,9 @@ int RunRestore(const Args& args) {
 
 int RunGpuStatus(const Args& args) {
   RootFs fs(args.Get("root", "/"));
-  inventory::Inventory inv;
-  (void)inventory::Collect(fs, {}, &inv);
+  run::LoadedInventory loaded;
+  if (!Load("gpu-status", fs, {}, &loaded)) return 1;
+  const inventory::Inventory& inv = loaded.inv;
   std::vector<inventory::PciAddress> nvidia;
   for (const auto& g : inv.gpus) {
     const auto* f = inv.Find(g.address);
@@ -300,8 +302,9 @@ int RunHolders(const Args& args) {
     return 2;
   }
   RootFs fs(args.Get("root", "/"));
-  inventory::Inventory inv;
-  (void)inventory::Collect(fs, {}, &inv);
+  run::LoadedInventory loaded;
+  if (!Load("holders", fs, {}, &loaded)) return 1;
+  const inventory::Inventory& inv = loaded.inv;
   const auto* f = inv.Find(*addr);
   if (f == nullptr) {
     Err("holders", "no PCI function " + addr->ToString());
@@ -360,7 +363,9 @@ int RunServe(const Args& args) {
   report::ServeOptions opts;
   opts.listen = args.GetAll("listen");
   // The policy names the addresses and files; without one, loopback only.
-  RootFs fs("/");
+  // Its /etc/gpuhost/policy.json is the one under --root, as for apply and
+  // plan, beside the state.json this serves.
+  RootFs fs(args.Get("root", "/"));
   auto policy = run::LoadPolicy(fs, "", CredentialsDir());
   plan::Policy::PageFiles files;
   if (!policy.ok()) {

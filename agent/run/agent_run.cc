@@ -10,7 +10,6 @@
 
 #include "apply/apply.h"
 #include "host/child_module_loader.h"
-#include "inventory/inventory.h"
 #include "libvirt/virt.h"
 #include "plan/plan.h"
 #include "plan/policy.h"
@@ -20,6 +19,7 @@
 #include "report/run_marker.h"
 #include "report/state.h"
 #include "run/deadline_call.h"
+#include "run/load_inventory.h"
 #include "run/policy_source.h"
 
 #ifndef GPUHOST_VERSION
@@ -82,29 +82,6 @@ report::RunMarker StartRun(Fs& fs, const RunOptions& opts, bool live, report::St
   return marker;
 }
 
-// libvirt on its own thread with a deadline (run/deadline_call.h): a wedged
-// libvirtd must not hold the run. Late, the thread is abandoned with its
-// copy of the inventory and the connection, and binds go through sysfs.
-std::shared_ptr<virt::Connection> ConnectLibvirt(inventory::Inventory* inv, int timeout_ms,
-                                                 bool* abandoned) {
-  auto copy = std::make_shared<inventory::Inventory>(*inv);
-  auto conn = CallWithDeadline<std::shared_ptr<virt::Connection>>(
-      [copy]() -> std::shared_ptr<virt::Connection> {
-        return virt::Connect(copy.get(),
-                             {"qemu:///system", /*read_only=*/false, virt::DaemonRunning()});
-      },
-      std::chrono::milliseconds(timeout_ms));
-  if (conn) {
-    inv->virt = copy->virt;
-    return *conn;
-  }
-  *abandoned = true;
-  virt::JudgeKvm(inv);
-  inv->virt.libvirt_error = "libvirt did not answer within its deadline of " +
-                            std::to_string(timeout_ms) + " ms; not asked again in this run";
-  return nullptr;
-}
-
 // The result file's text. Messages can carry bytes from a policy or sysfs:
 // anything that is not UTF-8 is replaced rather than thrown over.
 std::string StateText(const report::State& st) {
@@ -150,31 +127,28 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   }
   sd_notify(0, "STATUS=inventory");
   auto t0 = Clock::now();
-  inventory::Inventory inv;
-  Status inv_status = inventory::Collect(fs, {}, &inv);
-  // libvirt describes the running system only; a --root tree has no VMs.
-  // At boot the agent runs before libvirtd, whose sockets are socket-
-  // activated: connecting would wait for a daemon that waits for us. So only
-  // a libvirtd (or virtqemud) that is already running is asked.
-  std::shared_ptr<virt::Connection> libvirt;
-  bool libvirt_abandoned = false;
-  if (live) {
-    libvirt = ConnectLibvirt(&inv, opts.libvirt_timeout_ms, &libvirt_abandoned);
-  } else {
-    virt::JudgeKvm(&inv);
-  }
+  LoadOptions load;
+  load.libvirt = LibvirtStep::kForApply;
+  load.libvirt_timeout_ms = opts.libvirt_timeout_ms;
+  LoadedInventory loaded;
+  Status inv_status = LoadInventory(fs, load, &loaded);
+  const inventory::Inventory& inv = loaded.inv;
+  std::shared_ptr<virt::Connection> libvirt = loaded.libvirt;
+  bool libvirt_abandoned = loaded.libvirt_abandoned;
   int64_t inv_us = Since(t0);
 
   report::State st;
-  auto policy = PolicyFor(fs, opts, inv);
   plan::Plan p;
   int64_t plan_us = 0;
+  // Nothing is planned from an inventory that could not be taken (a plan for
+  // a machine without PCI functions would take every rule away), and nothing
+  // is applied from a bad policy: a policy is carried out whole or not at all.
+  Result<plan::Policy> policy = inv_status.ok() ? PolicyFor(fs, opts, inv) : inv_status;
   if (!policy.ok()) {
-    // Nothing is applied: a policy is carried out whole or not at all.
     std::fprintf(stderr, "gpuhost-agent apply: %s\n", policy.status().message().c_str());
     st.inventory = inv;
     st.result = "failed";
-    st.errors.push_back({"policy", policy.status().message()});
+    st.errors.push_back({inv_status.ok() ? "policy" : "inventory", policy.status().message()});
   } else {
     sd_notify(0, "STATUS=plan");
     t0 = Clock::now();
@@ -221,10 +195,6 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
     ao.state_dir = opts.state_dir;
     st = apply::Apply(inv, p, env, ao);
   }
-  if (!inv_status.ok()) {
-    st.errors.push_back({"inventory", inv_status.ToString()});
-    st.result = "failed";
-  }
   st.warnings.insert(st.warnings.end(), early.warnings.begin(), early.warnings.end());
   st.errors.insert(st.errors.end(), early.errors.begin(), early.errors.end());
   if (!early.errors.empty()) st.result = "failed";
@@ -248,7 +218,7 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   std::fwrite(out.data(), 1, out.size(), stdout);
   sd_notifyf(0, "READY=1\nSTATUS=%s", st.result.c_str());
   int code = st.result == "failed" ? 1 : 0;
-  if (!inv_status.ok() && inv.functions.empty()) code = 2;
+  if (!inv_status.ok()) code = 2;
   if (libvirt_abandoned) {
     // A thread is still inside libvirt with the connection: exit handlers
     // (libvirt's own among them) must not run under it.

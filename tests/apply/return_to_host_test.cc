@@ -208,5 +208,46 @@ TEST(RestoreRecordTest, ADriverNameThatIsAPathIsRefusedAndNothingIsTouched) {
   EXPECT_FALSE(apply::IsDriverName(".."));
 }
 
+// The record apply writes before each bind, found corrupt (a disk that
+// filled, a hand edit): before, it was read as {} and rewritten with the one
+// new entry, losing the drivers of every function moved before. Now the
+// bind fails naming the file, moves nothing, and the file stays as it was;
+// restore refuses it the same way.
+TEST(RestoreRecordTest, ACorruptRecordIsAnErrorNamingItAndIsNeverOverwritten) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  const std::string record = dir.path() + "/var/lib/gpuhost/original-drivers.json";
+  for (const std::string& corrupt :
+       {std::string("{\"0000:81:00.0\": \"amdgpu\", \"0000:17:0"), std::string("[]\n"),
+        std::string("{\"0000:81:00.0\": 7}\n"), std::string("\0\xff\n", 3)}) {
+    ASSERT_TRUE(MakeDirs(dir.path() + "/var/lib/gpuhost").ok());
+    ASSERT_TRUE(WriteFileAtomic(record, corrupt, 0644).ok());
+    AgentRun a = ApplyWith(dir.path(), plan::Policy());  // policy A: the GPU to vfio
+    const auto* bind = Find(a.state, plan::ActionKind::kBindVfio, kGpu);
+    ASSERT_NE(bind, nullptr);
+    EXPECT_EQ(bind->outcome, "failed");
+    EXPECT_NE(bind->message.find("cannot record the original driver: invalid: "
+                                 "/var/lib/gpuhost/original-drivers.json: "),
+              std::string::npos)
+        << bind->message;
+    EXPECT_EQ(DriverOf(dir.path(), kGpu), "nvidia\n") << "not bound without its record";
+    EXPECT_EQ(*ReadFileAt(record), corrupt) << "the record is left as it is";
+    for (const auto& e : a.log) {
+      EXPECT_EQ(e.find("original-drivers.json"), std::string::npos) << e;
+    }
+
+    FakeKernelFs fs(dir.path());
+    auto results = apply::Restore(fs, CollectFromRoot(dir.path()), "/var/lib/gpuhost");
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].outcome, "failed");
+    EXPECT_EQ(results[0].action.target, "/var/lib/gpuhost/original-drivers.json");
+    EXPECT_NE(results[0].message.find("invalid: /var/lib/gpuhost/original-drivers.json: "),
+              std::string::npos)
+        << results[0].message;
+    EXPECT_TRUE(fs.log().empty()) << fs.log()[0];
+    EXPECT_EQ(*ReadFileAt(record), corrupt) << "the record is left as it is";
+  }
+}
+
 }  // namespace
 }  // namespace gpuhost::testing

@@ -87,5 +87,20 @@ TEST(AgentCliTest, UnreadableRootFailsWithNonZeroExit) {
   EXPECT_NE(out.find("/sys/bus/pci"), std::string::npos) << out;
 }
 
+// Before, a missing root gave an empty inventory, written over --out's file
+// before the error; now the command stops first and says which root.
+TEST(AgentCliTest, InventoryOfAMissingRootWritesNoOutFileAndNamesTheRoot) {
+  TempDir dir;
+  const std::string root = dir.path() + "/not-there";
+  int st = -1;
+  std::string out =
+      Agent("inventory --json --root '" + root + "' --out '" + dir.path() + "/inv.json'", &st);
+  EXPECT_EQ(st, 1) << out;
+  EXPECT_EQ(out.rfind("gpuhost-agent inventory: cannot read /sys/bus/pci under " + root + ": ", 0),
+            0u)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/inv.json"));
+}
+
 }  // namespace
 }  // namespace gpuhost::testing

@@ -172,6 +172,84 @@ TEST(ApplyCliTest, ABadPolicyReplacesAGoodResultWithAFailedOne) {
   }
 }
 
+// Only the command's standard output.
+std::string AgentStdout(const std::string& args, int* status) {
+  return RunCommand("'" + AgentBinary() + "' " + args + " 2>/dev/null", status);
+}
+
+// Before: plan, restore, gpu-status and holders dropped inventory::Collect's
+// error, so `plan --root /nonexistent` printed a plan for a machine without
+// PCI functions and exited 0. Now every command stops: non-zero, one line
+// naming the root and what could not be read, nothing on standard output.
+TEST(ApplyCliTest, EveryCommandStopsOnAnEmptyOrMissingRootAndSaysWhy) {
+  TempDir dir;
+  for (const std::string& root : {dir.path(), dir.path() + "/not-there"}) {
+    for (const std::string cmd : {"inventory", "plan", "restore", "gpu-status", "holders"}) {
+      std::string args = cmd + " --root '" + root + "'";
+      if (cmd == "holders") args += " --address 0000:01:00.0";
+      int st = -1;
+      std::string err = AgentStderr(args, &st);
+      EXPECT_EQ(st, 1) << args << "\n" << err;
+      EXPECT_EQ(
+          err.rfind("gpuhost-agent " + cmd + ": cannot read /sys/bus/pci under " + root + ": ", 0),
+          0u)
+          << err;
+      EXPECT_NE(err.find("/sys/bus/pci"), std::string::npos) << err;
+      EXPECT_EQ(Count(err, "\n"), 1u) << err;
+      EXPECT_EQ(AgentStdout(args, &st), "") << args;
+    }
+    int st = -1;
+    std::string err = AgentStderr("apply --dry-run --root '" + root + "'", &st);
+    EXPECT_EQ(st, 2) << "nothing could be read\n" << err;
+    EXPECT_NE(err.find("gpuhost-agent apply: cannot read /sys/bus/pci under " + root + ": "),
+              std::string::npos)
+        << err;
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << RunCommand("find '" + dir.path() + "'");
+}
+
+// apply on a tree without a PCI bus plans nothing and changes nothing: no
+// config file for a machine without GPUs. Its result file says why (so the
+// status page answers 503, not the last good run), and it exits 2.
+TEST(ApplyCliTest, ApplyOnAnEmptyRootChangesNothingAndWritesAFailedResult) {
+  TempDir dir;
+  int st = -1;
+  std::string out = Agent("apply --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 2) << out;
+  auto state = StateOf(dir);
+  EXPECT_EQ(state["result"], "failed");
+  ASSERT_EQ(state["errors"].size(), 1u) << state.dump(2);
+  EXPECT_EQ(state["errors"][0]["where"], "inventory");
+  EXPECT_NE(state["errors"][0]["message"].get<std::string>().find(
+                "cannot read /sys/bus/pci under " + dir.path()),
+            std::string::npos)
+      << state.dump(2);
+  EXPECT_TRUE(state["actions"].empty()) << state.dump(2);
+  EXPECT_EQ(RunCommand("cd '" + dir.path() + "' && find . -type f | sort"),
+            "./run/gpuhost/run-started\n./var/lib/gpuhost/state.json\n");
+}
+
+// A restore record that is not JSON: restore fails naming it, moves no
+// device, and leaves the file as it was, byte for byte.
+TEST(ApplyCliTest, RestoreWithACorruptRecordFailsAndLeavesItByteIdentical) {
+  TempDir dir;
+  BuildGpuServer(dir.path());
+  SysfsBuilder b(dir.path());
+  const std::string corrupt = "{\"0000:17:00.0\": \"nvidia\", \"0000:17:00.1\": \"snd_h";
+  b.Write("/var/lib/gpuhost/original-drivers.json", corrupt);
+  const std::string record = dir.path() + "/var/lib/gpuhost/original-drivers.json";
+  const std::string before = RunCommand("cd '" + dir.path() + "' && ls -lR --time-style=full-iso");
+  int st = -1;
+  std::string out = Agent("restore --root '" + dir.path() + "'", &st);
+  EXPECT_EQ(st, 1) << out;
+  EXPECT_NE(out.find("/var/lib/gpuhost/original-drivers.json: not valid JSON"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("no device touched, the record is left as it is"), std::string::npos) << out;
+  EXPECT_EQ(*ReadFileAt(record), corrupt);
+  EXPECT_EQ(RunCommand("cd '" + dir.path() + "' && ls -lR --time-style=full-iso"), before)
+      << "nothing in the tree changed";
+}
+
 // An exception that still escapes a command ends as exit 1 with a message,
 // not an abort (134). The trigger is a real one: a /proc/cmdline that is not
 // UTF-8 makes `inventory --json`'s dump() throw type_error 316; if that

@@ -114,6 +114,21 @@ TEST(ServeBinaryTest, WithoutListenThePolicySaysWhere) {
   EXPECT_EQ(Get(server.port(), "/healthz").status, 503);
 }
 
+// serve --root reads the policy.json under the root, as apply and plan do,
+// not the one of the machine it runs on.
+TEST(ServeBinaryTest, WithoutListenThePolicyUnderTheRootSaysWhere) {
+  TempDir root;
+  int port = FreePort();
+  ASSERT_NE(port, 0);
+  ASSERT_TRUE(WriteFileAtomic(
+                  root.path() + "/etc/gpuhost/policy.json",
+                  "{\"status_page\": {\"listen\": [\"127.0.0.1:" + std::to_string(port) + "\"]}}")
+                  .ok());
+  ServeProcess server("/var/lib/gpuhost", {"--root", root.path()}, {}, false);
+  ASSERT_EQ(server.port(), port);
+  EXPECT_EQ(Get(server.port(), "/healthz").status, 503);
+}
+
 // The unit's way to TLS: the credentials gpuhost.tls-cert, gpuhost.tls-key and
 // gpuhost.token, and an address beyond loopback from the credential gpuhost.listen.
 TEST(ServeBinaryTest, CredentialsTurnOnTlsAndTheToken) {
