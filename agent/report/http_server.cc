@@ -5,6 +5,8 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -86,6 +88,14 @@ class HttpServer::Loop {
   }
 
   void Run() {
+    // OpenSSL writes with write(), not send(MSG_NOSIGNAL): a client gone
+    // mid-response would raise SIGPIPE and kill the process (an embedding
+    // one too, not only serve, which ignores it). Blocked in this thread,
+    // the write fails with EPIPE instead.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     epoll_event events[64];
     int64_t next_sweep = 0;
     for (;;) {

@@ -86,7 +86,7 @@ HttpResponse TlsExchange(int port, const std::string& request, const TlsClientOp
       err = "handshake: " + Errors();
     } else if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) <= 0) {
       err = "write: " + Errors();
-    } else {
+    } else if (opts.read) {
       // TLS 1.3 may report a refused client certificate only on the first read.
       r = ReadResponseFrom(
           [ssl](char* buf, size_t n) { return static_cast<ssize_t>(SSL_read(ssl, buf, n)); },

@@ -17,6 +17,7 @@ struct TlsClientOptions {
   std::string ca_file;    // the server must chain to this; empty: no check
   std::string cert, key;  // a client certificate, for mutual TLS
   int max_version = 0;    // e.g. TLS1_1_VERSION to try an old protocol; 0: any
+  bool read = true;       // false: send the request and hang up without reading
 };
 
 // Connects to 127.0.0.1:port, completes the handshake (verifying the server

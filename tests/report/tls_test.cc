@@ -98,6 +98,22 @@ TEST_F(TlsTest, KeepAliveOverTls) {
   EXPECT_EQ(r.headers["connection"], "keep-alive");
 }
 
+// The server writes while the client is gone: an EPIPE for that connection,
+// never a SIGPIPE that kills the process (this one: the server is in-process).
+TEST_F(TlsTest, AClientGoneMidResponseIsOnlyThatConnectionsLoss) {
+  int port = Start(Options());
+  ASSERT_NE(port, 0);
+  TlsClientOptions hang_up = client_;
+  hang_up.read = false;
+  std::string pipelined;
+  for (int i = 0; i < 20; ++i) {
+    pipelined +=
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + kToken + "\r\n\r\n";
+  }
+  for (int i = 0; i < 30; ++i) TlsExchange(port, pipelined, hang_up);
+  EXPECT_EQ(TlsGet(port, "/healthz", client_).status, 200);
+}
+
 TEST_F(TlsTest, PlainHttpOnATlsPortGetsNoPage) {
   int port = Start(Options());
   ASSERT_NE(port, 0);
