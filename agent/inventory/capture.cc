@@ -32,6 +32,8 @@ constexpr const char* kFunctionFiles[] = {
     "current_link_width",
 };
 constexpr const char* kFunctionLinks[] = {"driver", "iommu_group"};
+// Not /etc/machine-id nor /sys/class/dmi/id/product_{uuid,serial}: captures
+// are shared as test data, and those name the machine (inventory/identity_scan.h).
 constexpr const char* kProcFiles[] = {"/proc/cpuinfo",
                                       "/proc/meminfo",
                                       "/proc/cmdline",

@@ -128,6 +128,10 @@ json ToJson(const Inventory& inv) {
           {"model", s.cpu.model},
           {"logical_cpus", s.cpu.logical_cpus},
           {"virtualization", s.cpu.virtualization}}},
+        {"identity",
+         {{"machine_id", s.identity.machine_id},
+          {"product_uuid", s.identity.product_uuid},
+          {"product_serial", s.identity.product_serial}}},
         {"iommu",
          {{"enabled", s.iommu.enabled},
           {"units", s.iommu.units},
@@ -168,6 +172,14 @@ Result<Inventory> InventoryFromJson(const json& j) {
       inv.system.cpu.model = r.Str(*c, "model");
       inv.system.cpu.logical_cpus = static_cast<int>(r.Uint(*c, "logical_cpus"));
       inv.system.cpu.virtualization = r.Str(*c, "virtualization");
+    }
+    // Added later than the rest: state files of older agents lack it.
+    if (s->contains("identity")) {
+      if (const json* id = r.Field(*s, "identity")) {
+        inv.system.identity.machine_id = r.Str(*id, "machine_id");
+        inv.system.identity.product_uuid = r.Str(*id, "product_uuid");
+        inv.system.identity.product_serial = r.Str(*id, "product_serial");
+      }
     }
     if (const json* m = r.Field(*s, "iommu")) {
       inv.system.iommu.enabled = r.Bool(*m, "enabled");

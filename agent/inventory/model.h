@@ -121,8 +121,17 @@ struct Memory {
   uint64_t hugepage_size_kib = 0;
 };
 
+// Ids that name this machine elsewhere; "" when the file is absent or
+// unreadable (inventory/identity_scan.h).
+struct Identity {
+  std::string machine_id;      // /etc/machine-id (systemd's, per installation)
+  std::string product_uuid;    // SMBIOS system UUID: what the BMC and the cloud call it
+  std::string product_serial;  // SMBIOS system serial number (chassis label, asset lists)
+};
+
 struct System {
   Cpu cpu;
+  Identity identity;
   Iommu iommu;
   Memory memory;
   bool kvm_device = false;  // /dev/kvm exists

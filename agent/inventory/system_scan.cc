@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/strings.h"
+#include "inventory/identity_scan.h"
 #include "inventory/mountinfo.h"
 
 namespace gpuhost::inventory {
@@ -152,6 +153,7 @@ System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
   System s;
   ScanCpu(fs, &s.cpu, warnings);
   ScanMemory(fs, &s.memory, warnings);
+  s.identity = ScanIdentity(fs);
   s.kernel_release = ReadTrimmed(fs, "/proc/sys/kernel/osrelease", warnings);
   s.cmdline = ReadTrimmed(fs, "/proc/cmdline", warnings);
   s.kvm_device = fs.Exists("/dev/kvm");

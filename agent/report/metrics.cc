@@ -4,6 +4,7 @@
 #include <ctime>
 #include <map>
 
+#include "inventory/redact.h"
 #include "report/freshness.h"
 #include "report/nvidia_rows.h"
 #include "report/virt_rows.h"
@@ -40,6 +41,31 @@ class Exposition {
 
 std::string Label(const char* name, std::string_view value) {
   return std::string(name) + "=\"" + EscapeLabelValue(value) + "\"";
+}
+
+// Which node this is, for joins with other inventories: the host name serve
+// sees, and the ids the agent (root) recorded; "" until a state is loaded,
+// and for files the machine lacks (no SMBIOS in a micro-VM).
+void NodeInfo(Exposition& m, const View& v) {
+  inventory::Identity id;
+  if (v.state) id = v.state->inventory.system.identity;
+  m.Family("gpuhost_node_info", "gauge",
+           "The node's host name, machine id and SMBIOS product UUID and serial (always 1).");
+  m.Sample(Label("hostname", v.hostname) + "," + Label("machine_id", id.machine_id) + "," +
+               Label("product_uuid", id.product_uuid) + "," +
+               Label("product_serial", id.product_serial),
+           1);
+}
+
+// /healthz's status as an enum, so that an alert can tell a failed run from
+// a stale or missing result without parsing the body.
+void HealthStatus(Exposition& m, const Health& h) {
+  m.Family("gpuhost_health_status", "gauge",
+           "GET /healthz's status: 1 for the one it has, 0 for the others.");
+  for (const char* st :
+       {"ok", "degraded", "failed", "stale", "unfinished", "no-state", "invalid-state"}) {
+    m.Sample(Label("status", st), h.status == st ? 1 : 0);
+  }
 }
 
 // KVM, libvirt, the VMs and who has each vfio GPU (docs/status-api.md).
@@ -168,11 +194,13 @@ std::string RenderMetrics(const View& v) {
 
   m.Family("gpuhost_build_info", "gauge", "The gpuhost-agent serving these metrics (always 1).");
   m.Sample(Label("version", v.build.version) + "," + Label("openssl", v.build.openssl_version), 1);
+  NodeInfo(m, v);
   m.Family("gpuhost_state_loaded", "gauge",
            "1 when the agent's state file was read and is valid, 0 when missing or invalid.");
   m.Sample(s ? 1 : 0);
   m.Family("gpuhost_healthy", "gauge", "1 when GET /healthz answers 200.");
   m.Sample(h.http_status == 200 ? 1 : 0);
+  HealthStatus(m, h);
   Freshness fresh = JudgeFreshness(v);
   m.Family("gpuhost_result_current", "gauge",
            "1 when the result is this boot's and the last run started in this boot finished.");
@@ -233,11 +261,19 @@ std::string RenderMetrics(const View& v) {
   m.Sample(static_cast<double>(s->checks.size()));
   m.Family("gpuhost_checks_failed", "gauge", "Read-back checks of the last run that failed.");
   m.Sample(checks_failed);
+  auto params = KernelParamRows(*s);
   int params_missing = 0;
-  for (const auto& p : KernelParamRows(*s)) params_missing += p.in_effect ? 0 : 1;
+  for (const auto& p : params) params_missing += p.in_effect ? 0 : 1;
   m.Family("gpuhost_kernel_params_missing", "gauge",
            "Kernel parameters the plan wants that the running kernel was not booted with.");
   m.Sample(params_missing);
+  m.Family("gpuhost_kernel_param_in_effect", "gauge",
+           "Per kernel parameter the plan wants: 1 when /proc/cmdline has it, 0 until a reboot.");
+  // The metrics carry no secret from the command line: a wanted rd.luks.key=FILE
+  // is named by its hidden form, as the API's in_effect shows it.
+  for (const auto& p : params) {
+    m.Sample(Label("param", inventory::RedactCmdline(p.param)), p.in_effect ? 1 : 0);
+  }
   m.Family("gpuhost_reboot_requested", "gauge", "1 when the last run asked for a reboot.");
   m.Sample(s->reboot_requested ? 1 : 0);
   m.Family("gpuhost_warnings", "gauge", "Warnings of the last run.");

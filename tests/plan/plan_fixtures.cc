@@ -6,6 +6,9 @@ namespace gpuhost::testing {
 
 void BuildGpuServer(const std::string& root) {
   SysfsBuilder b(root);
+  // A serial with the padding and a quote some firmware puts there: label escaping.
+  b.SetIdentity("4f2a6d1c9e8b47a3b5c2d1e0f9a8b7c6", "4c4c4544-0051-3510-8052-b4c04f4d3732",
+                "  SN \"17\"  ");
   b.AddIommuUnit("dmar0", "DMAR");
   b.AddSysctlDefaults();
   b.Add(RootPort("0000:00:1c.0", 1));

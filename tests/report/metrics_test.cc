@@ -4,6 +4,7 @@
 
 #include "base/fileio.h"
 #include "report/state_fixtures.h"
+#include "report/status_json.h"
 #include "support/test_env.h"
 
 namespace gpuhost::testing {
@@ -73,6 +74,81 @@ TEST(MetricsTest, PromtoolAcceptsEveryFixture) {
   ExpectPromtoolClean(report::RenderMetrics(Loaded(H200State())));
   TempDir dir;
   ExpectPromtoolClean(report::RenderMetrics(Loaded(GpuServerState(dir.path()))));
+}
+
+// The ids the agent recorded, with serve's host name: one series to join
+// other inventories on. The fixture's serial carries quotes (label escaping).
+TEST(MetricsTest, NodeInfoNamesTheMachine) {
+  TempDir dir;
+  std::string m = report::RenderMetrics(Loaded(GpuServerState(dir.path())));
+  EXPECT_TRUE(HasLine(m,
+                      "gpuhost_node_info{hostname=\"h200\","
+                      "machine_id=\"4f2a6d1c9e8b47a3b5c2d1e0f9a8b7c6\","
+                      "product_uuid=\"4c4c4544-0051-3510-8052-b4c04f4d3732\","
+                      "product_serial=\"SN \\\"17\\\"\"} 1"))
+      << m;
+  ExpectPromtoolClean(m);
+  // A micro-VM without SMBIOS or a machine id (the H200 capture): empty
+  // values, which Prometheus treats as absent labels.
+  m = report::RenderMetrics(Loaded(H200State()));
+  EXPECT_TRUE(HasLine(m,
+                      "gpuhost_node_info{hostname=\"h200\",machine_id=\"\",product_uuid=\"\","
+                      "product_serial=\"\"} 1"))
+      << m;
+  // Without a state only the host name is known; the series is still there.
+  report::View v;
+  v.hostname = "gpu-17";
+  m = report::RenderMetrics(v);
+  EXPECT_NE(m.find("gpuhost_node_info{hostname=\"gpu-17\",machine_id=\"\""), std::string::npos)
+      << m;
+}
+
+// The page's JSON carries the same ids, under machine.identity.
+TEST(MetricsTest, NodeIdsAreInTheApiToo) {
+  TempDir dir;
+  auto j = report::StatusJson(Loaded(GpuServerState(dir.path())));
+  EXPECT_EQ(j["machine"]["identity"]["machine_id"], "4f2a6d1c9e8b47a3b5c2d1e0f9a8b7c6");
+  EXPECT_EQ(j["machine"]["identity"]["product_uuid"], "4c4c4544-0051-3510-8052-b4c04f4d3732");
+  EXPECT_EQ(j["machine"]["identity"]["product_serial"], "SN \"17\"");
+}
+
+TEST(MetricsTest, HealthStatusIsOneOfSeven) {
+  std::string m = report::RenderMetrics(Loaded(H200State()));
+  EXPECT_TRUE(HasLine(m, "gpuhost_health_status{status=\"degraded\"} 1")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_health_status{status=\"failed\"} 0"));
+  auto s = H200State();
+  s.errors = {{"apply", "bind-vfio 0000:00:06.0 failed"}};
+  m = report::RenderMetrics(Loaded(s));
+  EXPECT_TRUE(HasLine(m, "gpuhost_health_status{status=\"failed\"} 1")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_health_status{status=\"degraded\"} 0"));
+  report::View none;
+  m = report::RenderMetrics(none);
+  EXPECT_TRUE(HasLine(m, "gpuhost_health_status{status=\"no-state\"} 1")) << m;
+  int ones = 0;
+  for (size_t at = m.find("gpuhost_health_status{"); at != std::string::npos;
+       at = m.find("gpuhost_health_status{", at + 1)) {
+    ones += m.compare(m.find('}', at), 4, "} 1\n") == 0;
+  }
+  EXPECT_EQ(ones, 1) << m;
+}
+
+// Which parameter is missing, not only how many: an alert names it.
+TEST(MetricsTest, EachWantedKernelParamSaysWhetherItIsInEffect) {
+  auto s = H200State();
+  s.inventory.system.cmdline = "BOOT_IMAGE=/vmlinuz intel_iommu=on";
+  s.kernel_params_missing = {"iommu=pt"};
+  std::string m = report::RenderMetrics(Loaded(s));
+  EXPECT_TRUE(HasLine(m, "gpuhost_kernel_param_in_effect{param=\"intel_iommu=on\"} 1")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_kernel_param_in_effect{param=\"iommu=pt\"} 0")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_kernel_params_missing 1"));
+  ExpectPromtoolClean(m);
+  // A secret the policy wants on the line stays hidden here too (inventory/redact.h).
+  s.plan.kernel_params.push_back("rd.luks.key=/etc/luks/root.key");
+  s.kernel_params_missing.push_back("rd.luks.key=/etc/luks/root.key");
+  m = report::RenderMetrics(Loaded(s));
+  EXPECT_TRUE(HasLine(m, "gpuhost_kernel_param_in_effect{param=\"rd.luks.key=<redacted>\"} 0"))
+      << m;
+  EXPECT_EQ(m.find("root.key"), std::string::npos) << m;
 }
 
 TEST(MetricsTest, ParsesRfc3339) {

@@ -246,6 +246,16 @@ void SysfsBuilder::AddNic(const std::string& address, const std::string& iface) 
   fs::create_directories(root_ + DevicePath(address) + "/net/" + iface);
 }
 
+void SysfsBuilder::SetIdentity(const std::string& machine_id, const std::string& product_uuid,
+                               const std::string& product_serial) {
+  if (!machine_id.empty()) Write("/etc/machine-id", machine_id + "\n");
+  const std::string dmi = "/sys/devices/virtual/dmi/id";
+  if (!product_uuid.empty()) Write(dmi + "/product_uuid", product_uuid + "\n");
+  if (!product_serial.empty()) Write(dmi + "/product_serial", product_serial + "\n");
+  fs::create_directories(root_ + dmi);
+  Link("/sys/class/dmi/id", dmi);
+}
+
 void SysfsBuilder::AddSysctlDefaults() {
   for (const char* kv : {"kernel/kptr_restrict=0",
                          "kernel/dmesg_restrict=0",

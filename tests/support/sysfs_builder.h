@@ -70,6 +70,11 @@ class SysfsBuilder {
   void Link(const std::string& path, const std::string& target);
   // /proc/sys entries with the kernel's usual defaults for the hardening keys.
   void AddSysctlDefaults();
+  // /etc/machine-id and the SMBIOS ids as the kernel shows them: files under
+  // /sys/devices/virtual/dmi/id, /sys/class/dmi/id a link there. Each value
+  // is written as given plus a newline; "" leaves that file out.
+  void SetIdentity(const std::string& machine_id, const std::string& product_uuid,
+                   const std::string& product_serial);
   void Write(const std::string& path, const std::string& content);
   void Remove(const std::string& path);
   // The function's directory under /sys/devices (root-relative).
