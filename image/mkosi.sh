@@ -162,7 +162,6 @@ unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
 ' mkosi.sh "${args[@]}" "$@"
 # Checksums over what this build wrote (still under the lock: the next build must not race them).
 if [[ $verb == build && -f "$root/build/$variant/image.raw" ]]; then
-    "$here/sums.sh" "$root/build/$variant"
     # What moved on the mirror since the recipe's lock was recorded: a few lines, never fatal
     # (strict builds already stopped in the finalize check when anything differed).
     # Recipes without a lock (recipes/bare-trixie, a boot-time baseline, not a product image)
@@ -174,6 +173,8 @@ if [[ $verb == build && -f "$root/build/$variant/image.raw" ]]; then
     else
         echo "packages-lock: $lock: none for this recipe, nothing compared"
     fi
+    # After packages.moved: a rebuild rewrites it, and sums taken before would not match it.
+    "$here/sums.sh" "$root/build/$variant"
     echo "$(date -u +%FT%TZ) $variant $kind $(( $(date +%s) - t0 ))s $(git -C "$root" rev-parse --short HEAD)" \
         >>"$cache/build-times.log"
 fi
