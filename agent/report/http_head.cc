@@ -7,15 +7,11 @@
 #include "report/http_server.h"
 
 namespace gpuhost::report {
-namespace {
-
 // RFC 9110 5.6.2 tchar.
 bool IsTokenChar(char ch) {
   return std::isalnum(static_cast<unsigned char>(ch)) ||
          std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
 }
-
-}  // namespace
 
 HeadCheck CheckHead(std::string_view head, const HttpLimits& limits) {
   HeadCheck c;

@@ -16,6 +16,9 @@ struct HeadCheck {
   std::string head;       // the head without Range and If-Range headers
 };
 
+// RFC 9110 tchar: what a method or a header field name is made of.
+bool IsTokenChar(char ch);
+
 // `head` is a complete head: request line, header lines, blank line, each
 // ending in CRLF. 400 for control characters (bare CR or LF, NUL), a field
 // name that is not a token ("Host : x", obs-fold lines) or two Host headers;

@@ -4,14 +4,10 @@
 #include <cctype>
 
 #include "base/strings.h"
+#include "report/http_head.h"
 
 namespace gpuhost::report {
 namespace {
-
-bool IsTokenChar(char ch) {
-  return std::isalnum(static_cast<unsigned char>(ch)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
-}
 
 // True when the comma-separated list `value` holds `option` (any case).
 bool HasOption(std::string_view value, std::string_view option) {
