@@ -94,7 +94,18 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-# nginx with the same response headers, so the bytes on the wire match too.
+# nginx with the same response headers, so the bytes on the wire match too
+# (one file, included by the plain and the TLS server).
+cat >"$TMP/site.conf" <<'EOF'
+    add_header Content-Security-Policy "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    add_header X-Content-Type-Options nosniff;
+    add_header X-Frame-Options DENY;
+    add_header Referrer-Policy no-referrer;
+    add_header Cross-Origin-Resource-Policy same-origin;
+    add_header Cache-Control no-store;
+    location = /api/v1/status { default_type application/json; }
+    location = /metrics { default_type "text/plain; version=0.0.4; charset=utf-8"; }
+EOF
 cat >"$TMP/nginx.conf" <<EOF
 worker_processes $NGINX_WORKERS;
 pid $TMP/nginx.pid;
@@ -110,14 +121,7 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT;
     root $TMP/www;
-    add_header Content-Security-Policy "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-    add_header X-Content-Type-Options nosniff;
-    add_header X-Frame-Options DENY;
-    add_header Referrer-Policy no-referrer;
-    add_header Cross-Origin-Resource-Policy same-origin;
-    add_header Cache-Control no-store;
-    location = /api/v1/status { default_type application/json; }
-    location = /metrics { default_type "text/plain; version=0.0.4; charset=utf-8"; }
+    include $TMP/site.conf;
   }
   server {
     listen 127.0.0.1:$NGINX_TLS_PORT ssl;
@@ -125,14 +129,7 @@ http {
     ssl_certificate_key $TMP/tls.key;
     ssl_protocols TLSv1.2 TLSv1.3;
     root $TMP/www;
-    add_header Content-Security-Policy "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-    add_header X-Content-Type-Options nosniff;
-    add_header X-Frame-Options DENY;
-    add_header Referrer-Policy no-referrer;
-    add_header Cross-Origin-Resource-Policy same-origin;
-    add_header Cache-Control no-store;
-    location = /api/v1/status { default_type application/json; }
-    location = /metrics { default_type "text/plain; version=0.0.4; charset=utf-8"; }
+    include $TMP/site.conf;
   }
 }
 EOF
