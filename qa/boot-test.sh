@@ -1,5 +1,6 @@
 #!/bin/bash
-# `make qa`: boot the built image twice under qemu, headless, and check both boots.
+# `make qa` (and `make qa-data-disk`): boot the built image twice under qemu, headless, and check
+# both boots with both judges: qa/check.py (scenario first/second) and qa/check_data_disk.py.
 #
 #   qa/boot-test.sh     (IMAGE, PROFILE, QA_PORT, QA_TIMEOUT, ACCEL, KEEP_WORK; see qa/lib.sh)
 #   QA_BOOTS=first      only the first boot
@@ -7,35 +8,55 @@
 # The disk is a qcow2 overlay of the built image (the image file never changes), attached
 # WITHOUT snapshot=on, so the second boot sees what the first one wrote.
 #
-# Boot 1 ("first", first boot of the image), with the test policy qa/policy.json and the extra
-# PCI devices of qa/lib.sh (edu, an e1000e NIC kept on the host, a non-boot bochs-display with an
-# ich9-intel-hda companion), checks (qa/check.py first):
-#   system "running", no failed units, gpuhost-agent.service succeeded, state.json result
-#   ok/degraded, state.json inventory lists every function in /sys/bus/pci/devices; edu, the
-#   secondary display and its audio function on vfio-pci with /dev/vfio/<group>, bind actions
-#   "done"; the boot VGA, the e1000e and the virtio functions on their drivers with no
-#   driver_override and no bind action; the default route on the management NIC; the kernel
+# The machine, on both boots: qa/lib.sh's (edu, an e1000e NIC kept on the host, a non-boot
+# bochs-display with an ich9-intel-hda companion) plus the data disk (issue 20; formerly two more
+# boots of its own, qa/data-disk-test.sh): a conventional PCI bridge (pcie-pci-bridge on its own
+# root port: everything behind it is one IOMMU group) holding a second bochs-display and a
+# virtio-blk disk with an ext4 file system, mounted at /var/lib/libvirt/images through the
+# fstab.extra credential. The test policy passes every non-boot bochs-display through, so the plan
+# wants the bridge's display on vfio-pci; its group holds a disk the host uses, so it must stay on
+# the host with one warning, and the run's result is "degraded" (QA_DATA_DISK=yes tells
+# qa/check.py). qa/pxe-test.sh, qa/held-test.sh, qa/boot-time.sh and qa/nvidia-boot-test.sh boot
+# qa/lib.sh's machine without it.
+#
+# Data disk, both boots (qa/check_data_disk.py): the disk is mounted and on virtio-pci; the
+#   bridge's display and every function of its group untouched (own driver, no driver_override,
+#   no bind action, not in the agent's udev rule); the agent says why (the warning or the GPU's
+#   reason on /api/v1/status names the mount or the disk) and the API keeps the display on the
+#   host; the other display on vfio-pci; no failed units; /healthz 200.
+# Boot 1 ("first", first boot of the image), with the test policy qa/policy.json, checks
+# (qa/check.py first):
+#   system "running", no failed units, gpuhost-agent.service succeeded, state.json result "degraded"
+#   with exactly one warning, the bridge display's (stays on the host: its IOMMU group holds the
+#   disk mounted at /var/lib/libvirt/images), state.json inventory lists every function in
+#   /sys/bus/pci/devices; one IOMMU group holds the bridge's display and disk and no other endpoint;
+#   edu, the secondary display and its audio function on vfio-pci with /dev/vfio/<group>, bind
+#   actions "done", and no other function on vfio-pci; the boot VGA, the e1000e, the virtio
+#   functions, the bridge's display (bochs-drm) and the data disk (virtio-pci) on their drivers with
+#   no driver_override and no bind action; the default route on the management NIC; the kernel
 #   parameters baked into the UKI (.cmdline of image.efi) all in /proc/cmdline; every sysctl of
 #   /etc/sysctl.d/90-gpuhost-hardening.conf reads back (sysctl -n); no priority-err journal line
-#   from gpuhost-agent; /healthz 200, /api/v1/status 200 JSON, /metrics 200 with
-#   gpuhost_healthy 1, through the port forward. First boot (qa/first_boot.py): the image file
-#   has no machine-id and no SSH host key (read with debugfs), the guest has a machine-id of its
-#   own and ED25519/RSA/ECDSA host keys made at this boot, root's authorized_keys holds the key
-#   qa handed in as the ssh.authorized_keys.root SMBIOS credential (mode 600), root is locked,
-#   systemd-firstboot finished without a prompt, locale/timezone/hostname are the recipe's
-#   presets and the image's vconsole.conf has its keymap.
+#   from gpuhost-agent; /healthz 200 "degraded" naming the bridge display, /api/v1/status 200 JSON,
+#   /metrics 200 with gpuhost_healthy 1, the result degraded and 2 GPUs on the host, 1 on vfio,
+#   through the port forward. First boot (qa/first_boot.py): the image file has no machine-id and no
+#   SSH host key (read with debugfs), the guest has a machine-id of its own and ED25519/RSA/ECDSA
+#   host keys made at this boot, root's authorized_keys holds the key qa handed in as the
+#   ssh.authorized_keys.root SMBIOS credential (mode 600), root is locked, systemd-firstboot
+#   finished without a prompt, locale/timezone/hostname are the recipe's presets and the image's
+#   vconsole.conf has its keymap.
 #   libvirt (qa/libvirt_vm.py, both boots): the probe defines (never starts) gpuhost-qa-vm with
-#   edu and both display functions as PCI host devices through the real libvirtd; serve's own
+#   edu and both functions of the secondary display (found by its audio function, so never the
+#   bridge's display) as PCI host devices through the real libvirtd; serve's own
 #   reading shows it on /api/v1/status (VM shut off with the three devices, the display GPU's
 #   owner, a two-function <hostdev> snippet), the page and /metrics. First boot, after the
 #   report: gpuhost-agent restore, then the agent unit again while libvirtd runs: every bind
 #   goes through libvirt (virNodeDeviceDetachFlags, "through libvirt"), and the API then has
 #   libvirt's domain capabilities (PCI hostdev with the vfio backend).
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
-# Boot 2 ("second", the same disk again) checks the same, and: every action in state.json is
-#   unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the inventory
-#   saw the vfio functions on vfio-pci (the agent-written udev rules bound them at boot); the
-#   machine-id and the SSH host keys are those of the first boot.
+# Boot 2 ("second", the same disk and data disk again) checks the same, and: every action in
+#   state.json is unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the
+#   inventory saw the vfio functions on vfio-pci (the agent-written udev rules bound them at
+#   boot); the machine-id and the SSH host keys are those of the first boot.
 # Prints each check with what it found and the time from qemu start to the first /healthz
 # answer. On failure: the serial log, the probe report (unit states, PCI functions, journal
 # excerpts), exit 1; the work directory is kept.
@@ -61,14 +82,40 @@ disk=$qa_work/disk.qcow2
 qemu-img create -q -f qcow2 -b "$qa_image" -F raw "$disk"
 export SNAPSHOT=off DISK_FORMAT=qcow2
 
+# The data disk (issue 20), on both boots: a conventional PCI bridge (pcie-pci-bridge on its own
+# root port; everything behind it is one IOMMU group) holding a second bochs-display and a
+# virtio-blk disk with an ext4 file system, mounted at /var/lib/libvirt/images through the
+# fstab.extra credential. Added after qa/lib.sh's devices, so their addresses do not move.
+data=$qa_work/data.img
+truncate -s 64M "$data"
+mkfs.ext4 -q -L gpuhost-qa-data "$data"
+# x-systemd.device-timeout: systemd waits 90 s for the disk by default, counted from early boot;
+# under TCG on a loaded machine udevd itself started later than that (seen: the mount's
+# dependency failed, emergency mode). The disk must still be mounted before the agent runs.
+fstab='LABEL=gpuhost-qa-data /var/lib/libvirt/images ext4 defaults,x-systemd.device-timeout=10min 0 2'
+data_disk_args=(
+    -device pcie-root-port,id=qa_rp_br,chassis=14
+    -device pcie-pci-bridge,id=qa_br,bus=qa_rp_br
+    -device bochs-display,bus=qa_br,addr=1
+    -drive if=none,id=qa_data,format=raw,file="$data"
+    -device virtio-blk-pci,bus=qa_br,addr=2,drive=qa_data
+    -smbios "$(qa_cred fstab.extra "$(printf '%s\n' "$fstab" | qa_b64)")"
+)
+export QA_DATA_DISK=yes   # qa/check.py: the bridge's display and disk are there, and kept
+
 summary=()
 prev=
 for b in $boots; do
-    qa_boot "$b" "$disk"
+    qa_boot "$b" "$disk" "${data_disk_args[@]}"
     qa_wait_http
     qa_fetch_http
     qa_wait_probe
-    QA_PREV_DIR=$prev qa_check "$b"
+    # Both judges run and print; either failing fails the boot.
+    rc_check=0 rc_data=0
+    QA_PREV_DIR=$prev python3 "$qa_here/check.py" "$b" "$qa_dir" || rc_check=$?
+    python3 "$qa_here/check_data_disk.py" "$b" "$qa_dir" || rc_data=$?
+    (( rc_check == 0 )) || qa_fail "checks failed for scenario $b (see above)"
+    (( rc_data == 0 )) || qa_fail "data-disk checks failed on the $b boot (see above)"
     qa_timing
     qa_keep
     qa_poweroff

@@ -14,7 +14,14 @@ SCENARIO is one of:
           system loaded by iPXE), a machine-id made at this boot
 Prints one line per check ("ok", "FAIL" or "info", then what was found) and exits 1 when any
 check failed. Environment: QA_UKI (the image's UKI, for its baked .cmdline), QA_PREV_DIR (the
-previous boot's DIR, for "second").
+previous boot's DIR, for "second"), QA_DATA_DISK=yes (qa/boot-test.sh: the machine also has the
+data-disk bridge, a pcie-pci-bridge holding a second bochs-display and a virtio-blk disk mounted
+at /var/lib/libvirt/images, all in one IOMMU group; qa/check_data_disk.py judges that group in
+detail). With it, the bridge's display and disk must be there and kept on their drivers, the
+root disk and the secondary display are the ones outside that group, and the run's result must be
+"degraded" with exactly one warning, the bridge display's (it stays on the host because its
+group holds the mounted disk); /healthz says so, /metrics has that result and two GPUs on the
+host, one on vfio. Without it, none of that group may be there and the result is ok/degraded.
 """
 import json
 import os
@@ -103,15 +110,46 @@ def find(pred):
     return [f for f in pci.values() if pred(f)]
 
 
+def is_display(f):  # bochs-display: 1234:1111 like the boot VGA, but class 0380
+    return f["id"] == "1234:1111" and f["class"] == "038000"
+
+
+def is_vblk(f):
+    return f["id"].startswith("1af4:") and f["class"].startswith("0100")
+
+
+# The data-disk bridge (QA_DATA_DISK=yes): the one IOMMU group that holds a bochs-display and a
+# virtio-blk disk. Its functions are set apart; everything else is judged as without it.
+MOUNT = "/var/lib/libvirt/images"
+data_disk = os.environ.get("QA_DATA_DISK") == "yes"
+bridge = set()
+if data_disk:
+    by_group = {}
+    for f in pci.values():
+        by_group.setdefault(f["group"], []).append(f)
+    shared = [g for g, fs in by_group.items() if g != "-" and any(is_display(f) for f in fs)
+              and any(is_vblk(f) for f in fs)]
+    ends = [f for f in by_group[shared[0]] if not f["class"].startswith("06")] if len(shared) == 1 else []
+    check("data-disk bridge: one IOMMU group holds a bochs-display and a virtio-blk disk, no other endpoint",
+          len(shared) == 1 and len(ends) == 2 and sum(map(is_display, ends)) == 1 and sum(map(is_vblk, ends)) == 1,
+          "; ".join(f"group {g}: " + ", ".join(f"{f['address']} {f['id']} class={f['class']} {f['driver']}"
+                                               for f in by_group[g]) for g in shared) or "no such group")
+    if len(shared) == 1:
+        bridge = {f["address"] for f in by_group[shared[0]]}
+
 roles = {
     "boot VGA (VGA 1234:1111)": find(lambda f: f["class"] == "030000" and f.get("boot_vga") == "1"),
-    "secondary display (bochs-display 1234:1111)": find(lambda f: f["id"] == "1234:1111" and f["class"] == "038000"),
+    "secondary display (bochs-display 1234:1111)": find(lambda f: is_display(f) and f["address"] not in bridge),
     "HDMI-audio companion (ich9-intel-hda 8086:293e)": find(lambda f: f["id"] == "8086:293e"),
     "edu (1234:11e8)": find(lambda f: f["id"] == "1234:11e8"),
     "second NIC (e1000e 8086:10d3)": find(lambda f: f["id"] == "8086:10d3"),
     "management NIC (virtio-net)": find(lambda f: f["id"].startswith("1af4:") and f["class"].startswith("0200")),
-    "root disk (virtio-blk)": find(lambda f: f["id"].startswith("1af4:") and f["class"].startswith("0100")),
+    "root disk (virtio-blk)": find(lambda f: is_vblk(f) and f["address"] not in bridge),
 }
+if data_disk:
+    roles["bridge display (bochs-display 1234:1111 behind the pcie-pci-bridge)"] = find(
+        lambda f: is_display(f) and f["address"] in bridge)
+    roles["data disk (virtio-blk behind the pcie-pci-bridge)"] = find(lambda f: is_vblk(f) and f["address"] in bridge)
 if pxe:  # no disk: the root file system came over the network
     del roles["root disk (virtio-blk)"]
 for role, fs in roles.items():
@@ -139,6 +177,9 @@ if scenario == "held":
     vfio_roles = ["edu (1234:11e8)"]
 if pxe:
     del kept["root disk (virtio-blk)"]
+if data_disk:  # the policy wants the bridge display on vfio; its group holds the mounted disk
+    kept["bridge display (bochs-display 1234:1111 behind the pcie-pci-bridge)"] = "bochs-drm"
+    kept["data disk (virtio-blk behind the pcie-pci-bridge)"] = "virtio-pci"
 
 actions = state.get("actions", []) if state else []
 binds = {a.get("target"): a for a in actions if a.get("kind") == "bind-vfio"}
@@ -176,12 +217,28 @@ else:
 # ---- state.json ----
 if state:
     res = state.get("result")
+    warnings = state.get("warnings", [])
     if scenario == "held":
         check("state.json result failed", res == "failed", res)
+    elif data_disk:
+        check("state.json result degraded (the bridge display stays on the host)", res == "degraded", res)
     else:
         check("state.json result ok/degraded", res in ("ok", "degraded"), res)
-    for w in state.get("warnings", []):
+    for w in warnings:
         info("state.json warning", f"{w.get('where')}: {w.get('message')}")
+    if data_disk:
+        # Exactly one warning, and it is the bridge display's: wanted on vfio, kept because its
+        # IOMMU group holds the disk mounted at MOUNT. Any other warning is new and fails.
+        bd = one("bridge display (bochs-display 1234:1111 behind the pcie-pci-bridge)")
+        dd = one("data disk (virtio-blk behind the pcie-pci-bridge)")
+        expected = (f"wanted on vfio but stays on the host: IOMMU group {bd['group']} holds {dd['address']} "
+                    if bd and dd else None)
+        ok_w = [w for w in warnings if expected and w.get("where") == bd["address"]
+                and w.get("message", "").startswith(expected) and f"mounted at {MOUNT}" in w.get("message", "")]
+        check("state.json warnings: exactly the bridge display's (stays on the host, its group holds the "
+              "mounted data disk)", len(warnings) == 1 and len(ok_w) == 1,
+              f"{len(warnings)} warning(s): " + " | ".join(f"{w.get('where')}: {w.get('message')}" for w in warnings)
+              if warnings else "none")
     for e in state.get("errors", []):
         (info if scenario == "held" else lambda n, f: check(n, False, f))("state.json error",
                                                                          f"{e.get('where')}: {e.get('message')}")
@@ -273,6 +330,13 @@ for role, drv in kept.items():
 policy_vfio = {f["address"] for f in (display, hda, edu) if f}
 unexpected = [f"{t} ({a.get('outcome')})" for t, a in binds.items() if t not in policy_vfio]
 check("no bind action outside the policy's functions", not unexpected, ", ".join(unexpected) or "none")
+# Every function on vfio-pci is one the policy passes through (held: the held display is not).
+on_vfio = {a for a, f in pci.items() if f["driver"] == "vfio-pci"}
+want_vfio = {edu["address"]} if scenario == "held" and edu else policy_vfio
+check("functions on vfio-pci: exactly " + ("edu" if scenario == "held" else "the display, its audio function and edu"),
+      len(policy_vfio) == 3 and (on_vfio - {hda["address"] if hda else ""} == want_vfio if scenario == "held"
+                                 else on_vfio == want_vfio),
+      " ".join(sorted(on_vfio)) or "none")
 # the management NIC still carries the default route
 check("default route on the management NIC", "via 10.0.2.2" in first(keys, "default-route"), first(keys, "default-route"))
 
@@ -351,6 +415,11 @@ if scenario == "held":
     check("/healthz 503 with the reason (the holder's pid and process)",
           code == "503" and hp is not None and hp.group(1) in body and first(keys, "hold-comm") in body,
           f"{code} {body.strip()[:300]}")
+elif data_disk:
+    bd = one("bridge display (bochs-display 1234:1111 behind the pcie-pci-bridge)")
+    check("/healthz 200 degraded, naming the bridge display",
+          code == "200" and body.startswith("degraded") and bd is not None and bd["address"] in body,
+          f"{code} {body.strip()[:300]}")
 else:
     check("/healthz 200", code == "200" and body.startswith(("ok", "degraded")), f"{code} {body.strip()[:200]}")
 code, body = http("api_v1_status")
@@ -365,6 +434,17 @@ m = re.search(r"^gpuhost_healthy(?:\{[^}]*\})? (\S+)", body, re.M)
 want = "0" if scenario == "held" else "1"
 check(f"/metrics 200, gpuhost_healthy {want}", code == "200" and m is not None and float(m.group(1)) == float(want),
       f"{code}, {len(body.splitlines())} lines, gpuhost_healthy {m.group(1) if m else 'absent'}")
+if data_disk:
+    bd = one("bridge display (bochs-display 1234:1111 behind the pcie-pci-bridge)")
+    lines = body.splitlines()
+    want_lines = ['gpuhost_apply_result{result="degraded"} 1', 'gpuhost_apply_result{result="ok"} 0',
+                  'gpuhost_gpus{assignment="host"} 2', 'gpuhost_gpus{assignment="vfio"} 1']
+    missing = [w for w in want_lines if w not in lines]
+    bd_info = [l for l in lines if bd and l.startswith("gpuhost_gpu_info{") and f'address="{bd["address"]}"' in l]
+    check("/metrics: result degraded, GPUs 2 on the host (boot VGA, bridge display) and 1 on vfio",
+          code == "200" and not missing and len(bd_info) == 1 and 'assignment="host"' in bd_info[0]
+          and bd_info[0].endswith(" 1"),
+          (f"missing: {missing}; " if missing else "") + (bd_info[0] if bd_info else "no gpuhost_gpu_info for the bridge display"))
 
 # ---- first boot: presets, machine identity, SSH key credential (qa/first_boot.py) ----
 # (sys.argv[1]: disk boots only; other scenarios judged like "first" have no image file.)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Judges one boot of qa/data-disk-test.sh: qa/check_data_disk.py BOOT DIR
+"""Judges the data disk on one boot of qa/boot-test.sh: qa/check_data_disk.py BOOT DIR
 
 The display behind the conventional PCI bridge shares its IOMMU group with the virtio-blk data
 disk mounted at /var/lib/libvirt/images. Required on every boot: the disk is mounted and on

@@ -3,7 +3,9 @@
 # Debian 13 image booted on the same qa machine (recipes/bare-trixie: kernel + systemd, same boot
 # chain, same kernel and qemu settings).
 #   1. Boot time: qemu start -> first /healthz answer of the product's first boot (kept by
-#      boot-test.sh) next to qemu start -> the stock image's login prompt, and their ratio.
+#      boot-test.sh) next to qemu start -> the stock image's login prompt, and their ratio. The
+#      product's boot also carries boot-test.sh's data-disk bridge (a second bochs-display and a
+#      64 MiB ext4 disk mounted at /var/lib/libvirt/images); the stock boot has qa/lib.sh's machine.
 #   2. Hardening: kernel-hardening-checker (qa/hardening-tool.sh) on each image's kernel config
 #      (build/<recipe>/image.kconfig), booted /proc/cmdline and `sysctl -a` (probe reports);
 #      OK/FAIL counts side by side; fails on a FAIL of the product image that is not in

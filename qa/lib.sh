@@ -1,4 +1,5 @@
-# qa/lib.sh: shared by qa/boot-test.sh and qa/held-test.sh (bash; sourced, not run).
+# qa/lib.sh: shared by qa/boot-test.sh, qa/held-test.sh, qa/pxe-test.sh, qa/boot-time.sh and
+# qa/nvidia-boot-test.sh (bash; sourced, not run).
 #
 # One boot = qa_boot NAME [qemu args...], qa_wait_http, qa_fetch_http, qa_wait_probe, qa_check
 # SCENARIO, qa_poweroff. Every boot gets the same machine: image/vm.sh's q35 + intel-iommu +
@@ -13,6 +14,10 @@
 #   - a non-boot display GPU on its own pcie-root-port: bochs-display (1234:1111, class 0380) as
 #     function 0 and ich9-intel-hda (8086:293e, with a codec) as function 1 (HDMI-audio
 #     companion): policy vfio, both functions
+# qa/boot-test.sh (make qa) adds, on both its boots, the data-disk bridge: a pcie-pci-bridge on
+# its own root port holding a second bochs-display and a virtio-blk disk mounted at
+# /var/lib/libvirt/images (one IOMMU group: the display must stay on the host). The PXE, held,
+# boot-time and nvidia boots do not have it.
 #
 # Environment: IMAGE, PROFILE, QA_PORT (default 18080), QA_TIMEOUT (s per boot, default 420),
 # ACCEL, KEEP_WORK=1 (keep the work directory; it is kept anyway on failure).

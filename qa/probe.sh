@@ -120,6 +120,16 @@ libvirt_vm() {
     section domcaps-hostdev sh -c "virsh -c qemu:///system domcapabilities | sed -n '/<domain>/p;/<hostdev/,/<\/hostdev>/p'"
 }
 vm_report=$(libvirt_vm 2>&1)
+# libvirtd's unit runs it with --timeout 120: with no client for 120 s it exits, and serve (which
+# reads a running daemon, never starts one) then shows no VM. Under TCG on a loaded machine this
+# report and the host's libvirt checks after it took longer than that (seen: libvirtd gone before
+# the agent's run through libvirt below, and before the host asked serve). A client waiting for
+# events, in a transient unit of its own (it outlives this probe), holds the daemon for 15 minutes
+# at most; serve and the agent still have to find and use it themselves.
+if command -v virsh >/dev/null; then
+    systemd-run --quiet --collect --unit=gpuhost-qa-libvirt-hold \
+        virsh -c qemu:///system event --all --loop --timeout 900 >/dev/null 2>&1 || true
+fi
 {
     echo "GPUHOST-QA-BEGIN"
     echo "is-system-running: $state"
@@ -143,6 +153,7 @@ vm_report=$(libvirt_vm 2>&1)
     sysctls
     holder
     echo "$vm_report"
+    echo "libvirt-hold: $(systemctl is-active gpuhost-qa-libvirt-hold.service 2>&1) libvirtd=$(systemctl is-active libvirtd.service)"
     first_boot
     echo "state-dir: $(ls /var/lib/gpuhost 2>/dev/null | tr '\n' ' ')"
     section udev-rules cat /etc/udev/rules.d/70-gpuhost-vfio.rules
