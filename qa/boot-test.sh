@@ -52,6 +52,11 @@
 #   report: gpuhost-agent restore, then the agent unit again while libvirtd runs: every bind
 #   goes through libvirt (virNodeDeviceDetachFlags, "through libvirt"), and the API then has
 #   libvirt's domain capabilities (PCI hostdev with the vfio backend).
+# Remote libvirt (qa/check_remote_libvirt.py, both boots; issue 18): off on the first boot (no
+#   credentials: API, metrics and page say so); the second boot gets the demo's
+#   gpuhost.libvirt-tls-* credentials and the guest's 16514 on QA_PORT+1: on and listening, and the
+#   host's virsh over qemu+tls lists gpuhost-qa-vm as the allowed manager, and is refused as an
+#   intruder certificate of the same CA.
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk and data disk again) checks the same, and: every action in
 #   state.json is unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the
