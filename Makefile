@@ -5,7 +5,7 @@ CMAKE_ARGS ?=
 
 # Debian packages the agent's build and tests need.
 BUILD_DEPS := cmake g++ make pkg-config python3 pciutils pci.ids umockdev kmod \
-              libpci-dev libkmod-dev libsystemd-dev libvirt-dev libssl-dev \
+              libpci-dev libkmod-dev libsystemd-dev libvirt-dev libssl-dev libcpp-httplib-dev \
               nlohmann-json3-dev libgtest-dev \
               chromium prometheus systemd openssl
 

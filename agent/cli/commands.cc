@@ -82,9 +82,22 @@ const std::vector<Command>& Commands() {
        RunPlan},
       {"apply",
        "Bring the machine to the state its policy asks for; write the result file.",
-       "[--root DIR] [--policy FILE] [--dry-run] [--state-dir DIR] [--json]",
+       "[--root DIR] [--policy FILE] [--policy-url URL [--policy-default-url URL] "
+       "[--policy-ca FILE] [--policy-timeout-ms N]] [--dry-run] [--state-dir DIR] [--json]",
        {kRoot,
         kPolicy,
+        {"policy-url", true, false, "URL",
+         "A fleet node's policy: https:// URL with {uuid}, {serial} and {mac} filled in "
+         "(default: credential gpuhost.policy-url, then the policy's fleet.policy_url). "
+         "Falls back to the fleet default, the last good policy, the local one (docs/fleet.md)."},
+        {"policy-default-url", true, false, "URL",
+         "The fleet default (credential gpuhost.policy-default-url, policy fleet.default_url; "
+         "else the policy URL's directory + default.json)."},
+        {"policy-ca", true, false, "FILE",
+         "PEM CA the policy server's certificate must come from (credential gpuhost.policy-ca, "
+         "policy fleet.ca_file; else the system's CA bundle)."},
+        {"policy-timeout-ms", true, false, "N",
+         "Deadline of each policy fetch, connect included (default 5000)."},
         {"dry-run", false, false, "", "Decide and report; change nothing, write no state."},
         {"state-dir", true, false, "DIR",
          "Where state.json goes, under the root (default /var/lib/gpuhost)."},
@@ -149,6 +162,12 @@ const std::vector<Command>& Commands() {
          "read only while libvirtd or virtqemud is active)."},
         {"no-libvirt", false, false, "", "Do not read libvirt; show what the last run recorded."}},
        RunServe},
+      {"check-policy",
+       "Parse policy files as apply would (not the checks that need the machine, such as "
+       "hugepages against its memory); one line per file, 'FILE: ok' or the error.",
+       "--policy FILE [--policy FILE]...",
+       {{"policy", true, true, "FILE", "A policy file (repeatable)."}},
+       RunCheckPolicy},
   };
   return commands;
 }
@@ -235,6 +254,18 @@ int RunApply(const Args& args) {
   o.dry_run = args.Has("dry-run");
   o.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
   o.print_json = args.Has("json");
+  o.fleet.policy_url = args.Get("policy-url");
+  o.fleet.default_url = args.Get("policy-default-url");
+  o.fleet.ca_file = args.Get("policy-ca");
+  if (args.Has("policy-timeout-ms")) {
+    auto ms = ParseInt(args.Get("policy-timeout-ms"));
+    if (!ms || *ms < 1 || *ms > 600000) {
+      Err("apply", "--policy-timeout-ms '" + args.Get("policy-timeout-ms") +
+                       "': want a whole number of milliseconds 1..600000");
+      return 2;
+    }
+    o.fleet.timeout_ms = static_cast<int>(*ms);
+  }
   return run::RunAgent(o);
 }
 
