@@ -43,6 +43,13 @@ format:
 clean:
 	rm -rf $(BUILD)
 
+# The fleet as files (docs/fleet.md): one policy per node, the fleet default, Prometheus targets.
+FLEET_OUT ?= $(BUILD)/fleet
+.PHONY: fleet
+fleet: build
+	@test -n "$(FLEET)" || { echo "usage: make fleet FLEET=FILE [FLEET_OUT=DIR] (docs/fleet.md)" >&2; exit 2; }
+	python3 image/fleet.py --agent $(BUILD)/agent/gpuhost-agent --fleet $(FLEET) --out $(FLEET_OUT)
+
 -include fuzz.mk
 -include image/image.mk
 -include image/nvidia.mk

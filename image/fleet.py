@@ -191,6 +191,7 @@ def check_nodes(fleet, pattern, port):
     needed = re.findall(r"\{(uuid|serial|mac)\}", pattern)
     for n in fleet.nodes:
         line = n["line"]
+        errors_before = len(fleet.errors)
         if not NAME_RE.match(n["name"]):
             fleet.error(line, f"node name '{n['name']}' must be letters, digits, '.', '_', '-'")
         if "uuid" in n:
@@ -239,7 +240,8 @@ def check_nodes(fleet, pattern, port):
                 fleet.error(line, f"duplicate {key} '{value}' (also on line {seen[key][value]})")
             else:
                 seen[key][value] = line
-        if all(n.get(k) for k in needed):
+        # Its file, once its ids are right (a duplicate id is reported once, not twice).
+        if len(fleet.errors) == errors_before and all(n.get(k) for k in needed):
             name = re.sub(r"\{(uuid|serial|mac)\}", lambda m: n[m.group(1)], pattern)
             n["file"] = name
             if name == "default.json":
