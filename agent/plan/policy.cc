@@ -315,7 +315,9 @@ Status ParseFleet(const Reader& r, const json& f, Policy* p) {
     std::string path = std::string("fleet.") + key;
     auto v = r.String(f.at(key), path, "an https:// URL");
     if (!v.ok()) return v.status();
-    if (Status s = fleet::CheckTemplate(*v); !s.ok()) return r.AtValue(path, path + ": " + s.message());
+    if (Status s = fleet::CheckTemplate(*v); !s.ok()) {
+      return r.AtValue(path, path + ": " + s.message());
+    }
     *out = *v;
   }
   if (f.contains("comment")) {

@@ -103,8 +103,8 @@ Result<plan::Policy> PolicyFor(Fs& fs, const RunOptions& opts, const inventory::
   if (Status s = plan::CheckPolicyFits(*choice.policy, inv); !s.ok()) return s;
   if (!opts.dry_run) {
     if (Status s = KeepLastGood(fs, opts.state_dir, choice); !s.ok()) {
-      early->warnings.push_back({"policy", "cannot keep it as the last good policy: " +
-                                               s.ToString()});
+      early->warnings.push_back(
+          {"policy", "cannot keep it as the last good policy: " + s.ToString()});
     }
   }
   return choice.policy;

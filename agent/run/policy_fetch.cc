@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/clock.h"
 #include "base/fileio.h"
 #include "base/strings.h"
 #include "fetch/https_get.h"
@@ -230,8 +229,9 @@ Status KeepLastGood(Fs& fs, const std::string& state_dir, const PolicyChoice& ch
   if (!choice.policy.ok() || (src != fleet::kSourceNode && src != fleet::kSourceFleetDefault)) {
     return Status::Ok();
   }
-  json kept = {{"kept_at", NowRfc3339Utc()},
-               {"source", src},
+  // No time stamp in it: the same policy kept again is the same file, and
+  // WriteAtomic leaves it alone (a second run writes nothing).
+  json kept = {{"source", src},
                {"url", choice.origin.url},
                {"url_template", choice.origin.url_template},
                {"policy", choice.fetched_text}};

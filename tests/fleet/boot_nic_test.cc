@@ -50,8 +50,8 @@ class Tree {
 
 std::string Row(const std::string& iface, const std::string& dest, int metric,
                 const std::string& mask, const std::string& flags = "0003") {
-  return iface + "\t" + dest + "\t0100000A\t" + flags + "\t0\t0\t" + std::to_string(metric) +
-         "\t" + mask + "\t0\t0\t0";
+  return iface + "\t" + dest + "\t0100000A\t" + flags + "\t0\t0\t" + std::to_string(metric) + "\t" +
+         mask + "\t0\t0\t0";
 }
 
 TEST(BootNicTest, TheDefaultRoutesNicWithTheLowestMetric) {

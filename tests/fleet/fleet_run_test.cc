@@ -109,14 +109,16 @@ TEST_F(FleetRunTest, ABadFetchedPolicyFailsTheRunNamingTheUrlAndKeepsNothing) {
   const std::string kept = LastGood();
   ASSERT_FALSE(kept.empty());
   // Unknown key: the parser's error, with the URL, line and column.
-  server_->Put("/nodes/" + std::string(kUuid) + ".json", "{\"hardening\": \"strict\",\n \"gpu\": []}");
+  server_->Put("/nodes/" + std::string(kUuid) + ".json",
+               "{\"hardening\": \"strict\",\n \"gpu\": []}");
   EXPECT_EQ(Run(), 1);
   json st = State();
   EXPECT_EQ(st["result"], "failed");
   ASSERT_FALSE(st["errors"].empty());
   EXPECT_EQ(st["errors"][0]["where"], "policy");
-  EXPECT_EQ(st["errors"][0]["message"].get<std::string>().rfind(node_url_ + ":2:2: unknown key 'gpu'", 0),
-            0u)
+  EXPECT_EQ(
+      st["errors"][0]["message"].get<std::string>().rfind(node_url_ + ":2:2: unknown key 'gpu'", 0),
+      0u)
       << st["errors"].dump();
   EXPECT_EQ(st["policy"]["source"], "node");
   EXPECT_EQ(st["actions"], json::array()) << "nothing applied from a bad policy";

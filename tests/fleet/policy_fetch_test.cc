@@ -301,8 +301,8 @@ TEST_F(PolicyFetchTest, BadSettingsFailTheRun) {
                   .ok());
   c = Choose(FleetOptions{});
   ASSERT_FALSE(c.policy.ok());
-  EXPECT_EQ(c.policy.status().message().rfind("/etc/gpuhost/policy.json:1:28: fleet.policy_url: ", 0),
-            0u)
+  EXPECT_EQ(
+      c.policy.status().message().rfind("/etc/gpuhost/policy.json:1:28: fleet.policy_url: ", 0), 0u)
       << c.policy.status().message();
 }
 
