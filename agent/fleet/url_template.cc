@@ -95,15 +95,15 @@ Status CheckTemplate(std::string_view url) {
   if (url.size() < kScheme.size() || !EqualsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
     return Status::Invalid(quoted + ": not an https:// URL");
   }
+  if (url.find('#') != std::string_view::npos) {
+    return Status::Invalid(quoted + ": has a fragment ('#'), which is never sent to the server");
+  }
   for (char c : url) {
     if (c == '{' || c == '}') continue;
     if (!UrlChar(c)) {
       return Status::Invalid(quoted + ": has a character not allowed in a URL ('" +
                              Shown(std::string_view(&c, 1)) + "'; escape it as %XX)");
     }
-  }
-  if (url.find('#') != std::string_view::npos) {
-    return Status::Invalid(quoted + ": has a fragment ('#'), which is never sent to the server");
   }
   size_t end = AuthorityEnd(url);
   std::string_view authority =

@@ -135,7 +135,8 @@ TEST_F(PolicyFetchTest, AnInvalidFetchedPolicyFailsNamingTheUrlAndIsNotReplaced)
       << "a bad node file must not be silently replaced by the default";
   // The fleet default is held to the same rule.
   ids_.product_uuid = "0-no-file";
-  server_->Put("/nodes/default.json", "{\"gpus\": [{\"match\": {\"vendr\": \"10de\"}}]}");
+  server_->Put("/nodes/default.json",
+               "{\"gpus\": [{\"match\": {\"vendr\": \"10de\"}, \"assign\": \"vfio\"}]}");
   c = Choose(Options(NodeTemplate()));
   ASSERT_FALSE(c.policy.ok());
   EXPECT_EQ(c.origin.source, "fleet-default");
@@ -302,7 +303,7 @@ TEST_F(PolicyFetchTest, BadSettingsFailTheRun) {
   c = Choose(FleetOptions{});
   ASSERT_FALSE(c.policy.ok());
   EXPECT_EQ(
-      c.policy.status().message().rfind("/etc/gpuhost/policy.json:1:28: fleet.policy_url: ", 0), 0u)
+      c.policy.status().message().rfind("/etc/gpuhost/policy.json:1:26: fleet.policy_url: ", 0), 0u)
       << c.policy.status().message();
 }
 

@@ -27,14 +27,14 @@ TEST(PolicyFleetKeyTest, ErrorsPointAtTheValue) {
     const char* error;
   } cases[] = {
       {R"({"fleet": {"policy_url": "http://pxe.example/{uuid}"}})",
-       "policy.json:1:27: fleet.policy_url: 'http://pxe.example/{uuid}': http:// is refused"},
+       "policy.json:1:26: fleet.policy_url: 'http://pxe.example/{uuid}': http:// is refused"},
       {R"({"fleet": {"policy_url": "https://pxe.example/{name}"}})",
-       "policy.json:1:27: fleet.policy_url: 'https://pxe.example/{name}': unknown placeholder "
+       "policy.json:1:26: fleet.policy_url: 'https://pxe.example/{name}': unknown placeholder "
        "{name}"},
       {R"({"fleet": {"default_url": 7}})",
-       "policy.json:1:28: fleet.default_url must be an https:// URL, not a number"},
+       "policy.json:1:27: fleet.default_url must be an https:// URL, not a number"},
       {R"({"fleet": {"ca_file": "ca.pem"}})",
-       "policy.json:1:24: fleet.ca_file: 'ca.pem' is not an absolute file path"},
+       "policy.json:1:23: fleet.ca_file: 'ca.pem' is not an absolute file path"},
       {R"({"fleet": {"url": "https://h/x"}})",
        "policy.json:1:12: unknown key 'url' in fleet (known: ca_file, comment, default_url, "
        "policy_url)"},
