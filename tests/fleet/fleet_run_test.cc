@@ -50,7 +50,15 @@ class FleetRunTest : public ::testing::Test {
     o.fleet.ca_file = ca_file_.empty() ? server_->ca_file() : ca_file_;
     o.fleet.timeout_ms = 1000;
     FakeKernelFs fs(root_);
-    return run::RunAgent(o, {.fs = &fs});
+    int code = run::RunAgent(o, {.fs = &fs});
+    log_ = fs.log();
+    return code;
+  }
+  bool Wrote(const std::string& name) const {
+    for (const auto& l : log_) {
+      if (l == "write /var/lib/gpuhost/" + name) return true;
+    }
+    return false;
   }
   json State() {
     auto text = ReadFileAt(root_ + "/var/lib/gpuhost/state.json");
@@ -73,6 +81,7 @@ class FleetRunTest : public ::testing::Test {
   std::string ca_file_;
   int port_ = 0;
   std::unique_ptr<PolicyServer> server_;
+  std::vector<std::string> log_;  // the last run's writes (FakeKernelFs)
 };
 
 TEST_F(FleetRunTest, TheStateThePageTheApiAndTheMetricsNameTheSource) {
@@ -102,6 +111,11 @@ TEST_F(FleetRunTest, TheStateThePageTheApiAndTheMetricsNameTheSource) {
   EXPECT_EQ(kept["policy"], kGood);
   EXPECT_EQ(kept["url"], node_url_);
   EXPECT_EQ(kept["source"], "node");
+  EXPECT_TRUE(Wrote("policy.last-good.json"));
+  // The same policy again: the kept file is left alone.
+  ASSERT_NE(Run(), 2);
+  EXPECT_FALSE(Wrote("policy.last-good.json"));
+  EXPECT_TRUE(Wrote("state.json"));
 }
 
 TEST_F(FleetRunTest, ABadFetchedPolicyFailsTheRunNamingTheUrlAndKeepsNothing) {
