@@ -5,7 +5,7 @@ CMAKE_ARGS ?=
 
 # Debian packages the agent's build and tests need.
 BUILD_DEPS := cmake g++ make pkg-config python3 pciutils pci.ids umockdev kmod \
-              libpci-dev libkmod-dev libsystemd-dev libvirt-dev libssl-dev \
+              libpci-dev libkmod-dev libsystemd-dev libvirt-dev libssl-dev libcpp-httplib-dev \
               nlohmann-json3-dev libgtest-dev \
               chromium prometheus systemd openssl
 
@@ -42,6 +42,13 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# The fleet as files (docs/fleet.md): one policy per node, the fleet default, Prometheus targets.
+FLEET_OUT ?= $(BUILD)/fleet
+.PHONY: fleet
+fleet: build
+	@test -n "$(FLEET)" || { echo "usage: make fleet FLEET=FILE [FLEET_OUT=DIR] (docs/fleet.md)" >&2; exit 2; }
+	python3 image/fleet.py --agent $(BUILD)/agent/gpuhost-agent --fleet $(FLEET) --out $(FLEET_OUT)
 
 -include fuzz.mk
 -include image/image.mk

@@ -24,6 +24,7 @@
 #include "report/serve.h"
 #include "run/agent_run.h"
 #include "run/load_inventory.h"
+#include "run/policy_fetch.h"
 #include "run/policy_source.h"
 #include "verify/verify_image.h"
 
@@ -35,6 +36,22 @@ const OptionSpec kRoot{"root", true, false, "DIR",
 const OptionSpec kPolicy{"policy", true, false, "FILE",
                          "Policy file (default: credential gpuhost.policy, then "
                          "/etc/gpuhost/policy.json under the root, then built-in defaults)."};
+// A fleet node's policy (run/policy_fetch.h, docs/fleet.md).
+const OptionSpec kPolicyUrl{
+    "policy-url", true, false, "URL",
+    "A fleet node's policy: https:// URL with {uuid}, {serial} and {mac} filled in "
+    "(default: credential gpuhost.policy-url, then the policy's fleet.policy_url). "
+    "Falls back to the fleet default, the last good policy, the local one (docs/fleet.md)."};
+const OptionSpec kPolicyDefaultUrl{
+    "policy-default-url", true, false, "URL",
+    "The fleet default (credential gpuhost.policy-default-url, policy fleet.default_url; "
+    "else the policy URL's directory + default.json)."};
+const OptionSpec kPolicyCa{
+    "policy-ca", true, false, "FILE",
+    "PEM CA the policy server's certificate must come from (credential gpuhost.policy-ca, "
+    "policy fleet.ca_file; else the system's CA bundle)."};
+const OptionSpec kPolicyTimeout{"policy-timeout-ms", true, false, "N",
+                                "Deadline of each policy fetch, connect included (default 5000)."};
 
 std::string CredentialsDir() {
   const char* d = std::getenv("CREDENTIALS_DIRECTORY");
@@ -52,6 +69,22 @@ bool Load(const char* cmd, const Fs& fs, const run::LoadOptions& opts, run::Load
   if (s.ok()) return true;
   Err(cmd, s.message());
   return false;
+}
+
+// --policy-url and its friends (docs/fleet.md), or false once it said what is wrong.
+bool FleetFlags(const char* cmd, const Args& args, run::FleetOptions* out) {
+  out->policy_url = args.Get("policy-url");
+  out->default_url = args.Get("policy-default-url");
+  out->ca_file = args.Get("policy-ca");
+  if (!args.Has("policy-timeout-ms")) return true;
+  auto ms = ParseInt(args.Get("policy-timeout-ms"));
+  if (!ms || *ms < 1 || *ms > 600000) {
+    Err(cmd, "--policy-timeout-ms '" + args.Get("policy-timeout-ms") +
+                 "': want a whole number of milliseconds 1..600000");
+    return false;
+  }
+  out->timeout_ms = static_cast<int>(*ms);
+  return true;
 }
 
 }  // namespace
@@ -77,14 +110,26 @@ const std::vector<Command>& Commands() {
        RunCapture},
       {"plan",
        "Show what apply would do and why: GPU assignments (host or vfio) and ordered actions.",
-       "[--root DIR] [--policy FILE] [--json]",
-       {kRoot, kPolicy, {"json", false, false, "", "Print the plan as JSON."}},
+       "[--root DIR] [--policy FILE] [--policy-url URL [--policy-default-url URL] "
+       "[--policy-ca FILE] [--policy-timeout-ms N]] [--json]",
+       {kRoot,
+        kPolicy,
+        kPolicyUrl,
+        kPolicyDefaultUrl,
+        kPolicyCa,
+        kPolicyTimeout,
+        {"json", false, false, "", "Print the plan as JSON."}},
        RunPlan},
       {"apply",
        "Bring the machine to the state its policy asks for; write the result file.",
-       "[--root DIR] [--policy FILE] [--dry-run] [--state-dir DIR] [--json]",
+       "[--root DIR] [--policy FILE] [--policy-url URL [--policy-default-url URL] "
+       "[--policy-ca FILE] [--policy-timeout-ms N]] [--dry-run] [--state-dir DIR] [--json]",
        {kRoot,
         kPolicy,
+        kPolicyUrl,
+        kPolicyDefaultUrl,
+        kPolicyCa,
+        kPolicyTimeout,
         {"dry-run", false, false, "", "Decide and report; change nothing, write no state."},
         {"state-dir", true, false, "DIR",
          "Where state.json goes, under the root (default /var/lib/gpuhost)."},
@@ -157,6 +202,12 @@ const std::vector<Command>& Commands() {
          "(default: $CREDENTIALS_DIRECTORY)."},
         kRoot},
        RunRemoteLibvirt},
+      {"check-policy",
+       "Parse policy files as apply would (not the checks that need the machine, such as "
+       "hugepages against its memory); one line per file, 'FILE: ok' or the error.",
+       "--policy FILE [--policy FILE]...",
+       {{"policy", true, true, "FILE", "A policy file (repeatable)."}},
+       RunCheckPolicy},
   };
   return commands;
 }
@@ -223,7 +274,19 @@ int RunPlan(const Args& args) {
   run::LoadedInventory loaded;
   if (!Load("plan", fs, {}, &loaded)) return 1;
   const inventory::Inventory& inv = loaded.inv;
-  auto policy = run::LoadPolicy(fs, args.Get("policy"), CredentialsDir());
+  run::FleetOptions fleet;
+  if (!FleetFlags("plan", args, &fleet)) return 2;
+  // A fleet node's policy as apply would choose it (nothing is kept: plan
+  // changes nothing); where it came from goes to stderr.
+  auto choice = run::ChoosePolicy(fs, args.Get("policy"), CredentialsDir(), fleet,
+                                  inv.system.identity, "/var/lib/gpuhost");
+  if (!choice.origin.url_template.empty()) {
+    Err("plan", "policy from " + choice.origin.source + " " + choice.origin.url);
+    for (const auto& k : choice.origin.skipped) {
+      Err("plan", "  passed over " + k.source + " " + k.url + ": " + k.reason);
+    }
+  }
+  const auto& policy = choice.policy;
   Status fits = policy.ok() ? plan::CheckPolicyFits(*policy, inv) : policy.status();
   if (!fits.ok()) {
     Err("plan", fits.message());
@@ -243,6 +306,7 @@ int RunApply(const Args& args) {
   o.dry_run = args.Has("dry-run");
   o.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
   o.print_json = args.Has("json");
+  if (!FleetFlags("apply", args, &o.fleet)) return 2;
   return run::RunAgent(o);
 }
 

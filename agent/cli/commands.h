@@ -26,5 +26,6 @@ int RunHolders(const Args& args);
 int RunVerifyImage(const Args& args);
 int RunServe(const Args& args);
 int RunRemoteLibvirt(const Args& args);  // cli/remote_command.cc
+int RunCheckPolicy(const Args& args);  // cli/policy_commands.cc
 
 }  // namespace gpuhost::cli

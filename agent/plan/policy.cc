@@ -5,6 +5,7 @@
 #include <set>
 
 #include "base/strings.h"
+#include "fleet/url_template.h"
 #include "plan/policy_json.h"
 #include "plan/policy_values.h"
 
@@ -302,12 +303,44 @@ Status ParseStatusPage(const Reader& r, const json& sp, Policy* p) {
   return Status::Ok();
 }
 
+// "fleet": {"policy_url": URL, "default_url": URL, "ca_file": FILE}.
+Status ParseFleet(const Reader& r, const json& f, Policy* p) {
+  if (Status s = r.Object(f, "fleet", {"policy_url", "default_url", "ca_file", "comment"});
+      !s.ok()) {
+    return s;
+  }
+  for (auto [key, out] : {std::pair{"policy_url", &p->fleet.policy_url},
+                          std::pair{"default_url", &p->fleet.default_url}}) {
+    if (!f.contains(key)) continue;
+    std::string path = std::string("fleet.") + key;
+    auto v = r.String(f.at(key), path, "an https:// URL");
+    if (!v.ok()) return v.status();
+    if (Status s = fleet::CheckTemplate(*v); !s.ok()) {
+      return r.AtValue(path, path + ": " + s.message());
+    }
+    *out = *v;
+  }
+  if (f.contains("comment")) {
+    if (auto c = r.String(f.at("comment"), "fleet.comment"); !c.ok()) return c.status();
+  }
+  if (!f.contains("ca_file")) return Status::Ok();
+  auto v = r.String(f.at("ca_file"), "fleet.ca_file", "an absolute file path");
+  if (!v.ok()) return v.status();
+  bool clean = std::none_of(v->begin(), v->end(), [](char c) { return c < 0x20 || c == 0x7f; });
+  if (!StartsWith(*v, "/") || !clean) {
+    return r.AtValue("fleet.ca_file",
+                     "fleet.ca_file: '" + Printable(*v) + "' is not an absolute file path");
+  }
+  p->fleet.ca_file = *v;
+  return Status::Ok();
+}
+
 Result<Policy> ParseTree(const Reader& r, const json& j, const std::string& source) {
   Policy p;
   p.source = source;
   if (Status s = r.Object(j, "",
                           {"gpus", "devices", "kernel_params", "hugepages", "hardening",
-                           "status_page", "reboot", "comment"});
+                           "status_page", "reboot", "fleet", "comment"});
       !s.ok()) {
     return s;
   }
@@ -334,6 +367,9 @@ Result<Policy> ParseTree(const Reader& r, const json& j, const std::string& sour
     auto reboot = r.OneOf(j.at("reboot"), "reboot", {"never", "when-needed"});
     if (!reboot.ok()) return reboot.status();
     p.reboot_when_needed = *reboot == 1;
+  }
+  if (j.contains("fleet")) {
+    if (Status s = ParseFleet(r, j.at("fleet"), &p); !s.ok()) return s;
   }
   return p;
 }

@@ -49,6 +49,12 @@ struct Policy {
     std::string tls_cert, tls_key, client_ca, token_file;
   } page_files;
   bool reboot_when_needed = false;  // reboot by itself for missing kernel parameters
+  // Where a fleet keeps each node's policy (docs/fleet.md): https:// URL
+  // templates with {uuid}, {serial}, {mac}, and the CA of their server
+  // (absolute path); "" when not set. Only the local policy's are followed.
+  struct FleetUrls {
+    std::string policy_url, default_url, ca_file;
+  } fleet;
 };
 
 // Parses policy text: any bytes in, a Policy or an Invalid status out, never

@@ -231,6 +231,17 @@ std::string RenderMetrics(const View& v) {
   }
   if (s == nullptr) return m.Take();
 
+  m.Family("gpuhost_policy_source", "gauge",
+           "Where the last run's policy came from: 1 for node, fleet-default, last-good, local "
+           "or built-in, 0 for the others; all 0 when no policy was reached.");
+  for (const char* src : {fleet::kSourceNode, fleet::kSourceFleetDefault, fleet::kSourceLastGood,
+                          fleet::kSourceLocal, fleet::kSourceBuiltIn}) {
+    m.Sample(Label("source", src), s->policy.source == src ? 1 : 0);
+  }
+  m.Family("gpuhost_policy_sources_skipped", "gauge",
+           "Policy sources the last run passed over (unreachable, not found, no value for a "
+           "placeholder) before the one it used.");
+  m.Sample(static_cast<double>(s->policy.skipped.size()));
   m.Family("gpuhost_apply_dry_run", "gauge", "1 when the last run was a dry run.");
   m.Sample(s->dry_run ? 1 : 0);
   m.Family("gpuhost_apply_duration_seconds", "gauge",

@@ -6,6 +6,7 @@
 #include "inventory/redact.h"
 #include "report/freshness.h"
 #include "report/nvidia_rows.h"
+#include "report/policy_section.h"
 #include "report/virt_section.h"
 
 namespace gpuhost::report {
@@ -378,6 +379,7 @@ std::string RenderPage(const View& v) {
   if (s != nullptr) {
     Summary(h, *s);
     Problems(h, *s);
+    h.Raw(RenderPolicySection(*s));
     Gpus(h, *s);
     h.Raw(RenderNvidiaSection(v));
     h.Raw(RenderVirtSections(v));

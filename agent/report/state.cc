@@ -59,6 +59,9 @@ json StateToJson(const State& s) {
       {"warnings", Warnings(s.warnings)},
       {"errors", Warnings(s.errors)},
       {"timings_us", s.timings_us},
+      {"policy", s.policy.source.empty() && s.policy.url_template.empty()
+                     ? json(nullptr)
+                     : fleet::ToJson(s.policy)},
   };
 }
 
@@ -116,6 +119,11 @@ Result<State> StateFromJson(const json& j) {
         return Status::Invalid("state: timings_us." + k + " must be an integer");
       s.timings_us[k] = v.get<int64_t>();
     }
+  }
+  if (j.contains("policy") && !j.at("policy").is_null()) {  // absent from older files
+    auto origin = fleet::PolicyOriginFromJson(j.at("policy"));
+    if (!origin.ok()) return origin.status();
+    s.policy = std::move(*origin);
   }
   if (!r.status().ok()) return r.status();
   return s;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "fleet/policy_origin.h"
 #include "inventory/model.h"
 #include "plan/model.h"
 
@@ -53,6 +54,9 @@ struct State {
   std::vector<inventory::Warning> warnings;
   std::vector<inventory::Warning> errors;
   std::map<std::string, int64_t> timings_us;  // "inventory", "plan", "apply", "total"
+  // Where the policy came from (a fleet's node file, ...); source "" when the
+  // run did not get that far or an older agent wrote the file.
+  fleet::PolicyOrigin policy;
 };
 
 // One action with its outcome, as in state.json's "actions".

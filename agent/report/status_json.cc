@@ -244,6 +244,9 @@ json StatusJson(const View& v) {
   j["modules"] = Modules(s);
   j["kernel_params"] = KernelParams(s);
   j["run"] = Run(s);
+  // Where the policy came from (docs/fleet.md); null in older results.
+  j["policy"] = s.policy.source.empty() && s.policy.url_template.empty() ? json(nullptr)
+                                                                         : fleet::ToJson(s.policy);
   j["warnings"] = Warnings(AllWarnings(s));
   j["errors"] = Warnings(s.errors);
   return j;

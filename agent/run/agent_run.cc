@@ -89,13 +89,25 @@ std::string StateText(const report::State& st) {
          "\n";
 }
 
-// The policy, and whether it fits this host; either error fails the run.
-Result<plan::Policy> PolicyFor(const Fs& fs, const RunOptions& opts,
-                               const inventory::Inventory& inv) {
-  auto policy = LoadPolicy(fs, opts.policy_file, opts.credentials_dir);
-  if (!policy.ok()) return policy;
-  if (Status s = plan::CheckPolicyFits(*policy, inv); !s.ok()) return s;
-  return policy;
+// The policy (a fleet node's fetched one, run/policy_fetch.h), and whether it
+// fits this host; either error fails the run. Where it came from goes into
+// `origin`, a fallback's warning into `early`. A fetched policy that passed
+// both checks is kept as the last good one (not by a dry run).
+Result<plan::Policy> PolicyFor(Fs& fs, const RunOptions& opts, const inventory::Inventory& inv,
+                               fleet::PolicyOrigin* origin, report::State* early) {
+  PolicyChoice choice = ChoosePolicy(fs, opts.policy_file, opts.credentials_dir, opts.fleet,
+                                     inv.system.identity, opts.state_dir);
+  *origin = choice.origin;
+  early->warnings.insert(early->warnings.end(), choice.warnings.begin(), choice.warnings.end());
+  if (!choice.policy.ok()) return choice.policy;
+  if (Status s = plan::CheckPolicyFits(*choice.policy, inv); !s.ok()) return s;
+  if (!opts.dry_run) {
+    if (Status s = KeepLastGood(fs, opts.state_dir, choice); !s.ok()) {
+      early->warnings.push_back(
+          {"policy", "cannot keep it as the last good policy: " + s.ToString()});
+    }
+  }
+  return choice.policy;
 }
 
 int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
@@ -143,7 +155,9 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   // Nothing is planned from an inventory that could not be taken (a plan for
   // a machine without PCI functions would take every rule away), and nothing
   // is applied from a bad policy: a policy is carried out whole or not at all.
-  Result<plan::Policy> policy = inv_status.ok() ? PolicyFor(fs, opts, inv) : inv_status;
+  fleet::PolicyOrigin origin;
+  Result<plan::Policy> policy =
+      inv_status.ok() ? PolicyFor(fs, opts, inv, &origin, &early) : inv_status;
   if (!policy.ok()) {
     std::fprintf(stderr, "gpuhost-agent apply: %s\n", policy.status().message().c_str());
     st.inventory = inv;
@@ -199,6 +213,7 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   st.errors.insert(st.errors.end(), early.errors.begin(), early.errors.end());
   if (!early.errors.empty()) st.result = "failed";
   if (!early.warnings.empty() && st.result == "ok") st.result = "degraded";
+  st.policy = origin;
   st.boot_id = marker.boot_id;
   st.run_id = marker.run_id;
   st.agent_version = GPUHOST_VERSION;

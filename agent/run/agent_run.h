@@ -8,6 +8,7 @@
 #include "host/commands.h"
 #include "host/fs.h"
 #include "host/modules.h"
+#include "run/policy_fetch.h"
 
 namespace gpuhost::run {
 
@@ -16,6 +17,7 @@ struct RunOptions {
   std::string policy_file;      // --policy; "" for the default search
   std::string credentials_dir;  // $CREDENTIALS_DIRECTORY
   std::string state_dir = "/var/lib/gpuhost";
+  FleetOptions fleet;  // the policy URL of a fleet node (run/policy_fetch.h)
   bool dry_run = false;
   bool print_json = false;
   // Deadlines, so that the unit's TimeoutStartSec (5 min) never is what
