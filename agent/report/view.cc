@@ -135,7 +135,7 @@ std::vector<ModuleRow> ModuleRows(const State& s) {
     std::string name = c.name.substr(kModuleCheck.size());
     auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.name == name; });
     if (it == rows.end()) {
-      rows.push_back({name, "", "", "", &c});
+      rows.push_back({name, "", std::nullopt, "", &c});
     } else {
       it->check = &c;
     }

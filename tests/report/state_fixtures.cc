@@ -79,7 +79,7 @@ result::State GpuServerState(const std::string& scratch_dir) {
   s.result = "ok";
   s.inventory = CollectFromRoot(scratch_dir);
   s.plan = plan::MakePlan(s.inventory, plan::Policy());
-  for (const auto& a : s.plan.actions) s.actions.push_back({a, "done", "", 1200});
+  for (const auto& a : s.plan.actions) s.actions.push_back({a, result::Outcome::kDone, "", 1200});
   for (const auto& a : s.plan.actions) {
     if (a.Kind() == ActionKind::kLoadModule)
       s.checks.push_back({"module " + a.Target(), "loaded", "loaded", true});
