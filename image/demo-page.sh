@@ -11,6 +11,13 @@
 #   image/demo-page.sh --smbios      print qemu arguments handing them to the guest
 #   image/demo-page.sh --curl PORT PATH [curl args...]
 #                                    curl https://127.0.0.1:PORT/PATH with the CA and the token
+#   image/demo-page.sh --libvirt-smbios
+#                                    print qemu arguments that open the guest's libvirt over TLS
+#                                    (gpuhost.libvirt-tls-* credentials), made once from the same CA:
+#     libvirt-node.crt libvirt-node.key   the node's certificate (SAN 127.0.0.1, localhost)
+#     libvirt-manager/                    a client allowed in (CN=gpuhost-demo-manager): virsh -c
+#                                         'qemu+tls://127.0.0.1:PORT/system?pkipath=<this dir>'
+#     libvirt-intruder/                   a client of the same CA that the allowed-DN list refuses
 # DEMO_PAGE_DIR overrides the directory.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +48,42 @@ make_files() {
     rm -rf "$tmp"
 }
 
+# The libvirt pieces (--libvirt-smbios), from the CA above: virsh's pkipath directories hold
+# cacert.pem, clientcert.pem and clientkey.pem.
+make_libvirt_files() {
+    [[ -s $dir/libvirt-node.crt && -s $dir/libvirt-manager/clientkey.pem &&
+        -s $dir/libvirt-intruder/clientkey.pem ]] && return 0
+    local tmp
+    tmp=$(mktemp -d "$dir/.new.XXXXXX")
+    (
+        cd "$tmp"
+        umask 077
+        local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+        sign() {  # sign NAME SUBJECT [EXTFILE]
+            openssl req "${ec[@]}" -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+            openssl x509 -req -in "$1.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+                -CAcreateserial -CAserial ca.srl -days 3650 ${3:+-extfile "$3"} -out "$1.crt" 2>/dev/null
+        }
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:gpuhost\n' >san.ext
+        sign libvirt-node /O=gpuhost/CN=gpuhost-demo-node san.ext
+        sign manager /CN=gpuhost-demo-manager
+        sign intruder /CN=gpuhost-demo-intruder
+        for who in manager intruder; do
+            mkdir "libvirt-$who"
+            cp "$dir/ca.crt" "libvirt-$who/cacert.pem"
+            mv "$who.crt" "libvirt-$who/clientcert.pem"
+            mv "$who.key" "libvirt-$who/clientkey.pem"
+        done
+        printf 'CN=gpuhost-demo-manager\n' >libvirt-allowed-dn
+        rm -f ./*.csr san.ext ca.srl
+    ) || { rm -rf "$tmp"; echo "demo-page: openssl failed (libvirt certificates)" >&2; exit 1; }
+    rm -rf "$dir/libvirt-manager" "$dir/libvirt-intruder"
+    for f in libvirt-node.key libvirt-node.crt libvirt-allowed-dn libvirt-manager libvirt-intruder; do
+        mv -f "$tmp/$f" "$dir/$f"
+    done
+    rm -rf "$tmp"
+}
+
 make_files
 case ${1:-} in
     "") echo "$dir" ;;
@@ -48,6 +91,15 @@ case ${1:-} in
         cred() { printf 'type=11,value=io.systemd.credential.binary:%s=%s\n' "$1" "$(base64 -w0 <"$2")"; }
         printf '0.0.0.0:8080\n' >"$dir/listen"
         for pair in gpuhost.listen:listen gpuhost.tls-cert:page.crt gpuhost.tls-key:page.key gpuhost.token:token; do
+            echo "-smbios"
+            cred "${pair%%:*}" "$dir/${pair#*:}"
+        done
+        ;;
+    --libvirt-smbios)
+        make_libvirt_files
+        cred() { printf 'type=11,value=io.systemd.credential.binary:%s=%s\n' "$1" "$(base64 -w0 <"$2")"; }
+        for pair in gpuhost.libvirt-tls-cert:libvirt-node.crt gpuhost.libvirt-tls-key:libvirt-node.key \
+            gpuhost.libvirt-tls-ca:ca.crt gpuhost.libvirt-tls-allowed-dn:libvirt-allowed-dn; do
             echo "-smbios"
             cred "${pair%%:*}" "$dir/${pair#*:}"
         done

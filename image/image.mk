@@ -43,7 +43,7 @@ IMAGE_RAW := $(IMAGE_OUT)/image.raw
 # inside that tree); qemu/ovmf boot the image; curl and python3 drive the checks; qa makes an
 # SSH key (openssh-client) and reads the image's root file system with debugfs (e2fsprogs).
 IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 qemu-utils ovmf zstd curl python3 util-linux \
-              openssh-client e2fsprogs openssl
+              openssh-client e2fsprogs openssl libvirt-clients
 
 # What the image is made of: a change to any of these makes `make image` rebuild (vm.sh and
 # run.sh only boot it).

@@ -20,6 +20,8 @@
 #   DEMO_PAGE  yes (default): hand the guest the demo's page credentials (image/demo-page.sh:
 #              listen on 0.0.0.0:8080 with TLS and a token), so the page is reachable through the
 #              port forward at https://127.0.0.1:HOST_PORT/; no: the image's own setting (loopback)
+#   EXTRA_HOSTFWD  more port forwards for this boot, space-separated qemu hostfwd rules
+#              ("tcp:127.0.0.1:18081-:16514": libvirt over TLS, qa/boot-test.sh's second boot)
 #   PXE_DIR    network boot instead of a disk: no disk at all, qemu's built-in TFTP server serves
 #              PXE_DIR and its DHCP names snponly.efi as the boot file; the NIC gets no option ROM
 #              (romfile=), so OVMF's own PXE client loads it (qa/pxe-test.sh; image/README.md "PXE")
@@ -126,6 +128,9 @@ else
 fi
 
 netdev=user,id=n0,hostfwd=tcp:127.0.0.1:"$host_port"-:8080
+# More forwards for this boot (EXTRA_HOSTFWD="tcp:127.0.0.1:18081-:16514 ...": qa reaches the
+# guest's libvirt over TLS that way).
+for fwd in ${EXTRA_HOSTFWD:-}; do netdev+=",hostfwd=$fwd"; done
 if [[ -n $pxe_dir ]]; then
     boot_args=(-device virtio-net-pci,netdev=n0,romfile=)
     netdev+=",tftp=$pxe_dir,bootfile=snponly.efi"

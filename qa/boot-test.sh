@@ -52,6 +52,11 @@
 #   report: gpuhost-agent restore, then the agent unit again while libvirtd runs: every bind
 #   goes through libvirt (virNodeDeviceDetachFlags, "through libvirt"), and the API then has
 #   libvirt's domain capabilities (PCI hostdev with the vfio backend).
+# Remote libvirt (qa/check_remote_libvirt.py, both boots; issue 18): off on the first boot (no
+#   credentials: API, metrics and page say so); the second boot gets the demo's
+#   gpuhost.libvirt-tls-* credentials and the guest's 16514 on QA_PORT+1: on and listening, and the
+#   host's virsh over qemu+tls lists gpuhost-qa-vm as the allowed manager, and is refused as an
+#   intruder certificate of the same CA.
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk and data disk again) checks the same, and: every action in
 #   state.json is unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the
@@ -103,19 +108,47 @@ data_disk_args=(
 )
 export QA_DATA_DISK=yes   # qa/check.py: the bridge's display and disk are there, and kept
 
+# Remote libvirt (issue 18): off on the first boot (no credentials); the second boot gets the
+# demo's libvirt credentials and the guest's 16514 forwarded to QA_PORT+1, and the host's virsh
+# connects over qemu+tls as the allowed manager and as a refused intruder.
+lv_port=$((qa_port + 1))
+mapfile -t lv_args < <("$qa_root/image/demo-page.sh" --libvirt-smbios)
+(( ${#lv_args[@]} == 8 )) || { echo "qa: image/demo-page.sh --libvirt-smbios failed" >&2; exit 1; }
+lv_pki=$("$qa_root/image/demo-page.sh")
+remote_libvirt() {  # what the host's virsh gets over qemu+tls, as each client
+    local who
+    mkdir -p "$qa_dir/remote-libvirt"
+    for who in manager intruder; do
+        timeout 120 virsh -c "qemu+tls://127.0.0.1:$lv_port/system?pkipath=$lv_pki/libvirt-$who" \
+            list --all --name >"$qa_dir/remote-libvirt/$who.out" 2>&1 &&
+            echo 0 >"$qa_dir/remote-libvirt/$who.rc" || echo $? >"$qa_dir/remote-libvirt/$who.rc"
+    done
+}
+
 summary=()
 prev=
 for b in $boots; do
-    qa_boot "$b" "$disk" "${data_disk_args[@]}"
+    extra=()
+    if [[ $b == second ]]; then
+        extra=("${lv_args[@]}")
+        export EXTRA_HOSTFWD="tcp:127.0.0.1:$lv_port-:16514"
+    else
+        unset EXTRA_HOSTFWD
+    fi
+    qa_boot "$b" "$disk" "${data_disk_args[@]}" "${extra[@]}"
     qa_wait_http
     qa_fetch_http
+    qa_page "$qa_port" / -s -m 10 -o "$qa_dir/http/page.body" 2>/dev/null || true
     qa_wait_probe
+    [[ $b != second ]] || remote_libvirt
     # Both judges run and print; either failing fails the boot.
-    rc_check=0 rc_data=0
+    rc_check=0 rc_data=0 rc_remote=0
     QA_PREV_DIR=$prev python3 "$qa_here/check.py" "$b" "$qa_dir" || rc_check=$?
     python3 "$qa_here/check_data_disk.py" "$b" "$qa_dir" || rc_data=$?
+    python3 "$qa_here/check_remote_libvirt.py" "$b" "$qa_dir" || rc_remote=$?
     (( rc_check == 0 )) || qa_fail "checks failed for scenario $b (see above)"
     (( rc_data == 0 )) || qa_fail "data-disk checks failed on the $b boot (see above)"
+    (( rc_remote == 0 )) || qa_fail "remote-libvirt checks failed on the $b boot (see above)"
     qa_timing
     qa_keep
     qa_poweroff

@@ -149,6 +149,14 @@ const std::vector<Command>& Commands() {
          "read only while libvirtd or virtqemud is active)."},
         {"no-libvirt", false, false, "", "Do not read libvirt; show what the last run recorded."}},
        RunServe},
+      {"remote-libvirt",
+       "Open libvirt to a remote manager over TLS, from credentials.",
+       "[--credentials DIR] [--root DIR]",
+       {{"credentials", true, false, "DIR",
+         "Where gpuhost.libvirt-tls-{cert,key,ca} (and optional -allowed-dn) are "
+         "(default: $CREDENTIALS_DIRECTORY)."},
+        kRoot},
+       RunRemoteLibvirt},
   };
   return commands;
 }

@@ -25,5 +25,6 @@ int RunGpuStatus(const Args& args);
 int RunHolders(const Args& args);
 int RunVerifyImage(const Args& args);
 int RunServe(const Args& args);
+int RunRemoteLibvirt(const Args& args);  // cli/remote_command.cc
 
 }  // namespace gpuhost::cli

@@ -132,6 +132,14 @@ json ToJson(const Inventory& inv) {
          {{"machine_id", s.identity.machine_id},
           {"product_uuid", s.identity.product_uuid},
           {"product_serial", s.identity.product_serial}}},
+        {"remote_libvirt",
+         {{"configured", s.remote_libvirt.configured},
+          {"listening", s.remote_libvirt.listening},
+          {"port", s.remote_libvirt.port},
+          {"server_subject", s.remote_libvirt.server_subject},
+          {"ca_subject", s.remote_libvirt.ca_subject},
+          {"allowed_dn", s.remote_libvirt.allowed_dn},
+          {"error", s.remote_libvirt.error}}},
         {"iommu",
          {{"enabled", s.iommu.enabled},
           {"units", s.iommu.units},
@@ -164,6 +172,19 @@ namespace {
 // reader (its first error wins); one returning a Status stops the read at
 // once, whatever the reader holds.
 
+// Added later than the rest: state files of older agents lack it.
+void ReadRemoteLibvirt(JsonReader& r, const json& system, RemoteLibvirt* out) {
+  const json* rl = r.Field(system, "remote_libvirt");
+  if (!rl) return;
+  out->configured = r.Bool(*rl, "configured");
+  out->listening = r.Bool(*rl, "listening");
+  out->port = static_cast<int>(r.Uint(*rl, "port"));
+  out->server_subject = r.Str(*rl, "server_subject");
+  out->ca_subject = r.Str(*rl, "ca_subject");
+  out->allowed_dn = r.StrArray(*rl, "allowed_dn");
+  out->error = r.Str(*rl, "error");
+}
+
 void ReadHardware(JsonReader& r, const json& s, System* sys) {
   if (const json* c = r.Field(s, "cpu")) {
     sys->cpu.vendor = r.Str(*c, "vendor");
@@ -179,6 +200,7 @@ void ReadHardware(JsonReader& r, const json& s, System* sys) {
       sys->identity.product_serial = r.Str(*id, "product_serial");
     }
   }
+  if (s.contains("remote_libvirt")) ReadRemoteLibvirt(r, s, &sys->remote_libvirt);
   if (const json* m = r.Field(s, "iommu")) {
     sys->iommu.enabled = r.Bool(*m, "enabled");
     sys->iommu.units = r.StrArray(*m, "units");

@@ -129,9 +129,24 @@ struct Identity {
   std::string product_serial;  // SMBIOS system serial number (chassis label, asset lists)
 };
 
+// libvirt over TLS for a remote manager (inventory/remote_scan.h): what
+// gpuhost-remote-libvirt.service installed at this boot, and whether anything
+// listens on its port.
+struct RemoteLibvirt {
+  bool configured = false;  // the record is there: credentials installed this boot
+  bool listening = false;   // a TCP socket listens on `port` (/proc/net/tcp, tcp6)
+  int port = 0;
+  std::string server_subject;           // RFC 2253
+  std::string ca_subject;               // clients' certificates must chain to this CA
+  std::vector<std::string> allowed_dn;  // empty: any certificate the CA signed
+  std::string error;                    // the record exists but cannot be read
+  bool operator==(const RemoteLibvirt&) const = default;
+};
+
 struct System {
   Cpu cpu;
   Identity identity;
+  RemoteLibvirt remote_libvirt;
   Iommu iommu;
   Memory memory;
   bool kvm_device = false;  // /dev/kvm exists

@@ -6,6 +6,7 @@
 
 #include "base/strings.h"
 #include "inventory/identity_scan.h"
+#include "inventory/remote_scan.h"
 #include "inventory/mountinfo.h"
 
 namespace gpuhost::inventory {
@@ -154,6 +155,7 @@ System ScanSystem(const Fs& fs, std::vector<Warning>* warnings) {
   ScanCpu(fs, &s.cpu, warnings);
   ScanMemory(fs, &s.memory, warnings);
   s.identity = ScanIdentity(fs);
+  s.remote_libvirt = ScanRemoteLibvirt(fs, warnings);
   s.kernel_release = ReadTrimmed(fs, "/proc/sys/kernel/osrelease", warnings);
   s.cmdline = ReadTrimmed(fs, "/proc/cmdline", warnings);
   s.kvm_device = fs.Exists("/dev/kvm");

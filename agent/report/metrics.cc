@@ -57,6 +57,18 @@ void NodeInfo(Exposition& m, const View& v) {
            1);
 }
 
+// libvirt over TLS for a remote manager (inventory/remote_scan.h).
+void RemoteLibvirtMetrics(Exposition& m, const View& v) {
+  if (!v.state) return;
+  const auto& r = v.state->inventory.system.remote_libvirt;
+  m.Family("gpuhost_remote_libvirt_configured", "gauge",
+           "1 when libvirt over TLS was configured from credentials at this boot.");
+  m.Sample("", r.configured ? 1 : 0);
+  m.Family("gpuhost_remote_libvirt_listening", "gauge",
+           "1 when a socket listens on libvirt's TLS port (16514) as the agent's run saw it.");
+  m.Sample("", r.listening ? 1 : 0);
+}
+
 // /healthz's status as an enum, so that an alert can tell a failed run from
 // a stale or missing result without parsing the body.
 void HealthStatus(Exposition& m, const Health& h) {
@@ -195,6 +207,7 @@ std::string RenderMetrics(const View& v) {
   m.Family("gpuhost_build_info", "gauge", "The gpuhost-agent serving these metrics (always 1).");
   m.Sample(Label("version", v.build.version) + "," + Label("openssl", v.build.openssl_version), 1);
   NodeInfo(m, v);
+  RemoteLibvirtMetrics(m, v);
   m.Family("gpuhost_state_loaded", "gauge",
            "1 when the agent's state file was read and is valid, 0 when missing or invalid.");
   m.Sample(s ? 1 : 0);

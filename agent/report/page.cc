@@ -174,6 +174,24 @@ void Gpus(Html& h, const State& s) {
   h.Raw("</tbody></table></section>");
 }
 
+// Whether a remote manager can reach libvirt, and who: what the agent's run
+// saw at this boot (inventory/remote_scan.h).
+std::string RemoteLibvirtText(const inventory::RemoteLibvirt& r) {
+  std::string port = std::to_string(r.port);
+  if (!r.error.empty()) return "unknown: " + r.error;
+  if (!r.configured) {
+    return r.listening ? "off by gpuhost, but something listens on port " + port
+                       : "off (no gpuhost.libvirt-tls-* credentials at this boot)";
+  }
+  std::string dns;
+  for (const auto& d : r.allowed_dn) dns += (dns.empty() ? "" : " or ") + d;
+  std::string who = r.allowed_dn.empty() ? "any certificate signed by " + r.ca_subject
+                                         : "certificates signed by " + r.ca_subject +
+                                               " whose subject matches " + dns;
+  return (r.listening ? "on: qemu+tls, port " : "configured but NOT listening: port ") + port +
+         ", as " + r.server_subject + "; may connect: " + who;
+}
+
 void Machine(Html& h, const State& s, const std::string& hostname) {
   const auto& sys = s.inventory.system;
   h.Raw("<section id=\"machine\"><h2>Machine</h2><dl>");
@@ -193,6 +211,7 @@ void Machine(Html& h, const State& s, const std::string& hostname) {
                    (sys.iommu.firmware_table.empty() ? "none" : sys.iommu.firmware_table) + ", " +
                    std::to_string(s.inventory.iommu_groups.size()) + " groups");
   row("Kernel", sys.kernel_release, "mono");
+  row("Remote libvirt", RemoteLibvirtText(sys.remote_libvirt));
   row("Inventory source", s.inventory.source, "mono");
   h.Raw("</dl></section>");
 }
