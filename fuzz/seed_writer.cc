@@ -19,7 +19,7 @@
 #include "inventory/json.h"
 #include "plan/plan.h"
 #include "plan/policy.h"
-#include "report/state.h"
+#include "result/state.h"
 
 using namespace gpuhost;
 namespace fs = std::filesystem;
@@ -37,8 +37,8 @@ std::string Slug(const std::string& s) {
   return out;
 }
 
-report::State Run(const inventory::Inventory& inv, const plan::Policy& policy, bool dry_run) {
-  report::State s;
+result::State Run(const inventory::Inventory& inv, const plan::Policy& policy, bool dry_run) {
+  result::State s;
   s.agent_version = "0.1.0";
   s.started_at = "2026-11-25T10:00:00Z";
   s.finished_at = "2026-11-25T10:00:01.250Z";
@@ -46,10 +46,11 @@ report::State Run(const inventory::Inventory& inv, const plan::Policy& policy, b
   s.inventory = inv;
   s.plan = plan::MakePlan(inv, policy);
   for (const auto& a : s.plan.actions) {
-    s.actions.push_back({a, dry_run ? "dry-run" : "done", dry_run ? "" : "read back", 1200});
+    s.actions.push_back({a, dry_run ? result::Outcome::kDryRun : result::Outcome::kDone,
+                         dry_run ? "" : "read back", 1200});
   }
   if (!dry_run && !s.actions.empty()) {
-    s.actions.back().outcome = "failed";
+    s.actions.back().outcome = result::Outcome::kFailed;
     s.actions.back().message = "write: Device or resource busy";
   }
   s.checks = {{"kernel.kptr_restrict", "2", "2", true}, {"module vfio_pci", "loaded", "", false}};
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
     for (const auto& [pname, policy] : policies) {
       for (bool dry : {true, false}) {
         std::string file = name + "-" + Slug(pname) + (dry ? "-dry" : "-run") + ".json";
-        Write(out / "state_fuzz" / file, report::StateToJson(Run(inv, policy, dry)).dump(1));
+        Write(out / "state_fuzz" / file, result::StateToJson(Run(inv, policy, dry)).dump(1));
         ++written;
       }
     }

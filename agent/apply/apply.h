@@ -12,7 +12,7 @@
 #include "host/modules.h"
 #include "inventory/model.h"
 #include "plan/model.h"
-#include "report/state.h"
+#include "result/state.h"
 
 namespace gpuhost::apply {
 
@@ -21,7 +21,7 @@ struct Env {
   ModuleLoader& modules;
   CommandRunner& commands;
   // Called after each action (journal, sd_notify STATUS=); may be empty.
-  std::function<void(const report::ActionResult&)> on_action;
+  std::function<void(const result::ActionResult&)> on_action;
   // When set (libvirtd runs), binds go through libvirt's node device detach
   // instead of sysfs; the driver is read back the same way afterwards.
   std::function<Status(const inventory::PciAddress&)> detach;
@@ -37,16 +37,16 @@ struct Options {
 // Runs every action in order and returns the result. Never throws; a
 // failed action is recorded and the next one still runs, except that
 // binds are skipped when vfio-pci could not be loaded.
-report::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env& env,
+result::State Apply(const inventory::Inventory& inv, const plan::Plan& plan, Env& env,
                     const Options& opts);
 
 // The individual steps, for tests and for `restore`. Each returns the
 // outcome ("done", "unchanged", ...) in result->outcome.
-void BindVfio(Fs& fs, const inventory::PciAddress& addr, report::ActionResult* result);
+void BindVfio(Fs& fs, const inventory::PciAddress& addr, result::ActionResult* result);
 void BindVfioViaLibvirt(Fs& fs, const inventory::PciAddress& addr,
                         const std::function<Status(const inventory::PciAddress&)>& detach,
-                        report::ActionResult* result);
+                        result::ActionResult* result);
 void SetSysctl(Fs& fs, const std::string& key, const std::string& value,
-               report::ActionResult* result, report::Check* check);
+               result::ActionResult* result, result::Check* check);
 
 }  // namespace gpuhost::apply

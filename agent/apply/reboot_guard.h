@@ -10,7 +10,7 @@ namespace gpuhost::apply {
 
 inline constexpr const char* kRebootRequiredFile = "/run/gpuhost/reboot-required";
 
-void RequestReboot(Env& env, const Options& opts, const plan::Action& a, report::ActionResult* r,
-                   report::State* st);
+void RequestReboot(Env& env, const Options& opts, const plan::Action& a, result::ActionResult* r,
+                   result::State* st);
 
 }  // namespace gpuhost::apply

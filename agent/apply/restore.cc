@@ -6,6 +6,8 @@
 #include "base/strings.h"
 
 namespace gpuhost::apply {
+
+using result::Outcome;
 namespace {
 
 using nlohmann::json;
@@ -81,17 +83,17 @@ Result<std::map<std::string, std::string>> ReadOriginalDrivers(const Fs& fs,
 }
 
 void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& state_dir,
-                  const inventory::PciAddress& addr, report::ActionResult* r) {
+                  const inventory::PciAddress& addr, result::ActionResult* r) {
   const std::string a = addr.ToString();
   const std::string dev = "/sys/bus/pci/devices/" + a;
   if (!fs.Exists(dev)) {
-    r->outcome = "failed";
+    r->outcome = Outcome::kFailed;
     r->message = "device is gone";
     return;
   }
   auto record = ReadOriginalDrivers(fs, state_dir);
   if (!record.ok()) {
-    r->outcome = "failed";
+    r->outcome = Outcome::kFailed;
     r->message = record.status().ToString() + "; the device is left as it is";
     return;
   }
@@ -104,7 +106,7 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
   // No driver but still in the record: a run killed between unbind and probe.
   const bool interrupted = now.empty() && recorded;
   if (now != "vfio-pci" && !pinned && !interrupted) {
-    r->outcome = "unchanged";
+    r->outcome = Outcome::kUnchanged;
     r->message = "not on vfio-pci (driver: " + OrNone(now) + ")";
     // Nothing to give back; an entry that cannot be dropped only stays.
     if (Status s = recorded ? Forget(fs, state_dir, a) : Status::Ok(); !s.ok()) {
@@ -114,7 +116,7 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
   }
   // The same gate as binds: a running VM's device is never touched.
   if (inv.virt.UsedByActiveVm(addr)) {
-    r->outcome = "held";
+    r->outcome = Outcome::kHeld;
     r->message = "in use by running VM " + inv.virt.OwnerOf(addr) + "; left on vfio-pci";
     return;
   }
@@ -124,7 +126,7 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
     f.address = addr;
     f.driver = now;
     if (auto holders = FindHolders(fs, f); !holders.empty()) {
-      r->outcome = "held";
+      r->outcome = Outcome::kHeld;
       r->message = "left on vfio-pci: " + Describe(holders[0]);
       return;
     }
@@ -132,7 +134,7 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
   // Written before the first change: the next run knows to finish it.
   if (!recorded) {
     if (Status s = RecordOriginalDriver(fs, state_dir, addr, ""); !s.ok()) {
-      r->outcome = "failed";
+      r->outcome = Outcome::kFailed;
       r->message = "cannot record the release: " + s.ToString();
       return;
     }
@@ -140,14 +142,14 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
   // An empty line clears driver_override (the kernel then reads "(null)").
   if (pinned) {
     if (Status s = fs.WriteAttribute(dev + "/driver_override", "\n", false); !s.ok()) {
-      r->outcome = "failed";
+      r->outcome = Outcome::kFailed;
       r->message = "driver_override: " + s.ToString();
       return;
     }
   }
   if (now == "vfio-pci") {
     if (Status s = fs.WriteAttribute(dev + "/driver/unbind", a, false); !s.ok()) {
-      r->outcome = "failed";
+      r->outcome = Outcome::kFailed;
       r->message = "unbind from vfio-pci: " + s.ToString();
       return;
     }
@@ -162,18 +164,18 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
     after = CurrentDriver(fs, addr);
   }
   if (after == "vfio-pci" || (original_loaded && after != original)) {
-    r->outcome = "failed";
+    r->outcome = Outcome::kFailed;
     r->message = "read back: driver is '" + OrNone(after) + "', not " +
                  (original.empty() ? std::string("a host driver") : original) +
                  (probe.ok() ? "" : " (" + probe.ToString() + ")");
     return;
   }
   if (Status s = Forget(fs, state_dir, a); !s.ok()) {
-    r->outcome = "failed";
+    r->outcome = Outcome::kFailed;
     r->message = "back on " + OrNone(after) + ", but the record keeps it: " + s.ToString();
     return;
   }
-  r->outcome = "done";
+  r->outcome = Outcome::kDone;
   if (!after.empty()) {
     r->message = "back on " + after;
   } else if (!original.empty()) {
@@ -184,26 +186,25 @@ void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& st
   }
 }
 
-std::vector<report::ActionResult> Restore(Fs& fs, const inventory::Inventory& inv,
+std::vector<result::ActionResult> Restore(Fs& fs, const inventory::Inventory& inv,
                                           const std::string& state_dir) {
-  std::vector<report::ActionResult> results;
+  std::vector<result::ActionResult> results;
   auto record = ReadOriginalDrivers(fs, state_dir);
   if (!record.ok()) {
-    report::ActionResult r;
-    r.action.kind = plan::ActionKind::kKeepOnHost;
-    r.action.target = RecordPath(state_dir);
-    r.outcome = "failed";
+    result::ActionResult r;
+    r.action.payload = plan::act::Restore{std::nullopt, "", RecordPath(state_dir)};
+    r.outcome = Outcome::kFailed;
     r.message = record.status().ToString() + "; no device touched, the record is left as it is";
     results.push_back(std::move(r));
     return results;
   }
   for (const auto& [addr_text, driver] : *record) {
-    report::ActionResult r;
-    r.action.kind = plan::ActionKind::kKeepOnHost;
-    r.action.target = addr_text;
-    r.action.value = driver;
+    result::ActionResult r;
+    // ReadOriginalDrivers accepts PCI addresses only.
+    const inventory::PciAddress addr = *inventory::PciAddress::Parse(addr_text);
+    r.action.payload = plan::act::Restore{addr, driver, RecordPath(state_dir)};
     r.action.reason = "restore the driver it had before gpuhost";
-    ReturnToHost(fs, inv, state_dir, *inventory::PciAddress::Parse(addr_text), &r);
+    ReturnToHost(fs, inv, state_dir, addr, &r);
     results.push_back(std::move(r));
   }
   return results;

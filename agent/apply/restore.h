@@ -12,7 +12,7 @@
 
 #include "host/fs.h"
 #include "inventory/model.h"
-#include "report/state.h"
+#include "result/state.h"
 
 namespace gpuhost::apply {
 
@@ -42,12 +42,12 @@ Result<std::map<std::string, std::string>> ReadOriginalDrivers(const Fs& fs,
 // unbind and the probe (no driver, no override) is finished by the next.
 // Outcome "done", "unchanged" (not on vfio-pci), "held" or "failed".
 void ReturnToHost(Fs& fs, const inventory::Inventory& inv, const std::string& state_dir,
-                  const inventory::PciAddress& addr, report::ActionResult* r);
+                  const inventory::PciAddress& addr, result::ActionResult* r);
 
 // `restore`: ReturnToHost for every recorded function. A record that is not
 // valid is one failed result that says why, touches no device and leaves
 // the record as it is.
-std::vector<report::ActionResult> Restore(Fs& fs, const inventory::Inventory& inv,
+std::vector<result::ActionResult> Restore(Fs& fs, const inventory::Inventory& inv,
                                           const std::string& state_dir);
 
 }  // namespace gpuhost::apply

@@ -20,8 +20,8 @@
 #include "plan/policy.h"
 #include "plan/policy_fit.h"
 #include "plan/text.h"
-#include "report/journal.h"
 #include "report/serve.h"
+#include "result/journal.h"
 #include "run/agent_run.h"
 #include "run/load_inventory.h"
 #include "run/policy_fetch.h"
@@ -318,10 +318,10 @@ int RunRestore(const Args& args) {
   auto results = apply::Restore(fs, inv, args.Get("state-dir", "/var/lib/gpuhost"));
   int bad = 0;
   for (const auto& r : results) {
-    report::JournalAction(r);
-    std::printf("%s: %s%s%s\n", r.action.target.c_str(), r.outcome.c_str(),
+    result::JournalAction(r);
+    std::printf("%s: %s%s%s\n", r.action.Target().c_str(), result::ToString(r.outcome),
                 r.message.empty() ? "" : ": ", r.message.c_str());
-    if (r.outcome == "failed" || r.outcome == "held") bad++;
+    if (result::IsFailure(r.outcome)) bad++;
   }
   if (results.empty()) std::printf("nothing to restore: gpuhost moved no device\n");
   std::printf(

@@ -167,6 +167,11 @@ json ToJson(const Inventory& inv) {
 }
 
 namespace {
+
+// The reading steps of InventoryFromJson. Each records a wrong field in the
+// reader (its first error wins); one returning a Status stops the read at
+// once, whatever the reader holds.
+
 // Added later than the rest: state files of older agents lack it.
 void ReadRemoteLibvirt(JsonReader& r, const json& system, RemoteLibvirt* out) {
   const json* rl = r.Field(system, "remote_libvirt");
@@ -179,6 +184,185 @@ void ReadRemoteLibvirt(JsonReader& r, const json& system, RemoteLibvirt* out) {
   out->allowed_dn = r.StrArray(*rl, "allowed_dn");
   out->error = r.Str(*rl, "error");
 }
+
+void ReadHardware(JsonReader& r, const json& s, System* sys) {
+  if (const json* c = r.Field(s, "cpu")) {
+    sys->cpu.vendor = r.Str(*c, "vendor");
+    sys->cpu.model = r.Str(*c, "model");
+    sys->cpu.logical_cpus = static_cast<int>(r.Uint(*c, "logical_cpus"));
+    sys->cpu.virtualization = r.Str(*c, "virtualization");
+  }
+  // Added later than the rest: state files of older agents lack it.
+  if (s.contains("identity")) {
+    if (const json* id = r.Field(s, "identity")) {
+      sys->identity.machine_id = r.Str(*id, "machine_id");
+      sys->identity.product_uuid = r.Str(*id, "product_uuid");
+      sys->identity.product_serial = r.Str(*id, "product_serial");
+    }
+  }
+  if (s.contains("remote_libvirt")) ReadRemoteLibvirt(r, s, &sys->remote_libvirt);
+  if (const json* m = r.Field(s, "iommu")) {
+    sys->iommu.enabled = r.Bool(*m, "enabled");
+    sys->iommu.units = r.StrArray(*m, "units");
+    sys->iommu.firmware_table = r.Str(*m, "firmware_table");
+  }
+  if (const json* m = r.Field(s, "memory")) {
+    sys->memory.total_kib = r.Uint(*m, "total_kib");
+    sys->memory.hugepages_total = r.Uint(*m, "hugepages_total");
+    sys->memory.hugepages_free = r.Uint(*m, "hugepages_free");
+    sys->memory.hugepage_size_kib = r.Uint(*m, "hugepage_size_kib");
+  }
+}
+
+Status ReadSystem(JsonReader& r, const json& s, System* sys) {
+  ReadHardware(r, s, sys);
+  sys->kvm_device = r.Bool(s, "kvm_device");
+  sys->kernel_release = r.Str(s, "kernel_release");
+  sys->cmdline = r.Str(s, "cmdline");
+  sys->bootloader = r.Str(s, "bootloader");
+  if (const json* fbs = r.Field(s, "framebuffers"); fbs && fbs->is_array()) {
+    for (const auto& f : *fbs) {
+      sys->framebuffers.push_back(
+          {r.Str(f, "name"), r.HexStr(f, "start", UINT64_MAX), r.HexStr(f, "end", UINT64_MAX)});
+    }
+  }
+  // Added later than the rest: state files of older agents lack it.
+  if (const json* n = s.contains("numa_cpus") ? &s.at("numa_cpus") : nullptr) {
+    if (!n->is_object()) return Status::Invalid("inventory: 'numa_cpus' is not an object");
+    for (const auto& [node, cpus] : n->items()) {
+      auto id = ParseInt(node);
+      if (!id || *id < 0 || *id > 65535 || !cpus.is_string()) {
+        return Status::Invalid("inventory: numa_cpus entry '" + node + "' is not NODE: \"CPUS\"");
+      }
+      sys->numa_cpus[static_cast<int>(*id)] = cpus.get<std::string>();
+    }
+  }
+  return Status::Ok();
+}
+
+PciFunction ReadFunction(JsonReader& r, const json& e) {
+  PciFunction f;
+  f.address = r.Addr(r.Str(e, "address"), "address");
+  f.vendor_id = static_cast<uint16_t>(r.HexStr(e, "vendor_id", 0xffff));
+  f.device_id = static_cast<uint16_t>(r.HexStr(e, "device_id", 0xffff));
+  if (auto v = r.OptHexStr(e, "subsystem_vendor_id", 0xffff)) f.subsys_vendor_id = *v;
+  if (auto v = r.OptHexStr(e, "subsystem_device_id", 0xffff)) f.subsys_device_id = *v;
+  f.vendor_name = r.Str(e, "vendor_name");
+  f.device_name = r.Str(e, "device_name");
+  f.subsys_name = r.Str(e, "subsystem_name");
+  f.class_id = static_cast<uint16_t>(r.HexStr(e, "class", 0xffff));
+  f.prog_if = static_cast<uint8_t>(r.HexStr(e, "prog_if", 0xff));
+  f.class_name = r.Str(e, "class_name");
+  f.revision = static_cast<uint8_t>(r.HexStr(e, "revision", 0xff));
+  if (const json* d = r.Field(e, "driver"); d && d->is_string()) f.driver = d->get<std::string>();
+  f.iommu_group = r.OptInt(e, "iommu_group");
+  f.numa_node = r.OptInt(e, "numa_node");
+  f.boot_vga = r.Bool(e, "boot_vga");
+  if (const json* p = r.Field(e, "parent"); p && p->is_string()) {
+    f.parent = r.Addr(p->get<std::string>(), "parent");
+  }
+  f.reset_methods = r.StrArray(e, "reset_methods");
+  f.role = RoleFromName(r.Str(e, "role"));
+  if (const json* bs = r.Field(e, "bars"); bs && bs->is_array()) {
+    for (const auto& b : *bs) {
+      f.bars.push_back({static_cast<int>(r.Uint(b, "index")), r.HexStr(b, "start", UINT64_MAX),
+                        r.HexStr(b, "end", UINT64_MAX)});
+    }
+  }
+  return f;
+}
+
+Gpu ReadGpu(JsonReader& r, const json& e) {
+  Gpu g;
+  g.address = r.Addr(r.Str(e, "address"), "address");
+  g.kind = r.Str(e, "kind");
+  g.companions = r.AddrArray(e, "companions");
+  g.boot_vga = r.Bool(e, "boot_vga");
+  g.iommu_group = r.OptInt(e, "iommu_group");
+  g.numa_node = r.OptInt(e, "numa_node");
+  g.vendor_name = r.Str(e, "vendor_name");
+  g.model = r.Str(e, "model");
+  return g;
+}
+
+// The PCI side: functions, GPUs, NVSwitches, IOMMU groups, critical devices.
+void ReadDevices(JsonReader& r, const json& j, Inventory* inv) {
+  if (const json* fs = r.Field(j, "functions"); fs && fs->is_array()) {
+    for (const auto& e : *fs) inv->functions.push_back(ReadFunction(r, e));
+  }
+  if (const json* gs = r.Field(j, "gpus"); gs && gs->is_array()) {
+    for (const auto& e : *gs) inv->gpus.push_back(ReadGpu(r, e));
+  }
+  inv->nvswitches = r.AddrArray(j, "nvswitches");
+  if (const json* gs = r.Field(j, "iommu_groups"); gs && gs->is_array()) {
+    for (const auto& e : *gs) {
+      IommuGroup g;
+      g.id = r.OptInt(e, "id").value_or(-1);
+      g.type = r.Str(e, "type");
+      g.members = r.AddrArray(e, "members");
+      inv->iommu_groups.push_back(std::move(g));
+    }
+  }
+  if (const json* cs = r.Field(j, "critical"); cs && cs->is_array()) {
+    for (const auto& e : *cs)
+      inv->critical.push_back({r.Addr(r.Str(e, "address"), "address"), r.Str(e, "why")});
+  }
+}
+
+Status ReadHostUseUnknown(JsonReader& r, const json& j, std::vector<UnknownUse>* out) {
+  // Added later than the rest: files of older agents lack it.
+  if (!j.contains("host_use_unknown")) return Status::Ok();
+  if (const json* us = r.Field(j, "host_use_unknown"); us && us->is_array()) {
+    for (const auto& e : *us) {
+      std::string cls = r.Str(e, "class");
+      if (cls != "storage" && cls != "network" && r.status().ok()) {
+        return Status::Invalid("inventory: host_use_unknown class '" + cls + "'");
+      }
+      out->push_back({cls == "storage" ? UseClass::kStorage : UseClass::kNetwork,
+                      r.Str(e, "source"), r.Str(e, "why")});
+    }
+  }
+  return Status::Ok();
+}
+
+void ReadVirtualization(JsonReader& r, const json& v, Virtualization* virt) {
+  virt->libvirt_connected = r.Bool(v, "libvirt_connected");
+  virt->libvirt_uri = r.Str(v, "libvirt_uri");
+  virt->libvirt_error = r.Str(v, "libvirt_error");
+  virt->kvm_usable = r.Bool(v, "kvm_usable");
+  virt->kvm_reason = r.Str(v, "kvm_reason");
+  if (const json* h = r.Field(v, "hostdev_vfio"); h && h->is_boolean()) {
+    virt->hostdev_vfio = h->get<bool>();
+  }
+  // Added later than the rest: state files of older agents lack it.
+  if (v.contains("virt_type")) virt->virt_type = r.Str(v, "virt_type");
+  if (const json* ds = r.Field(v, "domains"); ds && ds->is_array()) {
+    for (const auto& e : *ds) {
+      virt->domains.push_back(
+          {r.Str(e, "name"), r.Str(e, "state"), r.Bool(e, "active"), r.AddrArray(e, "hostdevs")});
+    }
+  }
+}
+
+// Everything that shows a GPU looks its function up: a GPU listed without
+// one is a corrupt file, not a GPU to show half of.
+Status CheckGpusHaveFunctions(const Inventory& inv) {
+  for (size_t i = 0; i < inv.gpus.size(); ++i) {
+    const Gpu& g = inv.gpus[i];
+    std::string where = "inventory: gpus[" + std::to_string(i) + "] " + g.address.ToString();
+    if (inv.Find(g.address) == nullptr) {
+      return Status::Invalid(where + " is not among the functions");
+    }
+    for (const auto& c : g.companions) {
+      if (inv.Find(c) == nullptr) {
+        return Status::Invalid(where + ": companion " + c.ToString() +
+                               " is not among the functions");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Inventory> InventoryFromJson(const json& j) {
@@ -190,167 +374,16 @@ Result<Inventory> InventoryFromJson(const json& j) {
   }
   inv.source = r.Str(j, "source");
   if (const json* s = r.Field(j, "system")) {
-    if (const json* c = r.Field(*s, "cpu")) {
-      inv.system.cpu.vendor = r.Str(*c, "vendor");
-      inv.system.cpu.model = r.Str(*c, "model");
-      inv.system.cpu.logical_cpus = static_cast<int>(r.Uint(*c, "logical_cpus"));
-      inv.system.cpu.virtualization = r.Str(*c, "virtualization");
-    }
-    // Added later than the rest: state files of older agents lack it.
-    if (s->contains("identity")) {
-      if (const json* id = r.Field(*s, "identity")) {
-        inv.system.identity.machine_id = r.Str(*id, "machine_id");
-        inv.system.identity.product_uuid = r.Str(*id, "product_uuid");
-        inv.system.identity.product_serial = r.Str(*id, "product_serial");
-      }
-    }
-    if (s->contains("remote_libvirt")) ReadRemoteLibvirt(r, *s, &inv.system.remote_libvirt);
-    if (const json* m = r.Field(*s, "iommu")) {
-      inv.system.iommu.enabled = r.Bool(*m, "enabled");
-      inv.system.iommu.units = r.StrArray(*m, "units");
-      inv.system.iommu.firmware_table = r.Str(*m, "firmware_table");
-    }
-    if (const json* m = r.Field(*s, "memory")) {
-      inv.system.memory.total_kib = r.Uint(*m, "total_kib");
-      inv.system.memory.hugepages_total = r.Uint(*m, "hugepages_total");
-      inv.system.memory.hugepages_free = r.Uint(*m, "hugepages_free");
-      inv.system.memory.hugepage_size_kib = r.Uint(*m, "hugepage_size_kib");
-    }
-    inv.system.kvm_device = r.Bool(*s, "kvm_device");
-    inv.system.kernel_release = r.Str(*s, "kernel_release");
-    inv.system.cmdline = r.Str(*s, "cmdline");
-    inv.system.bootloader = r.Str(*s, "bootloader");
-    if (const json* fbs = r.Field(*s, "framebuffers"); fbs && fbs->is_array()) {
-      for (const auto& f : *fbs) {
-        inv.system.framebuffers.push_back(
-            {r.Str(f, "name"), r.HexStr(f, "start", UINT64_MAX), r.HexStr(f, "end", UINT64_MAX)});
-      }
-    }
-    // Added later than the rest: state files of older agents lack it.
-    if (const json* n = s->contains("numa_cpus") ? &s->at("numa_cpus") : nullptr) {
-      if (!n->is_object()) return Status::Invalid("inventory: 'numa_cpus' is not an object");
-      for (const auto& [node, cpus] : n->items()) {
-        auto id = ParseInt(node);
-        if (!id || *id < 0 || *id > 65535 || !cpus.is_string()) {
-          return Status::Invalid("inventory: numa_cpus entry '" + node + "' is not NODE: \"CPUS\"");
-        }
-        inv.system.numa_cpus[static_cast<int>(*id)] = cpus.get<std::string>();
-      }
-    }
+    if (Status st = ReadSystem(r, *s, &inv.system); !st.ok()) return st;
   }
-  if (const json* fs = r.Field(j, "functions"); fs && fs->is_array()) {
-    for (const auto& e : *fs) {
-      PciFunction f;
-      f.address = r.Addr(r.Str(e, "address"), "address");
-      f.vendor_id = static_cast<uint16_t>(r.HexStr(e, "vendor_id", 0xffff));
-      f.device_id = static_cast<uint16_t>(r.HexStr(e, "device_id", 0xffff));
-      if (auto v = r.OptHexStr(e, "subsystem_vendor_id", 0xffff)) f.subsys_vendor_id = *v;
-      if (auto v = r.OptHexStr(e, "subsystem_device_id", 0xffff)) f.subsys_device_id = *v;
-      f.vendor_name = r.Str(e, "vendor_name");
-      f.device_name = r.Str(e, "device_name");
-      f.subsys_name = r.Str(e, "subsystem_name");
-      f.class_id = static_cast<uint16_t>(r.HexStr(e, "class", 0xffff));
-      f.prog_if = static_cast<uint8_t>(r.HexStr(e, "prog_if", 0xff));
-      f.class_name = r.Str(e, "class_name");
-      f.revision = static_cast<uint8_t>(r.HexStr(e, "revision", 0xff));
-      if (const json* d = r.Field(e, "driver"); d && d->is_string())
-        f.driver = d->get<std::string>();
-      f.iommu_group = r.OptInt(e, "iommu_group");
-      f.numa_node = r.OptInt(e, "numa_node");
-      f.boot_vga = r.Bool(e, "boot_vga");
-      if (const json* p = r.Field(e, "parent"); p && p->is_string()) {
-        f.parent = r.Addr(p->get<std::string>(), "parent");
-      }
-      f.reset_methods = r.StrArray(e, "reset_methods");
-      f.role = RoleFromName(r.Str(e, "role"));
-      if (const json* bs = r.Field(e, "bars"); bs && bs->is_array()) {
-        for (const auto& b : *bs) {
-          f.bars.push_back({static_cast<int>(r.Uint(b, "index")), r.HexStr(b, "start", UINT64_MAX),
-                            r.HexStr(b, "end", UINT64_MAX)});
-        }
-      }
-      inv.functions.push_back(std::move(f));
-    }
-  } else {
-    r.Field(j, "functions");
-  }
-  if (const json* gs = r.Field(j, "gpus"); gs && gs->is_array()) {
-    for (const auto& e : *gs) {
-      Gpu g;
-      g.address = r.Addr(r.Str(e, "address"), "address");
-      g.kind = r.Str(e, "kind");
-      g.companions = r.AddrArray(e, "companions");
-      g.boot_vga = r.Bool(e, "boot_vga");
-      g.iommu_group = r.OptInt(e, "iommu_group");
-      g.numa_node = r.OptInt(e, "numa_node");
-      g.vendor_name = r.Str(e, "vendor_name");
-      g.model = r.Str(e, "model");
-      inv.gpus.push_back(std::move(g));
-    }
-  }
-  inv.nvswitches = r.AddrArray(j, "nvswitches");
-  if (const json* gs = r.Field(j, "iommu_groups"); gs && gs->is_array()) {
-    for (const auto& e : *gs) {
-      IommuGroup g;
-      g.id = r.OptInt(e, "id").value_or(-1);
-      g.type = r.Str(e, "type");
-      g.members = r.AddrArray(e, "members");
-      inv.iommu_groups.push_back(std::move(g));
-    }
-  }
-  if (const json* cs = r.Field(j, "critical"); cs && cs->is_array()) {
-    for (const auto& e : *cs)
-      inv.critical.push_back({r.Addr(r.Str(e, "address"), "address"), r.Str(e, "why")});
-  }
-  // Added later than the rest: files of older agents lack it.
-  if (j.contains("host_use_unknown")) {
-    if (const json* us = r.Field(j, "host_use_unknown"); us && us->is_array()) {
-      for (const auto& e : *us) {
-        std::string cls = r.Str(e, "class");
-        if (cls != "storage" && cls != "network" && r.status().ok()) {
-          return Status::Invalid("inventory: host_use_unknown class '" + cls + "'");
-        }
-        inv.host_use_unknown.push_back({cls == "storage" ? UseClass::kStorage : UseClass::kNetwork,
-                                        r.Str(e, "source"), r.Str(e, "why")});
-      }
-    }
-  }
-  if (const json* v = r.Field(j, "virtualization")) {
-    inv.virt.libvirt_connected = r.Bool(*v, "libvirt_connected");
-    inv.virt.libvirt_uri = r.Str(*v, "libvirt_uri");
-    inv.virt.libvirt_error = r.Str(*v, "libvirt_error");
-    inv.virt.kvm_usable = r.Bool(*v, "kvm_usable");
-    inv.virt.kvm_reason = r.Str(*v, "kvm_reason");
-    if (const json* h = r.Field(*v, "hostdev_vfio"); h && h->is_boolean()) {
-      inv.virt.hostdev_vfio = h->get<bool>();
-    }
-    // Added later than the rest: state files of older agents lack it.
-    if (v->contains("virt_type")) inv.virt.virt_type = r.Str(*v, "virt_type");
-    if (const json* ds = r.Field(*v, "domains"); ds && ds->is_array()) {
-      for (const auto& e : *ds) {
-        inv.virt.domains.push_back(
-            {r.Str(e, "name"), r.Str(e, "state"), r.Bool(e, "active"), r.AddrArray(e, "hostdevs")});
-      }
-    }
-  }
+  ReadDevices(r, j, &inv);
+  if (Status st = ReadHostUseUnknown(r, j, &inv.host_use_unknown); !st.ok()) return st;
+  if (const json* v = r.Field(j, "virtualization")) ReadVirtualization(r, *v, &inv.virt);
   if (const json* ws = r.Field(j, "warnings"); ws && ws->is_array()) {
     for (const auto& e : *ws) inv.warnings.push_back({r.Str(e, "where"), r.Str(e, "message")});
   }
   if (!r.status().ok()) return r.status();
-  // Everything that shows a GPU looks its function up: a GPU listed without
-  // one is a corrupt file, not a GPU to show half of.
-  for (size_t i = 0; i < inv.gpus.size(); ++i) {
-    const Gpu& g = inv.gpus[i];
-    std::string where = "inventory: gpus[" + std::to_string(i) + "] " + g.address.ToString();
-    if (inv.Find(g.address) == nullptr)
-      return Status::Invalid(where + " is not among the functions");
-    for (const auto& c : g.companions) {
-      if (inv.Find(c) == nullptr) {
-        return Status::Invalid(where + ": companion " + c.ToString() +
-                               " is not among the functions");
-      }
-    }
-  }
+  if (Status st = CheckGpusHaveFunctions(inv); !st.ok()) return st;
   return inv;
 }
 

@@ -1,5 +1,7 @@
 #include "plan/json.h"
 
+#include <optional>
+
 #include "inventory/json_reader.h"
 
 namespace gpuhost::plan {
@@ -26,19 +28,53 @@ json Addrs(const std::vector<PciAddress>& v) {
   return a;
 }
 
+// The payload of a `kind` action from its "target" and "value" strings.
+ActionPayload ReadPayload(JsonReader& r, ActionKind kind, const std::string& target,
+                          const std::string& value) {
+  // Kinds whose value is always empty: anything else is not theirs.
+  auto no_value = [&] {
+    if (!value.empty()) r.Fail<int>("value", "empty for this kind");
+  };
+  switch (kind) {
+    case ActionKind::kLoadModule:
+      return act::LoadModule{target, value};
+    case ActionKind::kBindVfio:
+      return act::BindVfio{r.Addr(target, "target"), value};
+    case ActionKind::kWriteFile:
+      return act::WriteFile{target, value};
+    case ActionKind::kSetSysctl:
+      return act::SetSysctl{target, value};
+    case ActionKind::kKernelParam:
+      if (value == ParamStateName(ParamState::kPresent)) {
+        return act::KernelParam{target, ParamState::kPresent};
+      }
+      if (value != ParamStateName(ParamState::kMissing)) {
+        r.Fail<int>("value", "\"present\" or \"missing\"");
+      }
+      return act::KernelParam{target, ParamState::kMissing};
+    case ActionKind::kUpdateBootloader:
+      no_value();
+      return act::UpdateBootloader{target};
+    case ActionKind::kRequestReboot:
+      no_value();
+      return act::RequestReboot{target};
+    case ActionKind::kKeepOnHost:
+      return act::KeepOnHost{r.Addr(target, "target"), value};
+  }
+  return act::LoadModule{};
+}
+
 Action ReadAction(JsonReader& r, const json& j) {
   Action a;
   std::string kind = r.Str(j, "kind");
-  bool known = false;
+  std::optional<ActionKind> known;
   for (ActionKind k : kKinds) {
-    if (kind == ActionKindName(k)) {
-      a.kind = k;
-      known = true;
-    }
+    if (kind == ActionKindName(k)) known = k;
   }
   if (!known && r.status().ok()) r.Fail<int>("kind", "a known action kind");
-  a.target = r.Str(j, "target");
-  a.value = r.Str(j, "value");
+  std::string target = r.Str(j, "target");
+  std::string value = r.Str(j, "value");
+  if (known && r.status().ok()) a.payload = ReadPayload(r, *known, target, value);
   a.reason = r.Str(j, "reason");
   return a;
 }
@@ -81,9 +117,9 @@ std::vector<GpuDecision> ReadDecisions(JsonReader& r, const json& j, const char*
 }  // namespace
 
 json ToJson(const Action& a) {
-  return {{"kind", ActionKindName(a.kind)},
-          {"target", a.target},
-          {"value", a.value},
+  return {{"kind", ActionKindName(a.Kind())},
+          {"target", a.Target()},
+          {"value", a.Value()},
           {"reason", a.reason}};
 }
 

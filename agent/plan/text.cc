@@ -31,13 +31,13 @@ std::string ToText(const inventory::Inventory& inv, const Plan& plan) {
   out += "\n\nActions (" + std::to_string(plan.actions.size()) + ")\n";
   int n = 0;
   for (const auto& a : plan.actions) {
-    std::string what = a.target;
-    if (a.kind == ActionKind::kWriteFile) {
-      what += " (" + std::to_string(a.value.size()) + " bytes)";
-    } else if (!a.value.empty()) {
-      what += " = " + a.value;
+    std::string what = a.Target();
+    if (const auto* w = a.As<act::WriteFile>()) {
+      what += " (" + std::to_string(w->contents.size()) + " bytes)";
+    } else if (std::string value = a.Value(); !value.empty()) {
+      what += " = " + value;
     }
-    out += "  " + std::to_string(++n) + ". " + ActionKindName(a.kind) + " " + what + "\n";
+    out += "  " + std::to_string(++n) + ". " + ActionKindName(a.Kind()) + " " + what + "\n";
     out += "      why: " + a.reason + "\n";
   }
   if (!plan.warnings.empty()) {

@@ -85,9 +85,9 @@ std::string Millis(int64_t us) {
 
 // done and unchanged are fine; failed is not; the rest (missing, skipped,
 // dry-run) wants a look.
-const char* OutcomeTag(const std::string& outcome) {
-  if (outcome == "done" || outcome == "unchanged") return "ok";
-  if (outcome == "failed") return "bad";
+const char* OutcomeTag(Outcome outcome) {
+  if (outcome == Outcome::kDone || outcome == Outcome::kUnchanged) return "ok";
+  if (outcome == Outcome::kFailed) return "bad";
   return "warn";
 }
 
@@ -252,7 +252,7 @@ void Modules(Html& h, const State& s) {
   h.Head({"Module", "Options", "Outcome", "Read back"});
   for (const auto& m : rows) {
     h.Raw("<tr>").Td(m.name, "mono").Td(m.options.empty() ? "-" : m.options, "mono").Raw("<td>");
-    if (!m.outcome.empty()) h.Tag(m.outcome, OutcomeTag(m.outcome));
+    if (m.outcome) h.Tag(ToString(*m.outcome), OutcomeTag(*m.outcome));
     if (!m.message.empty()) h.Raw(" ").Text(m.message);
     h.Raw("</td><td>");
     if (m.check) h.Tag(m.check->ok ? "ok" : m.check->actual, m.check->ok ? "ok" : "bad");
@@ -304,8 +304,8 @@ void Actions(Html& h, const State& s) {
   }
   h.Head({"Action", "Target", "Outcome", "Why / result", "Time"});
   for (const auto& a : s.actions) {
-    h.Raw("<tr>").Td(plan::ActionKindName(a.action.kind), "mono").Td(a.action.target, "mono");
-    h.Raw("<td>").Tag(a.outcome, OutcomeTag(a.outcome)).Raw("</td>");
+    h.Raw("<tr>").Td(plan::ActionKindName(a.action.Kind()), "mono").Td(a.action.Target(), "mono");
+    h.Raw("<td>").Tag(ToString(a.outcome), OutcomeTag(a.outcome)).Raw("</td>");
     h.Raw("<td>").Text(a.action.reason);
     if (!a.message.empty()) h.Raw("<div class=\"rule\">").Text(a.message).Raw("</div>");
     h.Raw("</td>").Td(Millis(a.duration_us), "num").Raw("</tr>");

@@ -23,7 +23,7 @@ const char* SourceClass(const std::string& source) {
 
 }  // namespace
 
-std::string RenderPolicySection(const State& s) {
+std::string RenderPolicySection(const result::State& s) {
   const fleet::PolicyOrigin& p = s.policy;
   if (p.source.empty() && p.url_template.empty()) return "";
   std::string h =

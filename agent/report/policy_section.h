@@ -5,11 +5,11 @@
 
 #include <string>
 
-#include "report/state.h"
+#include "result/state.h"
 
 namespace gpuhost::report {
 
 // HTML of the section (escaped); "" when the state does not say.
-std::string RenderPolicySection(const State& s);
+std::string RenderPolicySection(const result::State& s);
 
 }  // namespace gpuhost::report

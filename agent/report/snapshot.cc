@@ -46,7 +46,7 @@ View LoadView(const std::string& path, const std::string& hostname, const BuildI
     v.load_error = "not valid JSON";
     return v;
   }
-  auto state = StateFromJson(j);
+  auto state = result::StateFromJson(j);
   if (!state.ok()) {
     v.source = View::Source::kInvalid;
     v.load_error = state.status().message();
@@ -76,8 +76,8 @@ SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, Build
                              virt::Watcher* libvirt, nvml::Watcher* nvidia, const std::string& root)
     : path_(std::move(state_path)),
       root_(root),
-      marker_path_(root_.HostPath(kRunMarkerPath)),
-      boot_id_(ReadBootId(root_).value_or("")),
+      marker_path_(root_.HostPath(result::kRunMarkerPath)),
+      boot_id_(result::ReadBootId(root_).value_or("")),
       hostname_(std::move(hostname)),
       build_(std::move(build)),
       libvirt_(libvirt),
@@ -117,7 +117,7 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   View view = LoadView(path_, hostname_, build_);
   view.boot_id = boot_id_;
   if (key.marker.err != ENOENT) {
-    auto marker = ReadRunMarker(root_);
+    auto marker = result::ReadRunMarker(root_);
     if (marker.ok()) {
       view.run_marker = std::move(*marker);
     } else if (!marker.status().IsNotFound()) {

@@ -167,7 +167,7 @@ json Modules(const State& s) {
   for (const auto& m : ModuleRows(s)) {
     a.push_back({{"name", m.name},
                  {"options", m.options},
-                 {"outcome", m.outcome},
+                 {"outcome", m.outcome ? ToString(*m.outcome) : ""},
                  {"message", m.message},
                  {"check", m.check ? CheckJson(*m.check) : json(nullptr)}});
   }

@@ -14,13 +14,13 @@ constexpr std::string_view kModuleCheck = "module ";
 
 const ActionResult* FirstFailed(const State& s) {
   for (const auto& a : s.actions) {
-    if (a.outcome == "failed") return &a;
+    if (a.outcome == Outcome::kFailed) return &a;
   }
   return nullptr;
 }
 
 std::string Describe(const ActionResult& a) {
-  std::string d = std::string(plan::ActionKindName(a.action.kind)) + " " + a.action.target;
+  std::string d = std::string(plan::ActionKindName(a.action.Kind())) + " " + a.action.Target();
   return a.message.empty() ? d + " failed" : d + " failed: " + a.message;
 }
 
@@ -118,22 +118,24 @@ std::vector<KernelParamRow> KernelParamRows(const State& s) {
 std::vector<ModuleRow> ModuleRows(const State& s) {
   std::vector<ModuleRow> rows;
   for (const auto& a : s.actions) {
-    if (a.action.kind != plan::ActionKind::kLoadModule) continue;
-    rows.push_back({a.action.target, a.action.value, a.outcome, a.message, nullptr});
+    const auto* load = a.action.As<plan::act::LoadModule>();
+    if (load == nullptr) continue;
+    rows.push_back({load->module, load->options, a.outcome, a.message, nullptr});
   }
   // Planned but not (yet) applied, e.g. a state written before apply ran.
   for (const auto& a : s.plan.actions) {
-    if (a.kind != plan::ActionKind::kLoadModule) continue;
-    bool known =
-        std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return r.name == a.target; });
-    if (!known) rows.push_back({a.target, a.value, "", "", nullptr});
+    const auto* load = a.As<plan::act::LoadModule>();
+    if (load == nullptr) continue;
+    bool known = std::any_of(rows.begin(), rows.end(),
+                             [&](const auto& r) { return r.name == load->module; });
+    if (!known) rows.push_back({load->module, load->options, std::nullopt, "", nullptr});
   }
   for (const auto& c : s.checks) {
     if (!StartsWith(c.name, kModuleCheck)) continue;
     std::string name = c.name.substr(kModuleCheck.size());
     auto it = std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.name == name; });
     if (it == rows.end()) {
-      rows.push_back({name, "", "", "", &c});
+      rows.push_back({name, "", std::nullopt, "", &c});
     } else {
       it->check = &c;
     }
@@ -167,7 +169,7 @@ std::vector<inventory::Warning> AllWarnings(const State& s) {
 
 std::vector<std::pair<std::string, int>> OutcomeCounts(const State& s) {
   std::map<std::string, int> counts;
-  for (const auto& a : s.actions) ++counts[a.outcome];
+  for (const auto& a : s.actions) ++counts[ToString(a.outcome)];
   return {counts.begin(), counts.end()};
 }
 

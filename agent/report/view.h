@@ -9,10 +9,17 @@
 
 #include "libvirt/watcher.h"
 #include "nvml/watcher.h"
-#include "report/run_marker.h"
-#include "report/state.h"
+#include "result/run_marker.h"
+#include "result/state.h"
 
 namespace gpuhost::report {
+
+// The result model (result/) that every view is built from.
+using result::ActionResult;
+using result::Check;
+using result::Outcome;
+using result::RunMarker;
+using result::State;
 
 // Who is serving: goes into build info and the page footer.
 struct BuildInfo {
@@ -33,7 +40,7 @@ struct View {
   std::string hostname;
   BuildInfo build;
   // This boot and the last run started in it, as serve read them
-  // (report/run_marker.h, report/freshness.h).
+  // (result/run_marker.h, report/freshness.h).
   std::string boot_id;                  // "" when serve cannot read it
   std::optional<RunMarker> run_marker;  // null: no run started in this boot
   std::string run_marker_error;         // the marker exists but cannot be read
@@ -87,7 +94,7 @@ std::vector<std::string> CmdlineWords(const std::string& cmdline);
 struct ModuleRow {
   std::string name;
   std::string options;
-  std::string outcome;  // from the action; "" when the plan only checked it
+  std::optional<result::Outcome> outcome;  // from the action; none when only planned
   std::string message;
   const Check* check = nullptr;  // the "module NAME" check
 };

@@ -15,9 +15,9 @@
 #include "plan/policy.h"
 #include "plan/policy_fit.h"
 #include "plan/policy_json.h"
-#include "report/journal.h"
-#include "report/run_marker.h"
-#include "report/state.h"
+#include "result/journal.h"
+#include "result/run_marker.h"
+#include "result/state.h"
 #include "run/deadline_call.h"
 #include "run/load_inventory.h"
 #include "run/policy_source.h"
@@ -38,14 +38,15 @@ int64_t Since(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
 }
 
-std::string Summary(const report::State& s) {
+std::string Summary(const result::State& s) {
   int changed = 0, unchanged = 0, failed = 0, skipped = 0, held = 0;
   for (const auto& a : s.actions) {
-    if (a.outcome == "done") changed++;
-    if (a.outcome == "unchanged") unchanged++;
-    if (a.outcome == "failed") failed++;
-    if (a.outcome == "held") held++;
-    if (a.outcome == "skipped" || a.outcome == "missing") skipped++;
+    using result::Outcome;
+    if (a.outcome == Outcome::kDone) changed++;
+    if (a.outcome == Outcome::kUnchanged) unchanged++;
+    if (a.outcome == Outcome::kFailed) failed++;
+    if (a.outcome == Outcome::kHeld) held++;
+    if (a.outcome == Outcome::kSkipped || a.outcome == Outcome::kMissing) skipped++;
   }
   std::string out = "gpuhost apply: " + s.result + (s.dry_run ? " (dry run)" : "") + ": " +
                     std::to_string(changed) + " changed, " + std::to_string(unchanged) +
@@ -66,17 +67,17 @@ std::string Summary(const report::State& s) {
 }
 
 // Reads this boot's id and, unless dry, marks the run as started before
-// anything changes (report/run_marker.h). Problems go into `st`.
-report::RunMarker StartRun(Fs& fs, const RunOptions& opts, bool live, report::State* st) {
-  auto boot_id = report::ReadBootId(fs);
+// anything changes (result/run_marker.h). Problems go into `st`.
+result::RunMarker StartRun(Fs& fs, const RunOptions& opts, bool live, result::State* st) {
+  auto boot_id = result::ReadBootId(fs);
   if (!boot_id.ok() && live) {
     st->warnings.push_back({"boot id", boot_id.status().ToString() +
                                            ": the status page will show this result as stale"});
   }
-  report::RunMarker marker = report::NewRunMarker(boot_id.value_or(""));
+  result::RunMarker marker = result::NewRunMarker(boot_id.value_or(""));
   if (!opts.dry_run) {
-    if (Status s = report::WriteRunMarker(fs, marker); !s.ok()) {
-      st->errors.push_back({report::kRunMarkerPath, s.ToString()});
+    if (Status s = result::WriteRunMarker(fs, marker); !s.ok()) {
+      st->errors.push_back({result::kRunMarkerPath, s.ToString()});
     }
   }
   return marker;
@@ -84,8 +85,8 @@ report::RunMarker StartRun(Fs& fs, const RunOptions& opts, bool live, report::St
 
 // The result file's text. Messages can carry bytes from a policy or sysfs:
 // anything that is not UTF-8 is replaced rather than thrown over.
-std::string StateText(const report::State& st) {
-  return report::StateToJson(st).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+std::string StateText(const result::State& st) {
+  return result::StateToJson(st).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
          "\n";
 }
 
@@ -94,7 +95,7 @@ std::string StateText(const report::State& st) {
 // `origin`, a fallback's warning into `early`. A fetched policy that passed
 // both checks is kept as the last good one (not by a dry run).
 Result<plan::Policy> PolicyFor(Fs& fs, const RunOptions& opts, const inventory::Inventory& inv,
-                               fleet::PolicyOrigin* origin, report::State* early) {
+                               fleet::PolicyOrigin* origin, result::State* early) {
   PolicyChoice choice = ChoosePolicy(fs, opts.policy_file, opts.credentials_dir, opts.fleet,
                                      inv.system.identity, opts.state_dir);
   *origin = choice.origin;
@@ -120,8 +121,8 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   real_commands.set_run_deadline(run_deadline);
   CommandRunner& commands = host.commands != nullptr ? *host.commands : real_commands;
   const bool live = fs.root().empty();
-  report::State early;  // what goes wrong before apply builds the result
-  report::RunMarker marker = StartRun(fs, opts, live, &early);
+  result::State early;  // what goes wrong before apply builds the result
+  result::RunMarker marker = StartRun(fs, opts, live, &early);
   // PCI devices still getting their drivers would be inventoried half-way
   // and moved under udev's feet: wait for their coldplug events first. Not
   // `udevadm settle`: that waits for every queued event (block, input, tty,
@@ -149,7 +150,7 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   bool libvirt_abandoned = loaded.libvirt_abandoned;
   int64_t inv_us = Since(t0);
 
-  report::State st;
+  result::State st;
   plan::Plan p;
   int64_t plan_us = 0;
   // Nothing is planned from an inventory that could not be taken (a plan for
@@ -178,7 +179,7 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
     ChildModuleLoader modules(host.modules != nullptr ? *host.modules : *own_modules,
                               opts.module_timeout_ms);
     modules.set_run_deadline(run_deadline);
-    apply::Env env{fs, modules, commands, report::JournalAction, nullptr};
+    apply::Env env{fs, modules, commands, result::JournalAction, nullptr};
     if (libvirt) {
       // With libvirtd running, binds go through it so its view stays right.
       // A detach that misses its deadline is abandoned, and libvirt is not
@@ -220,7 +221,7 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   st.timings_us["inventory"] = inv_us;
   st.timings_us["plan"] = plan_us;
   st.timings_us["total"] = Since(t_total);
-  report::JournalResult(st);
+  result::JournalResult(st);
   std::string json = StateText(st);
   if (!opts.dry_run) {
     if (Status s = fs.WriteAtomic(opts.state_dir + "/state.json", json, 0644); !s.ok()) {
@@ -251,9 +252,9 @@ int WriteFailedResult(const RunOptions& opts, const RunHost& host, const std::st
     std::unique_ptr<Fs> own_fs;
     if (host.fs == nullptr) own_fs = std::make_unique<RootFs>(opts.root);
     Fs& fs = host.fs != nullptr ? *host.fs : *own_fs;
-    report::State st;
+    result::State st;
     st.agent_version = GPUHOST_VERSION;
-    st.boot_id = report::ReadBootId(fs).value_or("");
+    st.boot_id = result::ReadBootId(fs).value_or("");
     st.result = "failed";
     st.errors.push_back({"agent", msg});
     if (Status s = fs.WriteAtomic(opts.state_dir + "/state.json", StateText(st), 0644); !s.ok()) {

@@ -17,10 +17,10 @@ inline std::string DriverOf(const std::string& root, const std::string& addr) {
 }
 
 // The result of the action of kind `k` on target `t`, or nullptr.
-inline const report::ActionResult* Find(const report::State& s, plan::ActionKind k,
+inline const result::ActionResult* Find(const result::State& s, plan::ActionKind k,
                                         const std::string& t) {
   for (const auto& a : s.actions) {
-    if (a.action.kind == k && a.action.target == t) return &a;
+    if (a.action.Kind() == k && a.action.Target() == t) return &a;
   }
   return nullptr;
 }

@@ -28,6 +28,8 @@
 namespace gpuhost::testing {
 namespace {
 
+using result::Outcome;
+
 class NoCommands : public CommandRunner {
  public:
   Status Run(const std::vector<std::string>& argv, int) override {
@@ -38,7 +40,7 @@ class NoCommands : public CommandRunner {
 };
 
 struct ApplyRun {
-  report::State state;
+  result::State state;
   std::vector<std::string> log;
 };
 
@@ -49,7 +51,7 @@ struct RunSetup {
   std::vector<std::string> missing_modules;
   std::function<void(inventory::Inventory*)> edit_inventory;   // e.g. add a running VM
   std::function<Status(const inventory::PciAddress&)> detach;  // libvirt's, when set
-  std::function<void(const report::ActionResult&)> on_action;  // after each action
+  std::function<void(const result::ActionResult&)> on_action;  // after each action
 };
 
 // One agent run on `root`: inventory, default plan, apply.
@@ -102,8 +104,8 @@ TEST(ApplyTest, BindsEveryPlannedFunctionAndReadsBack) {
             "moved from nvidia to vfio-pci");
   const auto* rules = Find(r.state, plan::ActionKind::kWriteFile, plan::kUdevRules);
   ASSERT_NE(rules, nullptr);
-  EXPECT_EQ(rules->outcome, "done");
-  EXPECT_EQ(*ReadFileAt(dir.path() + plan::kUdevRules), rules->action.value);
+  EXPECT_EQ(rules->outcome, Outcome::kDone);
+  EXPECT_EQ(*ReadFileAt(dir.path() + plan::kUdevRules), rules->action.Value());
   // Hardening read back; Yama is absent from this kernel.
   int ok = 0;
   for (const auto& c : r.state.checks) {
@@ -132,14 +134,14 @@ TEST(ApplyTest, ABindUndoneBeforeTheRunEndsIsAnError) {
   BuildGpuServer(dir.path());
   const std::string gpu = dir.path() + "/sys/bus/pci/devices/0000:17:00.0";
   RunSetup setup;
-  setup.on_action = [&](const report::ActionResult& r) {
-    if (r.action.kind == plan::ActionKind::kBindVfio && r.action.target == "0000:17:00.1") {
+  setup.on_action = [&](const result::ActionResult& r) {
+    if (r.action.Kind() == plan::ActionKind::kBindVfio && r.action.Target() == "0000:17:00.1") {
       std::filesystem::remove(gpu + "/driver");
       std::filesystem::create_symlink("../../../bus/pci/drivers/nvidia", gpu + "/driver");
     }
   };
   ApplyRun r = ApplyOnce(dir.path(), setup);
-  EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0")->outcome, "done");
+  EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0")->outcome, Outcome::kDone);
   ASSERT_FALSE(r.state.errors.empty());
   bool named = false;
   for (const auto& e : r.state.errors) {
@@ -160,8 +162,9 @@ TEST(ApplyTest, SecondRunChangesNothing) {
   ApplyRun second = ApplyOnce(dir.path());
   EXPECT_TRUE(second.log.empty()) << second.log[0];
   for (const auto& a : second.state.actions) {
-    EXPECT_TRUE(a.outcome == "unchanged" || a.outcome == "missing" || a.outcome == "skipped")
-        << plan::ActionKindName(a.action.kind) << " " << a.action.target << ": " << a.outcome;
+    EXPECT_TRUE(a.outcome == Outcome::kUnchanged || a.outcome == Outcome::kMissing ||
+                a.outcome == Outcome::kSkipped)
+        << plan::ActionKindName(a.action.Kind()) << " " << a.action.Target() << ": " << a.outcome;
   }
 }
 
@@ -173,7 +176,7 @@ TEST(ApplyTest, BindThatDoesNotTakeIsReportedAndTheRestGoesOn) {
   ApplyRun r = ApplyOnce(dir.path(), setup);
   const auto* a = Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0");
   ASSERT_NE(a, nullptr);
-  EXPECT_EQ(a->outcome, "failed");
+  EXPECT_EQ(a->outcome, Outcome::kFailed);
   EXPECT_NE(a->message.find("read back: driver is 'nvidia'"), std::string::npos) << a->message;
   EXPECT_EQ(r.state.result, "failed");
   EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
@@ -185,8 +188,8 @@ TEST(ApplyTest, MissingVfioModuleSkipsBindsAndFails) {
   RunSetup setup;
   setup.missing_modules = {"vfio_pci"};
   ApplyRun r = ApplyOnce(dir.path(), setup);
-  EXPECT_EQ(Find(r.state, plan::ActionKind::kLoadModule, "vfio_pci")->outcome, "failed");
-  EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0")->outcome, "skipped");
+  EXPECT_EQ(Find(r.state, plan::ActionKind::kLoadModule, "vfio_pci")->outcome, Outcome::kFailed);
+  EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0")->outcome, Outcome::kSkipped);
   EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.0"), "nvidia\n");
   EXPECT_EQ(r.state.result, "failed");
 }
@@ -254,24 +257,24 @@ TEST(ApplySafetyTest, HeldFunctionsAreLeftAloneWithTheirHolderNamed) {
   std::filesystem::create_symlink("/dev/snd/pcmC2D3p", dir.path() + "/proc/977/fd/31");
   ApplyRun r = ApplyOnce(dir.path());
   const auto* held = Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.0");
-  EXPECT_EQ(held->outcome, "held");
+  EXPECT_EQ(held->outcome, Outcome::kHeld);
   EXPECT_EQ(held->message, "left on nvidia: pid 812 (Xorg) has /dev/dri/card1 open");
   EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.0"), "nvidia\n");
   const auto* held_audio = Find(r.state, plan::ActionKind::kBindVfio, "0000:21:00.1");
-  EXPECT_EQ(held_audio->outcome, "held");
+  EXPECT_EQ(held_audio->outcome, Outcome::kHeld);
   EXPECT_NE(held_audio->message.find("pid 977 (pipewire) has /dev/snd/pcmC2D3p open"),
             std::string::npos);
   EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
   // A group moves as a whole: the held GPU's audio and the held audio's
   // GPU, USB and UCSI functions stay too.
   const auto* mate = Find(r.state, plan::ActionKind::kBindVfio, "0000:17:00.1");
-  EXPECT_EQ(mate->outcome, "skipped");
+  EXPECT_EQ(mate->outcome, Outcome::kSkipped);
   EXPECT_EQ(mate->message,
             "IOMMU group 2 moves as a whole, and 0000:17:00.0 is left on nvidia: pid 812 (Xorg) "
             "has /dev/dri/card1 open");
   EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.1"), "snd_hda_intel\n");
   for (const char* a : {"0000:21:00.0", "0000:21:00.2", "0000:21:00.3"}) {
-    EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, a)->outcome, "skipped") << a;
+    EXPECT_EQ(Find(r.state, plan::ActionKind::kBindVfio, a)->outcome, Outcome::kSkipped) << a;
     EXPECT_NE(DriverOf(dir.path(), a), "vfio-pci\n") << a;
   }
   EXPECT_EQ(r.state.result, "failed");
@@ -301,10 +304,10 @@ TEST(ApplySafetyTest, AnUnbindThatNeverReturnsTimesOutAndTheRestGoesOn) {
   auto t0 = std::chrono::steady_clock::now();
   RunSetup setup;
   setup.hanging = "0000:17:00.0";
-  report::State st = ApplyOnce(dir.path(), setup).state;
+  result::State st = ApplyOnce(dir.path(), setup).state;
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto* a = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.0");
-  EXPECT_EQ(a->outcome, "failed");
+  EXPECT_EQ(a->outcome, Outcome::kFailed);
   EXPECT_NE(a->message.find("did not return within 300 ms"), std::string::npos) << a->message;
   EXPECT_EQ(DriverOf(dir.path(), "0000:81:00.0"), "vfio-pci\n");
   EXPECT_LT(secs, 10.0);
@@ -324,7 +327,8 @@ TEST(RestoreTest, EveryMovedFunctionGoesBackExceptWhatAVmUses) {
   auto inv = CollectFromRoot(dir.path());
   auto results = apply::Restore(fs, inv, "/var/lib/gpuhost");
   std::map<std::string, std::string> outcome;
-  for (const auto& r : results) outcome[r.action.target] = r.outcome + ": " + r.message;
+  for (const auto& r : results)
+    outcome[r.action.Target()] = std::string(result::ToString(r.outcome)) + ": " + r.message;
   EXPECT_EQ(outcome["0000:17:00.0"], "done: back on nvidia");
   EXPECT_EQ(outcome["0000:81:00.1"], "done: released from vfio-pci");
   EXPECT_EQ(outcome["0000:21:00.0"],
@@ -337,7 +341,7 @@ TEST(RestoreTest, EveryMovedFunctionGoesBackExceptWhatAVmUses) {
   // Only the held functions remain recorded; a second restore touches nothing else.
   FakeKernelFs again(dir.path());
   auto second = apply::Restore(again, CollectFromRoot(dir.path()), "/var/lib/gpuhost");
-  for (const auto& r : second) EXPECT_EQ(r.outcome, "held") << r.action.target;
+  for (const auto& r : second) EXPECT_EQ(r.outcome, Outcome::kHeld) << r.action.Target();
   EXPECT_TRUE(again.log().empty()) << again.log()[0];
 }
 
@@ -400,12 +404,12 @@ TEST(ApplyVmTest, DevicesOfARunningVmAreNeverTouched) {
     return Status::Ok();
   };
   ApplyRun r = ApplyOnce(dir.path(), setup);
-  const report::State& st = r.state;
+  const result::State& st = r.state;
   const auto* gpu = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.0");
-  EXPECT_EQ(gpu->outcome, "unchanged");
+  EXPECT_EQ(gpu->outcome, Outcome::kUnchanged);
   EXPECT_EQ(gpu->message, "on vfio-pci, in use by running VM win11");
   const auto* audio = Find(st, plan::ActionKind::kBindVfio, "0000:17:00.1");
-  EXPECT_EQ(audio->outcome, "held");
+  EXPECT_EQ(audio->outcome, Outcome::kHeld);
   EXPECT_EQ(detaches, 0) << "no libvirt detach for a running VM's device";
   EXPECT_TRUE(r.log.empty()) << r.log[0];
 }

@@ -20,6 +20,8 @@
 namespace gpuhost::testing {
 namespace {
 
+using result::Outcome;
+
 constexpr const char* kAhci = "0000:00:17.0";  // in the AMD GPU's group 5
 
 class NoCommands : public CommandRunner {
@@ -84,7 +86,7 @@ TEST_F(HoldersTest, UnknownStorageUseHoldsEveryStorageControllerAtApply) {
   inventory::Inventory inv = CollectFromRoot(dir_.path());
   plan::Plan p = plan::MakePlan(inv, plan::Policy());
   bool planned = false;
-  for (const auto& a : p.actions) planned = planned || a.target == kAhci;
+  for (const auto& a : p.actions) planned = planned || a.Target() == kAhci;
   ASSERT_TRUE(planned);
   inv.host_use_unknown.push_back(
       {inventory::UseClass::kStorage, "/proc/self/mountinfo", "cannot be read: gone"});
@@ -94,11 +96,11 @@ TEST_F(HoldersTest, UnknownStorageUseHoldsEveryStorageControllerAtApply) {
   apply::Env env{fs, modules, commands, nullptr, nullptr};
   apply::Options opts;
   opts.live = true;
-  report::State st = apply::Apply(inv, p, env, opts);
+  result::State st = apply::Apply(inv, p, env, opts);
   bool held = false;
   for (const auto& a : st.actions) {
-    if (a.action.kind == plan::ActionKind::kBindVfio && a.action.target == kAhci) {
-      held = a.outcome == "held" &&
+    if (a.action.Kind() == plan::ActionKind::kBindVfio && a.action.Target() == kAhci) {
+      held = a.outcome == Outcome::kHeld &&
              a.message.find("the host's use of it is unknown (/proc/self/mountinfo") !=
                  std::string::npos;
       EXPECT_TRUE(held) << a.outcome << ": " << a.message;

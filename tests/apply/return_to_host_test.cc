@@ -25,6 +25,8 @@
 namespace gpuhost::testing {
 namespace {
 
+using result::Outcome;
+
 constexpr const char* kGpu = "0000:17:00.0";  // a Turing card the default sends to vfio
 
 class NoCommands : public CommandRunner {
@@ -44,7 +46,7 @@ plan::Policy KeepGpuOnHost() {
 }
 
 struct AgentRun {
-  report::State state;
+  result::State state;
   std::vector<std::string> log;
 };
 
@@ -77,7 +79,7 @@ TEST(ReturnToHostTest, PolicyBGivesTheGpuBackLiveAndASecondRunChangesNothing) {
   AgentRun b = ApplyWith(dir.path(), KeepGpuOnHost());
   const auto* back = Find(b.state, plan::ActionKind::kKeepOnHost, kGpu);
   ASSERT_NE(back, nullptr) << "no keep-on-host action in the plan";
-  EXPECT_EQ(back->outcome, "done") << back->message;
+  EXPECT_EQ(back->outcome, Outcome::kDone) << back->message;
   EXPECT_EQ(back->message, "back on nvidia");
   EXPECT_EQ(DriverOf(dir.path(), kGpu), "nvidia\n");
   EXPECT_EQ(DriverOf(dir.path(), "0000:17:00.1"), "snd_hda_intel\n") << "its audio function too";
@@ -102,7 +104,7 @@ TEST(ReturnToHostTest, PolicyBGivesTheGpuBackLiveAndASecondRunChangesNothing) {
 
   AgentRun again = ApplyWith(dir.path(), KeepGpuOnHost());
   EXPECT_TRUE(again.log.empty()) << again.log[0];
-  EXPECT_EQ(Find(again.state, plan::ActionKind::kKeepOnHost, kGpu)->outcome, "unchanged")
+  EXPECT_EQ(Find(again.state, plan::ActionKind::kKeepOnHost, kGpu)->outcome, Outcome::kUnchanged)
       << "on its host driver: nothing to give back";
 }
 
@@ -172,7 +174,7 @@ TEST(ReturnToHostTest, AFunctionAVmUsesStaysOnVfioWithAWarning) {
   AgentRun b = ApplyWith(dir.path(), KeepGpuOnHost(), 0, vm);
   const auto* held = Find(b.state, plan::ActionKind::kKeepOnHost, kGpu);
   ASSERT_NE(held, nullptr);
-  EXPECT_EQ(held->outcome, "held");
+  EXPECT_EQ(held->outcome, Outcome::kHeld);
   EXPECT_EQ(held->message, "in use by running VM win11; left on vfio-pci");
   EXPECT_EQ(DriverOf(dir.path(), kGpu), "vfio-pci\n");
   EXPECT_EQ(Override(dir.path(), kGpu), "vfio-pci");
@@ -197,7 +199,7 @@ TEST(RestoreRecordTest, ADriverNameThatIsAPathIsRefusedAndNothingIsTouched) {
   FakeKernelFs fs(dir.path());
   auto results = apply::Restore(fs, CollectFromRoot(dir.path()), "/var/lib/gpuhost");
   ASSERT_EQ(results.size(), 1u);
-  EXPECT_EQ(results[0].outcome, "failed");
+  EXPECT_EQ(results[0].outcome, Outcome::kFailed);
   EXPECT_NE(results[0].message.find("\"../../x\") is not a kernel driver name"), std::string::npos)
       << results[0].message;
   EXPECT_TRUE(fs.log().empty()) << fs.log()[0];
@@ -225,7 +227,7 @@ TEST(RestoreRecordTest, ACorruptRecordIsAnErrorNamingItAndIsNeverOverwritten) {
     AgentRun a = ApplyWith(dir.path(), plan::Policy());  // policy A: the GPU to vfio
     const auto* bind = Find(a.state, plan::ActionKind::kBindVfio, kGpu);
     ASSERT_NE(bind, nullptr);
-    EXPECT_EQ(bind->outcome, "failed");
+    EXPECT_EQ(bind->outcome, Outcome::kFailed);
     EXPECT_NE(bind->message.find("cannot record the original driver: invalid: "
                                  "/var/lib/gpuhost/original-drivers.json: "),
               std::string::npos)
@@ -239,8 +241,8 @@ TEST(RestoreRecordTest, ACorruptRecordIsAnErrorNamingItAndIsNeverOverwritten) {
     FakeKernelFs fs(dir.path());
     auto results = apply::Restore(fs, CollectFromRoot(dir.path()), "/var/lib/gpuhost");
     ASSERT_EQ(results.size(), 1u);
-    EXPECT_EQ(results[0].outcome, "failed");
-    EXPECT_EQ(results[0].action.target, "/var/lib/gpuhost/original-drivers.json");
+    EXPECT_EQ(results[0].outcome, Outcome::kFailed);
+    EXPECT_EQ(results[0].action.Target(), "/var/lib/gpuhost/original-drivers.json");
     EXPECT_NE(results[0].message.find("invalid: /var/lib/gpuhost/original-drivers.json: "),
               std::string::npos)
         << results[0].message;

@@ -11,7 +11,7 @@
 #include "base/fileio.h"
 #include "fleet/policy_server.h"
 #include "plan/plan_fixtures.h"
-#include "report/run_marker.h"
+#include "result/run_marker.h"
 #include "report/snapshot.h"
 #include "run/agent_run.h"
 #include "support/fake_kernel_fs.h"
@@ -32,7 +32,7 @@ class FleetRunTest : public ::testing::Test {
     root_ = dir_.path() + "/root";
     BuildGpuServer(root_);
     SysfsBuilder b(root_);
-    b.Write(report::kBootIdPath, "5eed0b07-1111-4222-8333-444455556666\n");
+    b.Write(result::kBootIdPath, "5eed0b07-1111-4222-8333-444455556666\n");
     b.Write("/sys/class/dmi/id/product_uuid", std::string(kUuid) + "\n");
     b.Write("/sys/class/dmi/id/product_serial", "SN-17\n");
     server_ = std::make_unique<PolicyServer>(dir_.path());

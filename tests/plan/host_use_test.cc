@@ -29,14 +29,14 @@ constexpr const char* kAhci = "0000:00:17.0";  // added to group 5 by tests
 std::set<std::string> Bound(const plan::Plan& p) {
   std::set<std::string> v;
   for (const auto& a : p.actions) {
-    if (a.kind == plan::ActionKind::kBindVfio) v.insert(a.target);
+    if (a.Kind() == plan::ActionKind::kBindVfio) v.insert(a.Target());
   }
   return v;
 }
 
 std::string UdevRules(const plan::Plan& p) {
   for (const auto& a : p.actions) {
-    if (a.target == plan::kUdevRules) return a.value;
+    if (a.Target() == plan::kUdevRules) return a.Value();
   }
   return "";
 }

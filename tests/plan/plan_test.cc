@@ -35,7 +35,7 @@ std::map<std::string, std::string> Assignments(const plan::Plan& p) {
 std::vector<std::string> Bound(const plan::Plan& p) {
   std::vector<std::string> v;
   for (const auto& a : p.actions) {
-    if (a.kind == plan::ActionKind::kBindVfio) v.push_back(a.target);
+    if (a.Kind() == plan::ActionKind::kBindVfio) v.push_back(a.Target());
   }
   return v;
 }
@@ -70,7 +70,7 @@ TEST_F(PlanTest, DefaultsKeepTheBootVgaAndPassTheRest) {
                                                 "0000:31:00.0", "0000:31:00.1", "0000:00:03.1",
                                                 "0000:81:00.0", "0000:81:00.1"}));
   for (const auto& a : p.actions) {
-    if (a.target == "0000:00:03.1") {
+    if (a.Target() == "0000:00:03.1") {
       EXPECT_NE(a.reason.find("shares IOMMU group 5"), std::string::npos);
     }
   }
@@ -94,17 +94,17 @@ TEST_F(PlanTest, IdenticalGpusAreChosenByAddressNotModel) {
   EXPECT_EQ(std::count(bound.begin(), bound.end(), "0000:17:00.0"), 0);
   size_t last_bind = 0, nvidia = 0;
   for (size_t i = 0; i < p.actions.size(); ++i) {
-    if (p.actions[i].kind == plan::ActionKind::kBindVfio) last_bind = i;
-    if (p.actions[i].kind == plan::ActionKind::kLoadModule && p.actions[i].target == "nvidia")
+    if (p.actions[i].Kind() == plan::ActionKind::kBindVfio) last_bind = i;
+    if (p.actions[i].Kind() == plan::ActionKind::kLoadModule && p.actions[i].Target() == "nvidia")
       nvidia = i;
-    if (p.actions[i].target == plan::kXorgConf) {
-      EXPECT_NE(p.actions[i].value.find("BusID \"PCI:23:0:0\""), std::string::npos)
-          << p.actions[i].value;
-      EXPECT_EQ(p.actions[i].value.find("PCI:129:0:0"), std::string::npos);
+    if (p.actions[i].Target() == plan::kXorgConf) {
+      EXPECT_NE(p.actions[i].Value().find("BusID \"PCI:23:0:0\""), std::string::npos)
+          << p.actions[i].Value();
+      EXPECT_EQ(p.actions[i].Value().find("PCI:129:0:0"), std::string::npos);
     }
-    if (p.actions[i].target == plan::kUdevRules) {
-      EXPECT_NE(p.actions[i].value.find("KERNEL==\"0000:81:00.0\""), std::string::npos);
-      EXPECT_EQ(p.actions[i].value.find("0000:17:00.0"), std::string::npos);
+    if (p.actions[i].Target() == plan::kUdevRules) {
+      EXPECT_NE(p.actions[i].Value().find("KERNEL==\"0000:81:00.0\""), std::string::npos);
+      EXPECT_EQ(p.actions[i].Value().find("0000:17:00.0"), std::string::npos);
     }
   }
   EXPECT_GT(nvidia, last_bind);
@@ -181,16 +181,16 @@ TEST(PlanParamsTest, MissingParametersOnGrubMeanBootloaderUpdateAndReboot) {
   plan::Plan p = plan::MakePlan(inv, Policy());
   std::vector<std::string> kinds;
   for (const auto& a : p.actions) {
-    if (a.kind == plan::ActionKind::kUpdateBootloader ||
-        a.kind == plan::ActionKind::kRequestReboot || a.target == plan::kGrubConf) {
-      kinds.push_back(plan::ActionKindName(a.kind));
+    if (a.Kind() == plan::ActionKind::kUpdateBootloader ||
+        a.Kind() == plan::ActionKind::kRequestReboot || a.Target() == plan::kGrubConf) {
+      kinds.push_back(plan::ActionKindName(a.Kind()));
     }
-    if (a.kind == plan::ActionKind::kRequestReboot) {
-      EXPECT_EQ(a.target, "intel_iommu=on");
+    if (a.Kind() == plan::ActionKind::kRequestReboot) {
+      EXPECT_EQ(a.Target(), "intel_iommu=on");
     }
-    if (a.target == plan::kGrubConf) {
+    if (a.Target() == plan::kGrubConf) {
       EXPECT_NE(
-          a.value.find(
+          a.Value().find(
               "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on iommu=pt\""),
           std::string::npos);
     }
@@ -199,7 +199,7 @@ TEST(PlanParamsTest, MissingParametersOnGrubMeanBootloaderUpdateAndReboot) {
   // All present: no reboot.
   inv.system.cmdline += " intel_iommu=on";
   for (const auto& a : plan::MakePlan(inv, Policy()).actions) {
-    EXPECT_NE(a.kind, plan::ActionKind::kRequestReboot);
+    EXPECT_NE(a.Kind(), plan::ActionKind::kRequestReboot);
   }
 }
 

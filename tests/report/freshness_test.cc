@@ -17,13 +17,13 @@ namespace gpuhost::testing {
 namespace {
 
 using report::Evaluate;
-using report::RunMarker;
 using report::View;
+using result::RunMarker;
 
 constexpr const char* kThisBoot = "0b7e1e57-0000-4000-8000-00000000000b";
 constexpr const char* kOtherBoot = "a1d3b007-0000-4000-8000-00000000000a";
 
-report::State OkState(const std::string& boot, const std::string& run) {
+result::State OkState(const std::string& boot, const std::string& run) {
   auto s = H200State();
   s.result = "ok";
   s.warnings.clear();
@@ -33,7 +33,7 @@ report::State OkState(const std::string& boot, const std::string& run) {
   return s;
 }
 
-View InBoot(report::State s, const std::string& boot) {
+View InBoot(result::State s, const std::string& boot) {
   View v = Loaded(std::move(s));
   v.boot_id = boot;
   return v;
@@ -137,16 +137,16 @@ TEST(FreshnessTest, UnreadableMarkerIs503) {
 TEST(FreshnessTest, SnapshotCacheReadsBootIdAndMarkerUnderItsRoot) {
   TempDir root;
   SysfsBuilder b(root.path());
-  b.Write(report::kBootIdPath, std::string(kThisBoot) + "\n");
+  b.Write(result::kBootIdPath, std::string(kThisBoot) + "\n");
   std::string dir = root.path() + "/var/lib/gpuhost";
   WriteState(dir, OkState(kThisBoot, "run-1"));
   report::SnapshotCache cache(dir + "/state.json", "h200", {"0.1.0", "3.0.19"}, nullptr, nullptr,
                               root.path());
   EXPECT_EQ(cache.Current()->health.http_status, 200);
   RootFs fs(root.path());
-  ASSERT_TRUE(report::WriteRunMarker(fs, Marker("run-2")).ok());
+  ASSERT_TRUE(result::WriteRunMarker(fs, Marker("run-2")).ok());
   EXPECT_EQ(cache.Current()->health.status, "unfinished");
-  ASSERT_TRUE(report::WriteRunMarker(fs, Marker("run-1")).ok());
+  ASSERT_TRUE(result::WriteRunMarker(fs, Marker("run-1")).ok());
   EXPECT_EQ(cache.Current()->health.http_status, 200);
   WriteState(dir, OkState(kOtherBoot, "run-1"));
   EXPECT_EQ(cache.Current()->health.status, "stale");

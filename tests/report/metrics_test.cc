@@ -165,7 +165,7 @@ namespace gpuhost::testing {
 namespace {
 
 TEST(MetricsResetTest, GpusWithoutAResetAreMarked) {
-  report::State s = H200State();
+  result::State s = H200State();
   ASSERT_FALSE(s.plan.gpus.empty());
   s.plan.gpus[0].one_start_per_boot = true;
   std::string m = report::RenderMetrics(Loaded(s));

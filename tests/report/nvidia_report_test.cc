@@ -57,15 +57,15 @@ nvml::Report CapturedReport() {
 
 // The H200 capture with its GPU kept on the host (the policy of the machine
 // it came from: no IOMMU in that VM).
-report::State H200HostState() {
-  report::State s = H200State();
+result::State H200HostState() {
+  result::State s = H200State();
   for (auto& d : s.plan.gpus) d.assignment = plan::Assignment::kHost;
   return s;
 }
 
 class NvidiaServeTest : public ::testing::Test {
  protected:
-  void Start(const report::State& s,
+  void Start(const result::State& s,
              std::function<nvml::Report(const std::vector<inventory::PciAddress>&)> read) {
     WriteState(dir_.path(), s);
     report::ServeOptions opts;
@@ -168,7 +168,7 @@ TEST_F(NvidiaServeTest, VfioGpuIsNeverAskedAbout) {
 }
 
 TEST(NvidiaViewTest, MachineWithoutNvidiaGpuSaysSo) {
-  report::State s = H200State();
+  result::State s = H200State();
   s.inventory.gpus.clear();
   s.plan.gpus.clear();
   auto v = Loaded(s);

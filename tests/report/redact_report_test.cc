@@ -13,10 +13,10 @@
 #include "report/metrics.h"
 #include "report/page.h"
 #include "report/serve.h"
-#include "report/state.h"
 #include "report/state_fixtures.h"
 #include "report/status_json.h"
 #include "report/view.h"
+#include "result/state.h"
 #include "support/sysfs_builder.h"
 #include "support/test_env.h"
 
@@ -52,7 +52,7 @@ TEST(RedactReportTest, AStateInMemoryRendersWithoutSecrets) {
   auto s = H200State();
   s.inventory.system.cmdline = kCmdline;
   auto v = Loaded(s);
-  std::string state = report::StateToJson(s).dump();
+  std::string state = result::StateToJson(s).dump();
   ExpectNoSecret(state, "state.json");
   auto j = nlohmann::json::parse(state);
   ExpectRedactedLine(j["inventory"]["system"]["cmdline"].get<std::string>(), "state.json");
@@ -79,7 +79,7 @@ TEST(RedactReportTest, AWantedParameterWithAHiddenValueStaysInEffect) {
   s.inventory.system.cmdline = std::string(kCmdline) + " rd.luks.key=/etc/k.bin:UUID=1";
   s.plan.kernel_params = {"intel_iommu=on", "rd.luks.key=/etc/k.bin:UUID=1"};
   s.kernel_params_missing.clear();
-  auto back = report::StateFromJson(report::StateToJson(s));
+  auto back = result::StateFromJson(result::StateToJson(s));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   for (const auto* state : {&s, &*back}) {
     auto rows = report::KernelParamRows(*state);

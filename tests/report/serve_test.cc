@@ -19,6 +19,8 @@
 namespace gpuhost::testing {
 namespace {
 
+using result::Outcome;
+
 class ServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -55,7 +57,7 @@ TEST_F(ServeTest, HealthzFollowsTheStateFile) {
 
   auto failed = H200State();
   failed.result = "failed";
-  failed.actions[1].outcome = "failed";
+  failed.actions[1].outcome = Outcome::kFailed;
   failed.actions[1].message = "still bound to nvidia";
   WriteState(dir_.path(), failed);
   r = Get(port_, "/healthz");

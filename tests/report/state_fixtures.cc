@@ -13,6 +13,7 @@ namespace gpuhost::testing {
 
 using plan::Action;
 using plan::ActionKind;
+namespace act = plan::act;
 
 std::string ThisBootId() {
   auto id = ReadFileAt("/proc/sys/kernel/random/boot_id");
@@ -20,8 +21,8 @@ std::string ThisBootId() {
   return id.ok() ? std::string(Trim(*id)) : std::string();
 }
 
-report::State H200State() {
-  report::State s;
+result::State H200State() {
+  result::State s;
   s.agent_version = "0.1.0";
   s.boot_id = ThisBootId();
   s.run_id = s.boot_id + "/4242/1";
@@ -43,15 +44,16 @@ report::State H200State() {
                          false});
   s.plan.kernel_params = {"intel_iommu=on", "iommu=pt"};
   std::vector<Action> planned = {
-      {ActionKind::kLoadModule, "vfio_pci", "", "GPUs go to VMs through vfio-pci."},
-      {ActionKind::kBindVfio, "0000:00:06.0", "nvidia", "Policy rule gpus[0]."},
-      {ActionKind::kSetSysctl, "kernel.kptr_restrict", "2", "Baseline hardening."},
-      {ActionKind::kKernelParam, "intel_iommu=on", "", "The IOMMU must be on for vfio."},
+      {act::LoadModule{"vfio_pci", ""}, "GPUs go to VMs through vfio-pci."},
+      {act::BindVfio{gpu, "nvidia"}, "Policy rule gpus[0]."},
+      {act::SetSysctl{"kernel.kptr_restrict", "2"}, "Baseline hardening."},
+      {act::KernelParam{"intel_iommu=on", plan::ParamState::kMissing},
+       "The IOMMU must be on for vfio."},
   };
   s.plan.actions = planned;
-  const char* outcomes[] = {"done", "done", "done", "done"};
   for (size_t i = 0; i < planned.size(); ++i) {
-    s.actions.push_back({planned[i], outcomes[i], "", static_cast<int64_t>(1500 * (i + 1))});
+    s.actions.push_back(
+        {planned[i], result::Outcome::kDone, "", static_cast<int64_t>(1500 * (i + 1))});
   }
   s.actions[1].message = "read back: vfio-pci";
   s.checks = {
@@ -66,9 +68,9 @@ report::State H200State() {
   return s;
 }
 
-report::State GpuServerState(const std::string& scratch_dir) {
+result::State GpuServerState(const std::string& scratch_dir) {
   BuildGpuServer(scratch_dir);
-  report::State s;
+  result::State s;
   s.agent_version = "0.1.0";
   s.boot_id = ThisBootId();
   s.run_id = s.boot_id + "/4242/1";
@@ -77,17 +79,18 @@ report::State GpuServerState(const std::string& scratch_dir) {
   s.result = "ok";
   s.inventory = CollectFromRoot(scratch_dir);
   s.plan = plan::MakePlan(s.inventory, plan::Policy());
-  for (const auto& a : s.plan.actions) s.actions.push_back({a, "done", "", 1200});
+  for (const auto& a : s.plan.actions) s.actions.push_back({a, result::Outcome::kDone, "", 1200});
   for (const auto& a : s.plan.actions) {
-    if (a.kind == ActionKind::kLoadModule)
-      s.checks.push_back({"module " + a.target, "loaded", "loaded", true});
-    if (a.kind == ActionKind::kSetSysctl) s.checks.push_back({a.target, a.value, a.value, true});
+    if (a.Kind() == ActionKind::kLoadModule)
+      s.checks.push_back({"module " + a.Target(), "loaded", "loaded", true});
+    if (a.Kind() == ActionKind::kSetSysctl)
+      s.checks.push_back({a.Target(), a.Value(), a.Value(), true});
   }
   s.timings_us = {{"inventory", 52000}, {"plan", 410}, {"apply", 1210000}, {"total", 1262410}};
   return s;
 }
 
-report::View Loaded(report::State s) {
+report::View Loaded(result::State s) {
   report::View v;
   v.source = report::View::Source::kLoaded;
   v.state_path = "/var/lib/gpuhost/state.json";
@@ -98,8 +101,8 @@ report::View Loaded(report::State s) {
   return v;
 }
 
-void WriteState(const std::string& dir, const report::State& s) {
-  Status w = WriteFileAtomic(dir + "/state.json", report::StateToJson(s).dump(2) + "\n", 0644);
+void WriteState(const std::string& dir, const result::State& s) {
+  Status w = WriteFileAtomic(dir + "/state.json", result::StateToJson(s).dump(2) + "\n", 0644);
   ASSERT_TRUE(w.ok()) << w.ToString();
 }
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "report/state.h"
 #include "report/view.h"
+#include "result/state.h"
 
 namespace gpuhost::testing {
 
@@ -17,17 +17,17 @@ std::string ThisBootId();
 // run: vfio_pci loaded and read back, the GPU bound, two kernel parameters
 // wanted and missing from /proc/cmdline, one hardening check failing, one
 // warning. result "degraded", no failed action.
-report::State H200State();
+result::State H200State();
 
 // The fixture GPU server (plan_fixtures.h) planned with the default policy,
 // every planned action "done", result "ok": five GPUs, IOMMU groups.
-report::State GpuServerState(const std::string& scratch_dir);
+result::State GpuServerState(const std::string& scratch_dir);
 
 // A view as serve builds it from a loaded state.json on host "h200", in the
 // boot the state names.
-report::View Loaded(report::State s);
+report::View Loaded(result::State s);
 
 // Writes state.json into `dir` atomically (a new inode, as the agent does).
-void WriteState(const std::string& dir, const report::State& s);
+void WriteState(const std::string& dir, const result::State& s);
 
 }  // namespace gpuhost::testing

@@ -7,10 +7,12 @@
 namespace gpuhost::testing {
 namespace {
 
+using result::Outcome;
+
 using report::Evaluate;
 using report::View;
 
-View Loaded(report::State s) {
+View Loaded(result::State s) {
   View v;
   v.source = View::Source::kLoaded;
   v.state_path = "/var/lib/gpuhost/state.json";
@@ -56,7 +58,7 @@ TEST(HealthTest, OkAndDegradedAnswer200) {
 
 TEST(HealthTest, FailedActionOrErrorAnswers503WithTheFirst) {
   auto s = H200State();
-  s.actions[1].outcome = "failed";
+  s.actions[1].outcome = Outcome::kFailed;
   s.actions[1].message = "driver is nvidia after drivers_probe";
   auto h = Evaluate(Loaded(s));
   EXPECT_EQ(h.http_status, 503);
@@ -106,7 +108,7 @@ TEST(ViewTest, ModulesCarryTheirReadBack) {
   auto rows = report::ModuleRows(s);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].name, "vfio_pci");
-  EXPECT_EQ(rows[0].outcome, "done");
+  EXPECT_EQ(rows[0].outcome, Outcome::kDone);
   ASSERT_NE(rows[0].check, nullptr);
   EXPECT_TRUE(rows[0].check->ok);
   ASSERT_EQ(report::OtherChecks(s).size(), 2u);

@@ -75,7 +75,7 @@ class VirtReportTest : public ::testing::Test {
   }
   TempDir dir_, scratch_;
   std::string uri_;
-  report::State state_;
+  result::State state_;
 };
 
 const json* GpuJson(const json& api, const std::string& address) {

@@ -14,8 +14,8 @@
 
 #include "base/fileio.h"
 #include "plan/plan_fixtures.h"
-#include "report/run_marker.h"
 #include "report/snapshot.h"
+#include "result/run_marker.h"
 #include "support/fake_kernel_fs.h"
 #include "support/sysfs_builder.h"
 #include "support/test_env.h"
@@ -28,7 +28,7 @@ constexpr const char* kBoot = "5eed0b07-1111-4222-8333-444455556666";
 // A fixture GPU server that knows its boot id.
 void BuildMachine(const std::string& root) {
   BuildGpuServer(root);
-  SysfsBuilder(root).Write(report::kBootIdPath, std::string(kBoot) + "\n");
+  SysfsBuilder(root).Write(result::kBootIdPath, std::string(kBoot) + "\n");
 }
 
 run::RunOptions Options(const std::string& root) {
@@ -75,9 +75,9 @@ TEST(AgentRunTest, RecordsBootAndRunInTheMarkerAndTheResult) {
   FakeKernelFs fs(dir.path());
   EXPECT_EQ(run::RunAgent(Options(dir.path()), {.fs = &fs}), 0);
   ASSERT_FALSE(fs.log().empty());
-  EXPECT_EQ(fs.log().front(), std::string("write ") + report::kRunMarkerPath)
+  EXPECT_EQ(fs.log().front(), std::string("write ") + result::kRunMarkerPath)
       << "the marker comes before any change";
-  auto marker = report::ReadRunMarker(fs);
+  auto marker = result::ReadRunMarker(fs);
   ASSERT_OK(marker);
   EXPECT_EQ(marker->boot_id, kBoot);
   EXPECT_EQ(marker->pid, getpid());

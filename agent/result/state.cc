@@ -1,10 +1,10 @@
-#include "report/state.h"
+#include "result/state.h"
 
 #include "inventory/json.h"
 #include "inventory/json_reader.h"
 #include "plan/json.h"
 
-namespace gpuhost::report {
+namespace gpuhost::result {
 namespace {
 
 using inventory::JsonReader;
@@ -28,7 +28,7 @@ std::vector<inventory::Warning> ReadWarnings(JsonReader& r, const json& j, const
 
 json ToJson(const ActionResult& a) {
   json j = plan::ToJson(a.action);
-  j["outcome"] = a.outcome;
+  j["outcome"] = ToString(a.outcome);
   j["message"] = a.message;
   j["duration_us"] = a.duration_us;
   return j;
@@ -97,7 +97,12 @@ Result<State> StateFromJson(const json& j) {
       if (!a.ok()) return a.status();
       ActionResult ar;
       ar.action = *a;
-      ar.outcome = r.Str(e, "outcome");
+      std::string outcome = r.Str(e, "outcome");
+      if (auto o = OutcomeFromString(outcome)) {
+        ar.outcome = *o;
+      } else if (r.status().ok()) {
+        r.Fail<int>("outcome", "a known outcome");
+      }
       ar.message = r.Str(e, "message");
       ar.duration_us = static_cast<int64_t>(r.Uint(e, "duration_us"));
       s.actions.push_back(std::move(ar));
@@ -129,4 +134,4 @@ Result<State> StateFromJson(const json& j) {
   return s;
 }
 
-}  // namespace gpuhost::report
+}  // namespace gpuhost::result

@@ -13,15 +13,16 @@
 #include "fleet/policy_origin.h"
 #include "inventory/model.h"
 #include "plan/model.h"
+#include "result/outcome.h"
 
-namespace gpuhost::report {
+namespace gpuhost::result {
 
 inline constexpr int kStateSchemaVersion = 1;
 
 // How one action went.
 struct ActionResult {
   plan::Action action;
-  std::string outcome;  // "done", "unchanged", "failed", "skipped", "dry-run"
+  Outcome outcome = Outcome::kDone;
   std::string message;  // why it failed or was skipped; what was read back
   int64_t duration_us = 0;
 };
@@ -36,7 +37,7 @@ struct Check {
 
 struct State {
   std::string agent_version;
-  // The boot and the run that wrote this result (report/run_marker.h); ""
+  // The boot and the run that wrote this result (result/run_marker.h); ""
   // in files written before they were recorded: such a result cannot be
   // shown as this boot's.
   std::string boot_id;
@@ -65,4 +66,4 @@ nlohmann::json StateToJson(const State& s);
 // Invalid names the first bad field.
 Result<State> StateFromJson(const nlohmann::json& j);
 
-}  // namespace gpuhost::report
+}  // namespace gpuhost::result

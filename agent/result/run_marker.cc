@@ -1,4 +1,4 @@
-#include "report/run_marker.h"
+#include "result/run_marker.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include "base/strings.h"
 #include "inventory/json_reader.h"
 
-namespace gpuhost::report {
+namespace gpuhost::result {
 
 using nlohmann::json;
 
@@ -68,4 +68,4 @@ Result<RunMarker> ReadRunMarker(const Fs& fs) {
   return m;
 }
 
-}  // namespace gpuhost::report
+}  // namespace gpuhost::result

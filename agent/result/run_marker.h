@@ -13,7 +13,7 @@
 #include "base/status.h"
 #include "host/fs.h"
 
-namespace gpuhost::report {
+namespace gpuhost::result {
 
 inline constexpr const char* kBootIdPath = "/proc/sys/kernel/random/boot_id";
 inline constexpr const char* kRunMarkerPath = "/run/gpuhost/run-started";
@@ -46,4 +46,4 @@ Status WriteRunMarker(Fs& fs, const RunMarker& m);
 // started in this boot; Invalid when the file cannot be parsed.
 Result<RunMarker> ReadRunMarker(const Fs& fs);
 
-}  // namespace gpuhost::report
+}  // namespace gpuhost::result

@@ -2,11 +2,11 @@
 // `journalctl GPUHOST_OUTCOME=failed` finds every failure on a fleet node.
 #pragma once
 
-#include "report/state.h"
+#include "result/state.h"
 
-namespace gpuhost::report {
+namespace gpuhost::result {
 
 void JournalAction(const ActionResult& r);
 void JournalResult(const State& s);
 
-}  // namespace gpuhost::report
+}  // namespace gpuhost::result
