@@ -72,6 +72,16 @@ json Framebuffers(const std::vector<Framebuffer>& fbs) {
 
 }  // namespace
 
+json ToJson(const RemoteLibvirt& r) {
+  return {{"configured", r.configured},
+          {"listening", r.listening},
+          {"port", r.port},
+          {"server_subject", r.server_subject},
+          {"ca_subject", r.ca_subject},
+          {"allowed_dn", r.allowed_dn},
+          {"error", r.error}};
+}
+
 json ToJson(const Inventory& inv) {
   json functions = json::array();
   for (const auto& f : inv.functions) functions.push_back(FunctionJson(f));
@@ -132,14 +142,7 @@ json ToJson(const Inventory& inv) {
          {{"machine_id", s.identity.machine_id},
           {"product_uuid", s.identity.product_uuid},
           {"product_serial", s.identity.product_serial}}},
-        {"remote_libvirt",
-         {{"configured", s.remote_libvirt.configured},
-          {"listening", s.remote_libvirt.listening},
-          {"port", s.remote_libvirt.port},
-          {"server_subject", s.remote_libvirt.server_subject},
-          {"ca_subject", s.remote_libvirt.ca_subject},
-          {"allowed_dn", s.remote_libvirt.allowed_dn},
-          {"error", s.remote_libvirt.error}}},
+        {"remote_libvirt", ToJson(s.remote_libvirt)},
         {"iommu",
          {{"enabled", s.iommu.enabled},
           {"units", s.iommu.units},

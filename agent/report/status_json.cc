@@ -1,5 +1,6 @@
 #include "report/status_json.h"
 
+#include "inventory/json.h"
 #include "inventory/redact.h"
 #include "plan/json.h"
 #include "report/freshness.h"
@@ -41,14 +42,7 @@ json Machine(const State& s) {
        {{"machine_id", sys.identity.machine_id},
         {"product_uuid", sys.identity.product_uuid},
         {"product_serial", sys.identity.product_serial}}},
-      {"remote_libvirt",
-       {{"configured", sys.remote_libvirt.configured},
-        {"listening", sys.remote_libvirt.listening},
-        {"port", sys.remote_libvirt.port},
-        {"server_subject", sys.remote_libvirt.server_subject},
-        {"ca_subject", sys.remote_libvirt.ca_subject},
-        {"allowed_dn", sys.remote_libvirt.allowed_dn},
-        {"error", sys.remote_libvirt.error}}},
+      {"remote_libvirt", inventory::ToJson(sys.remote_libvirt)},
       {"memory_kib", sys.memory.total_kib},
       {"hugepages",
        {{"total", sys.memory.hugepages_total},
