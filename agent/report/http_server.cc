@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <deque>
 
 #include "base/strings.h"
 #include "report/http_head.h"
@@ -152,6 +153,7 @@ class HttpServer::Loop {
     bool peer_done = false;    // the client shut down its side
     bool want_out = false;     // registered for EPOLLOUT instead of EPOLLIN
     int requests = 0;
+    uint64_t serial = 0;  // a refusal's place in refused_order_
   };
 
   bool Reserved(const Conn& c) const { return c.slot == 2; }
@@ -170,12 +172,18 @@ class HttpServer::Loop {
       int slot = s_.TakeSlot(ip);
       // No slot: a plain client is still told 503 (a TLS one cannot be
       // without a handshake), on a bounded number of short-lived refusals.
-      if (slot == 0 && (s_.tls_ || refused_ >= kMaxRefused)) {
+      if (slot == 0 && s_.tls_) {
         ::close(fd);
         continue;
       }
+      // At the bound, the oldest refusal (its 503 long written) makes room:
+      // a new client, such as a load balancer's /healthz from the address
+      // that holds hundreds of idle connections, is always answered.
+      if (slot == 0 && refused_ >= kMaxRefused) EvictOldestRefusal();
       if (slot == 0) {
         ++refused_;
+        refused_order_.push_back({fd, ++serial_});
+        if (refused_order_.size() > 2 * kMaxRefused) DropClosedRefusals();
       } else {
         s_.connections_.fetch_add(1);
       }
@@ -189,6 +197,7 @@ class HttpServer::Loop {
       Conn& c = conns_[fd];
       c = Conn{};  // the number may be a connection closed earlier in this round
       c.fd = fd;
+      c.serial = slot == 0 ? serial_ : 0;
       c.ip = std::move(ip);
       c.slot = slot;
       epoll_event ev{};
@@ -490,9 +499,36 @@ class HttpServer::Loop {
     dead_.push_back(fd);  // erased after this round: callers may still hold `c`
   }
 
+  // Closes the refusal that has lingered longest (entries of refusals
+  // already closed, or whose number was reused, are skipped).
+  void EvictOldestRefusal() {
+    while (!refused_order_.empty()) {
+      auto [fd, serial] = refused_order_.front();
+      refused_order_.pop_front();
+      auto it = conns_.find(fd);
+      if (it != conns_.end() && it->second.fd >= 0 && it->second.slot == 0 &&
+          it->second.serial == serial) {
+        Close(it->second);
+        return;
+      }
+    }
+  }
+
+  // Refusals mostly end on their own: their entries go here, so the queue
+  // stays within twice the bound (amortised: once per kMaxRefused refusals).
+  void DropClosedRefusals() {
+    std::erase_if(refused_order_, [this](const std::pair<int, uint64_t>& e) {
+      auto it = conns_.find(e.first);
+      return it == conns_.end() || it->second.fd < 0 || it->second.slot != 0 ||
+             it->second.serial != e.second;
+    });
+  }
+
   // Refused connections lingering on their 503 at once, per loop; beyond
-  // this they are closed without a word.
+  // this the oldest is closed to make room for the newest.
   static constexpr int kMaxRefused = 256;
+  std::deque<std::pair<int, uint64_t>> refused_order_;  // fd, serial; oldest first
+  uint64_t serial_ = 0;
 
   HttpServer& s_;
   int ep_ = -1;
