@@ -53,15 +53,6 @@ const OptionSpec kPolicyCa{
 const OptionSpec kPolicyTimeout{"policy-timeout-ms", true, false, "N",
                                 "Deadline of each policy fetch, connect included (default 5000)."};
 
-std::string CredentialsDir() {
-  const char* d = std::getenv("CREDENTIALS_DIRECTORY");
-  return d == nullptr ? "" : d;
-}
-
-void Err(const char* cmd, const std::string& msg) {
-  std::fprintf(stderr, "gpuhost-agent %s: %s\n", cmd, msg.c_str());
-}
-
 // The inventory `cmd` works from (run/load_inventory.h), or false once it
 // has said on stderr what could not be read: the command then stops.
 bool Load(const char* cmd, const Fs& fs, const run::LoadOptions& opts, run::LoadedInventory* out) {
@@ -88,6 +79,15 @@ bool FleetFlags(const char* cmd, const Args& args, run::FleetOptions* out) {
 }
 
 }  // namespace
+
+std::string CredentialsDir() {
+  const char* d = std::getenv("CREDENTIALS_DIRECTORY");
+  return d == nullptr ? "" : d;
+}
+
+void Err(const char* cmd, const std::string& msg) {
+  std::fprintf(stderr, "gpuhost-agent %s: %s\n", cmd, msg.c_str());
+}
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {

@@ -16,6 +16,11 @@ struct Command {
 
 const std::vector<Command>& Commands();
 
+// $CREDENTIALS_DIRECTORY (systemd's credentials for this unit), "" outside one.
+std::string CredentialsDir();
+// "gpuhost-agent CMD: MSG" on stderr: how every command says what went wrong.
+void Err(const char* cmd, const std::string& msg);
+
 int RunInventory(const Args& args);
 int RunCapture(const Args& args);
 int RunPlan(const Args& args);
@@ -26,6 +31,6 @@ int RunHolders(const Args& args);
 int RunVerifyImage(const Args& args);
 int RunServe(const Args& args);
 int RunRemoteLibvirt(const Args& args);  // cli/remote_command.cc
-int RunCheckPolicy(const Args& args);  // cli/policy_commands.cc
+int RunCheckPolicy(const Args& args);    // cli/policy_commands.cc
 
 }  // namespace gpuhost::cli

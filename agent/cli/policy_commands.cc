@@ -11,7 +11,7 @@ namespace gpuhost::cli {
 int RunCheckPolicy(const Args& args) {
   auto files = args.GetAll("policy");
   if (files.empty()) {
-    std::fprintf(stderr, "gpuhost-agent check-policy: --policy FILE is required\n");
+    Err("check-policy", "--policy FILE is required");
     return 2;
   }
   int bad = 0;

@@ -2,7 +2,6 @@
 // (remote/libvirt_tls.h). Its own file: it shares nothing with the
 // inventory -> plan -> apply commands.
 #include <cstdio>
-#include <cstdlib>
 
 #include "base/fileio.h"
 #include "cli/commands.h"
@@ -10,22 +9,12 @@
 #include "remote/libvirt_tls.h"
 
 namespace gpuhost::cli {
-namespace {
-
-void Fail(const std::string& msg) {
-  std::fprintf(stderr, "gpuhost-agent remote-libvirt: %s\n", msg.c_str());
-}
-
-}  // namespace
 
 int RunRemoteLibvirt(const Args& args) {
-  std::string dir = args.Get("credentials");
+  constexpr const char* kCmd = "remote-libvirt";
+  std::string dir = args.Get("credentials", CredentialsDir());
   if (dir.empty()) {
-    const char* env = std::getenv("CREDENTIALS_DIRECTORY");
-    dir = env ? env : "";
-  }
-  if (dir.empty()) {
-    Fail("no credentials: give --credentials DIR or run with $CREDENTIALS_DIRECTORY");
+    Err(kCmd, "no credentials: give --credentials DIR or run with $CREDENTIALS_DIRECTORY");
     return 2;
   }
   remote::LibvirtTlsInput in;
@@ -42,15 +31,15 @@ int RunRemoteLibvirt(const Args& args) {
     if (text.ok()) {
       *w.into = *text;
     } else if (w.required || !text.status().IsNotFound()) {
-      Fail("credential " + std::string(w.name) + ": " + text.status().message() +
-           " (remote libvirt stays off)");
+      Err(kCmd, "credential " + std::string(w.name) + ": " + text.status().message() +
+                    " (remote libvirt stays off)");
       return 1;
     }
   }
   RootFs fs(args.Get("root", "/"));
   auto sum = remote::InstallLibvirtTls(fs, in);
   if (!sum.ok()) {
-    Fail(sum.status().message() + " (remote libvirt stays off)");
+    Err(kCmd, sum.status().message() + " (remote libvirt stays off)");
     return 1;
   }
   std::printf("remote libvirt: qemu+tls on port %d as %s; clients: certificates from %s%s\n",

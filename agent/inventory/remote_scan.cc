@@ -3,6 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/strings.h"
+#include "inventory/json_reader.h"
+
 namespace gpuhost::inventory {
 
 bool ListensOn(const std::string& proc_net_tcp, int port) {
@@ -16,11 +19,8 @@ bool ListensOn(const std::string& proc_net_tcp, int port) {
     if (!(f >> sl >> local >> remote >> st)) continue;
     auto colon = local.rfind(':');
     if (colon == std::string::npos || st != "0A") continue;
-    try {
-      if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) return true;
-    } catch (const std::exception&) {
-      continue;
-    }
+    auto p = ParseHex(std::string_view(local).substr(colon + 1));
+    if (p && *p == static_cast<uint64_t>(port)) return true;
   }
   return false;
 }
@@ -30,20 +30,25 @@ RemoteLibvirt ScanRemoteLibvirt(const Fs& fs, std::vector<Warning>* warnings) {
   r.port = kRemoteLibvirtPort;
   auto rec = fs.Read(kRemoteLibvirtRecord);
   if (rec.ok()) {
+    // The record is remote/libvirt_tls.cc's: read with the reader that names
+    // the field that is missing or of the wrong type.
     auto j = nlohmann::json::parse(*rec, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.value("port", 0) > 0 && j.contains("ca_subject") &&
-        j["ca_subject"].is_string()) {
-      r.configured = true;
-      r.port = j["port"].get<int>();
-      r.server_subject = j.value("server_subject", "");
-      r.ca_subject = j["ca_subject"].get<std::string>();
-      if (j.contains("allowed_dn") && j["allowed_dn"].is_array()) {
-        for (const auto& d : j["allowed_dn"]) {
-          if (d.is_string()) r.allowed_dn.push_back(d.get<std::string>());
-        }
-      }
+    JsonReader jr(kRemoteLibvirtRecord);
+    RemoteLibvirt got;
+    uint64_t port = jr.Uint(j, "port");
+    got.server_subject = jr.Str(j, "server_subject");
+    got.ca_subject = jr.Str(j, "ca_subject");
+    got.allowed_dn = jr.StrArray(j, "allowed_dn");
+    if (j.is_discarded()) {
+      r.error = std::string(kRemoteLibvirtRecord) + ": not JSON";
+    } else if (!jr.status().ok()) {
+      r.error = jr.status().message();
+    } else if (port == 0 || port > 65535) {
+      r.error = std::string(kRemoteLibvirtRecord) + ": port " + std::to_string(port);
     } else {
-      r.error = std::string(kRemoteLibvirtRecord) + ": not a remote-libvirt record";
+      r = std::move(got);
+      r.port = static_cast<int>(port);
+      r.configured = true;
     }
   } else if (!rec.status().IsNotFound()) {
     r.error = rec.status().ToString();

@@ -176,6 +176,14 @@ TEST(RemoteLibvirtTest, NoRecordIsOffAndABrokenOneIsAWarning) {
   EXPECT_NE(broken.error, "");
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].where, inventory::kRemoteLibvirtRecord);
+  // Valid JSON of the wrong shape: the field is named, nothing throws.
+  ASSERT_TRUE(fs.WriteAtomic(inventory::kRemoteLibvirtRecord,
+                             "{\"port\": \"x\", \"ca_subject\": \"CN=a\"}", 0644)
+                  .ok());
+  auto typed = inventory::ScanRemoteLibvirt(fs, &w);
+  EXPECT_FALSE(typed.configured);
+  EXPECT_NE(typed.error.find("'port'"), std::string::npos) << typed.error;
+  ASSERT_EQ(w.size(), 2u);
 }
 
 // The unit's command line, run as the unit runs it.
