@@ -12,8 +12,10 @@
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
 #   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
 #   make qa-compare     boot time and kernel-hardening-checker report next to a stock trixie image
-#   make qa-pxe         build the PXE bundle (recipes/pxe, build/pxe/) and boot it from qemu's
-#                       TFTP + an HTTP server, no disk; same checks (qa/pxe-test.sh). `make qa` runs it
+#   make qa-fleet       build the PXE bundle (recipes/pxe, build/pxe/) and boot three fleet nodes
+#                       from it at once, no disks, each fetching its own policy over HTTPS, scraped
+#                       by Prometheus (qa/fleet-test.sh). `make qa` runs it
+#   make qa-pxe         the same with one node ("pass": the first-boot checks over PXE)
 #   make image-deps     install the Debian packages the pipeline needs on this machine
 #   make image-report   the budget figures of the built image: used bytes, zstd size, initrd, times
 #   make image-lock     record the mirror's current packages in the recipe's lock (a record: builds
@@ -53,7 +55,7 @@ IMAGE_RECIPES := recipes/$(PROFILE) \
 IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh ! -name demo-page.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-run qa-data-disk qa-held qa-boot-time qa-pxe image-clean image-distclean qa-compare \
+.PHONY: image image-force image-deps tools-tree run qa qa-run qa-data-disk qa-held qa-boot-time qa-pxe qa-fleet image-clean image-distclean qa-compare \
         image-report image-lock image-repro
 
 image-deps:
@@ -75,8 +77,8 @@ image-force: image-deps
 run: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) HOST_PORT=$(HOST_PORT) ACCEL=$(ACCEL) SERIAL=$(SERIAL) image/run.sh
 
-# `make qa` of the default image (what CI runs) also builds and boots the PXE bundle (qa-pxe);
-# QA_PXE=no leaves it out.
+# `make qa` of the default image (what CI runs) also builds the PXE bundle and boots the fleet from
+# it (qa-fleet); QA_PXE=no leaves it out.
 QA_PXE ?= $(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),no,yes),no)
 
 qa: image
@@ -84,7 +86,7 @@ qa: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/boot-test.sh
 	$(if $(filter kvm-host,$(PROFILE)),$(if $(IMAGE_PROFILES),,$(MAKE) qa-run))
 	$(MAKE) qa-compare
-	$(if $(filter yes,$(QA_PXE)),$(MAKE) qa-pxe)
+	$(if $(filter yes,$(QA_PXE)),$(MAKE) qa-fleet)
 
 # `make run` itself, checked (qa/run-test.sh): the accelerator's choice or its fallback to TCG,
 # the time to the page with its phases, and the page showing one GPU kept and one passed through.
@@ -118,10 +120,17 @@ qa-compare: image-deps
 	VARIANT=$(notdir $(IMAGE_OUT)) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/compare.sh
 
 # The PXE bundle is its own recipe (recipes/pxe, composed from kvm-host): built and booted here
-# whatever PROFILE says. One boot; the HTTP server listens on 127.0.0.1:18481 (a free port if busy).
-qa-pxe: image-deps
+# whatever PROFILE says. The bundle's HTTP server listens on 127.0.0.1:18481 (a free port if busy).
+# qa-fleet boots three nodes at once (pages on QA_PORT, +2, +3), qa-pxe one of them. The fleet
+# renderer checks policies with the host's agent binary (`build`).
+qa-fleet: image-deps build
 	$(MAKE) image PROFILE=pxe IMAGE_PROFILES=
-	PROFILE=pxe IMAGE=build/pxe/image.raw QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/pxe-test.sh
+	PROFILE=pxe IMAGE=build/pxe/image.raw QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/fleet-test.sh
+
+qa-pxe: image-deps build
+	$(MAKE) image PROFILE=pxe IMAGE_PROFILES=
+	PROFILE=pxe IMAGE=build/pxe/image.raw QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) QA_FLEET_NODES=pass \
+	    qa/retry-on-panic.sh qa/fleet-test.sh
 
 image-report: image
 	image/report.py $(IMAGE_OUT)

@@ -22,9 +22,11 @@
 #              port forward at https://127.0.0.1:HOST_PORT/; no: the image's own setting (loopback)
 #   EXTRA_HOSTFWD  more port forwards for this boot, space-separated qemu hostfwd rules
 #              ("tcp:127.0.0.1:18081-:16514": libvirt over TLS, qa/boot-test.sh's second boot)
+#   NIC_MAC    the management NIC's MAC address (default: qemu's 52:54:00:12:34:56); qa/fleet-test.sh
+#              gives each fleet node its own, as the fleet file names them
 #   PXE_DIR    network boot instead of a disk: no disk at all, qemu's built-in TFTP server serves
 #              PXE_DIR and its DHCP names snponly.efi as the boot file; the NIC gets no option ROM
-#              (romfile=), so OVMF's own PXE client loads it (qa/pxe-test.sh; image/README.md "PXE")
+#              (romfile=), so OVMF's own PXE client loads it (qa/fleet-test.sh; image/README.md "PXE")
 #
 # By default the disk is attached with snapshot=on: the guest's writes go to a temporary overlay,
 # so every boot is a first boot of the image as built and the image file never changes under mkosi.
@@ -47,6 +49,7 @@ case $snapshot in on|off) ;; *) echo "vm.sh: SNAPSHOT must be on or off" >&2; ex
 case $disk_format in raw|qcow2) ;; *) echo "vm.sh: DISK_FORMAT must be raw or qcow2" >&2; exit 1 ;; esac
 
 pxe_dir=${PXE_DIR:-}
+nic_opts=${NIC_MAC:+,mac=$NIC_MAC}
 if [[ -n $pxe_dir ]]; then
     [[ -f $pxe_dir/snponly.efi ]] || { echo "vm.sh: PXE_DIR=$pxe_dir has no snponly.efi" >&2; exit 1; }
 else
@@ -132,14 +135,14 @@ netdev=user,id=n0,hostfwd=tcp:127.0.0.1:"$host_port"-:8080
 # guest's libvirt over TLS that way).
 for fwd in ${EXTRA_HOSTFWD:-}; do netdev+=",hostfwd=$fwd"; done
 if [[ -n $pxe_dir ]]; then
-    boot_args=(-device virtio-net-pci,netdev=n0,romfile=)
+    boot_args=(-device virtio-net-pci,netdev=n0,romfile="$nic_opts")
     netdev+=",tftp=$pxe_dir,bootfile=snponly.efi"
     what="PXE from $pxe_dir (TFTP)"
 else
     boot_args=(
         -drive if=none,id=root,format="$disk_format",file="$image",snapshot="$snapshot"
         -device virtio-blk-pci,drive=root,bootindex=1
-        -device virtio-net-pci,netdev=n0
+        -device virtio-net-pci,netdev=n0"$nic_opts"
     )
     what="$image (snapshot=$snapshot)"
 fi

@@ -16,7 +16,7 @@
 # fstab.extra credential. The test policy passes every non-boot bochs-display through, so the plan
 # wants the bridge's display on vfio-pci; its group holds a disk the host uses, so it must stay on
 # the host with one warning, and the run's result is "degraded" (QA_DATA_DISK=yes tells
-# qa/check.py). qa/pxe-test.sh, qa/held-test.sh, qa/boot-time.sh and qa/nvidia-boot-test.sh boot
+# qa/check.py). qa/fleet-test.sh, qa/held-test.sh, qa/boot-time.sh and qa/nvidia-boot-test.sh boot
 # qa/lib.sh's machine without it.
 #
 # Data disk, both boots (qa/check_data_disk.py): the disk is mounted and on virtio-pci; the

@@ -9,7 +9,7 @@ SCENARIO is one of:
           before the agent runs (bind actions "unchanged")
   held    (qa/held-test.sh) a process holds the secondary display's /dev/dri/cardN before the
           agent runs: that function stays on its driver, the action says "held" with the pid
-  pxe     (qa/pxe-test.sh) the PXE bundle booted over the network, no disk: the checks of
+  pxe     (qa/fleet-test.sh) the PXE bundle booted over the network, no disk: the checks of
           "first" except the root disk, plus: / is an overlayfs (tmpfs over the erofs root file
           system loaded by iPXE), a machine-id made at this boot
 Prints one line per check ("ok", "FAIL" or "info", then what was found) and exits 1 when any

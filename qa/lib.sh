@@ -1,4 +1,4 @@
-# qa/lib.sh: shared by qa/boot-test.sh, qa/held-test.sh, qa/pxe-test.sh, qa/boot-time.sh and
+# qa/lib.sh: shared by qa/boot-test.sh, qa/held-test.sh, qa/fleet-test.sh, qa/boot-time.sh and
 # qa/nvidia-boot-test.sh (bash; sourced, not run).
 #
 # One boot = qa_boot NAME [qemu args...], qa_wait_http, qa_fetch_http, qa_wait_probe, qa_check
@@ -121,14 +121,16 @@ qa_boot() {
     qa_dir=$qa_work/$qa_name
     mkdir -p "$qa_dir/http"
     : >"$qa_dir/probe.txt"
-    [[ -f $qa_work/OVMF_VARS.fd ]] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$qa_work/OVMF_VARS.fd"
+    # One variable store per run, or per machine where several run at once (QA_VARS: qemu locks it).
+    local vars=${QA_VARS:-$qa_work/OVMF_VARS.fd}
+    [[ -f $vars ]] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars"
     local wants="[Unit]"$'\n'"Wants=gpuhost-qa-probe.service ${qa_extra_wants[*]}"$'\n'
     qa_t0=$(qa_now)
     # no_timer_check: under TCG on a loaded machine the kernel's IO-APIC timer check can fail and
     # panic ("timer doesn't work through Interrupt-remapped IO-APIC"); emulation, not the image.
     # console=ttyS0 last makes the serial port /dev/console for this boot, so the log has
     # systemd's status lines too (systemd-stub appends the SMBIOS cmdline-extra without Secure Boot).
-    SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$qa_work/OVMF_VARS.fd" IMAGE="$disk" EXTRA_GPU=yes \
+    SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$vars" IMAGE="$disk" EXTRA_GPU=yes \
         CMDLINE_EXTRA="console=ttyS0 no_timer_check" \
         BOOT_TIMING="$qa_dir/timing.txt" \
         "$qa_root/image/vm.sh" \
