@@ -13,12 +13,20 @@ The fleet file is line based, so every error names its line:
                address=10.0.0.17  profile=vfio-all  label.rack=r4      (one line; wrapped here)
   node gpu-18  serial=SN18  address=gpu-18.example.net:9443  policy=nodes/gpu-18.json
 
+With `pxe_url=` (the PXE bundle's HTTP base URL) on the fleet line, and optionally `ca=FILE`
+(the policy server's CA, PEM, relative to the fleet file), DIR also gets the bundle's PXE script
+for this fleet: pxe/autoexec.ipxe chains the bundle's boot.ipxe and puts the policy URL template
+(and the CA) on every node's kernel command line as the credentials gpuhost.policy-url and
+gpuhost.policy-ca, which start gpuhost-policy-fetch.service on the node. Put it in the TFTP root
+beside the bundle's snponly.efi.
+
 DIR gets, written into a new directory and renamed into place (all or nothing):
   nodes as the template names them    one policy per node, byte for byte the profile's or its file
   default.json (beside them)          the fleet default (`default=PROFILE`), when given
   targets.json                        Prometheus file_sd: one target per node with its labels
   http_sd.json                        the same list, for http_sd_configs (serve it over HTTP)
   index.md                            what is where, per node: ids, address, policy, URL
+  pxe/autoexec.ipxe                   with pxe_url=: the fleet's PXE script (above)
   .gpuhost-fleet                      marks DIR as ours: a later render may replace it
 
 Every policy is checked with `gpuhost-agent check-policy` (the parser apply uses). Every bad
@@ -27,6 +35,7 @@ Why Python: it runs on the operator's machine, next to the web server, not on a 
 check that must be the agent's own (the policy parser) is the agent's binary.
 """
 import argparse
+import base64
 import json
 import os
 import re
@@ -125,7 +134,9 @@ def parse(path):
                 fleet.error(lineno, f"a second 'fleet' line (the first is line {fleet.settings_line})")
                 continue
             fleet.settings_line = lineno
-            fleet.settings = key_values(fleet, lineno, rest, {"policy_url", "default", "port"})
+            fleet.settings = key_values(fleet, lineno, rest, {"policy_url", "default", "port", "pxe_url", "ca"})
+            if "ca" in fleet.settings:
+                fleet.settings["ca"] = os.path.join(base, fleet.settings["ca"])
         elif kind == "profile":
             if len(rest) != 2:
                 fleet.error(lineno, "a profile line is 'profile NAME FILE'")
@@ -303,7 +314,54 @@ def check_policies(fleet, agent):
                 fleet.error(line, f"policy {p}:{verdict}")
 
 
-def render(fleet, directory, pattern, port, out_dir):
+# The kernel's command line holds 2048 bytes on x86 and the bundle's own parameters take ~600 of
+# them: what the PXE script adds must stay well under the rest.
+MAX_PXE_EXTRA = 1200
+
+
+def pxe_script(fleet):
+    """pxe/autoexec.ipxe's text, or None (no pxe_url=, or an error recorded)."""
+    line = fleet.settings_line or 1
+    url = fleet.settings.get("pxe_url")
+    if url is None:
+        if "ca" in fleet.settings:
+            fleet.error(line, "ca= is for the PXE script: give pxe_url= too")
+        return None
+    if not re.match(r"^https?://[^\s/]+(/\S*)?$", url):
+        fleet.error(line, f"pxe_url '{url}' is not an http:// or https:// URL")
+        return None
+    url += "" if url.endswith("/") else "/"
+    extra = f"systemd.set_credential=gpuhost.policy-url:{fleet.settings['policy_url']}"
+    ca = fleet.settings.get("ca")
+    if ca is not None:
+        try:
+            with open(ca, "rb") as f:
+                pem = f.read()
+        except OSError as e:
+            fleet.error(line, f"ca {ca}: {e.strerror}")
+            return None
+        if b"-----BEGIN CERTIFICATE-----" not in pem:
+            fleet.error(line, f"ca {ca} holds no PEM certificate")
+            return None
+        extra += " systemd.set_credential_binary=gpuhost.policy-ca:" + base64.b64encode(pem).decode()
+    if len(extra) > MAX_PXE_EXTRA:
+        fleet.error(line, f"ca {ca}: the credentials would take {len(extra)} bytes of the kernel command "
+                          f"line (at most {MAX_PXE_EXTRA}): use a smaller CA certificate (EC P-256 is "
+                          "~800 bytes) or hand it to the nodes another way (docs/fleet.md, step 7)")
+        return None
+    return f"""#!ipxe
+# Rendered by image/fleet.py for this fleet: the gpuhost PXE bundle's autoexec.ipxe with the
+# fleet's policy URL template{' and CA' if ca else ''} as credentials on every node's kernel command line
+# (public values: the command line is world-readable). iPXE runs it from the TFTP directory it
+# was loaded from.
+dhcp
+set gpuhost-url {url}
+set gpuhost-extra {extra}
+chain ${{gpuhost-url}}boot.ipxe
+"""
+
+
+def render(fleet, directory, pattern, port, out_dir, pxe):
     default = fleet.settings.get("default")
     targets = []
     index = ["# gpuhost fleet", "",
@@ -337,6 +395,10 @@ def render(fleet, directory, pattern, port, out_dir):
               "`http_sd_configs`. Both only for Prometheus: they need not be on the policy server.", ""]
     with open(os.path.join(out_dir, "index.md"), "w") as f:
         f.write("\n".join(index))
+    if pxe:
+        os.mkdir(os.path.join(out_dir, "pxe"))
+        with open(os.path.join(out_dir, "pxe", "autoexec.ipxe"), "w") as f:
+            f.write(pxe)
     with open(os.path.join(out_dir, MARKER), "w") as f:
         f.write("rendered by image/fleet.py\n")
 
@@ -375,6 +437,7 @@ def main(argv):
     if shape:
         check_nodes(fleet, shape[1], port)
     check_policies(fleet, args.agent)
+    pxe = pxe_script(fleet) if shape else None
     if os.path.exists(out) and os.listdir(out) and not os.path.exists(os.path.join(out, MARKER)):
         fleet.error(0, f"--out {out} is not empty and was not rendered by this tool: not replaced")
     if fleet.errors:
@@ -386,7 +449,7 @@ def main(argv):
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".fleet-new-", dir=parent)
     try:
-        render(fleet, shape[0], shape[1], port, tmp)
+        render(fleet, shape[0], shape[1], port, tmp, pxe)
         os.chmod(tmp, 0o755)
         replace_dir(tmp, out)
     except OSError as e:

@@ -112,7 +112,7 @@ lv_port=$((qa_port + 1))
 fleet_file=$qa_work/qa.fleet
 {
     echo "# qa/fleet-test.sh: three nodes on one PXE bundle"
-    echo "fleet policy_url=$policy_url port=8080"
+    echo "fleet policy_url=$policy_url port=8080 pxe_url=http://10.0.2.2:$http_port/ ca=$pki/ca.crt"
     echo "profile pass $qa_here/policy.json"
     echo "profile keep $qa_here/fleet/keep.json"
     echo "profile broken $qa_here/fleet/broken.json"
@@ -135,16 +135,15 @@ curl -sf --cacert "$pki/ca.crt" --resolve "10.0.2.2:$policy_port:127.0.0.1" -o /
 : >"$policy_log"
 qa_log "fleet rendered to $qa_work/fleet; policies on https://127.0.0.1:$policy_port/nodes/ (guests: $policy_url)"
 
-# ---- the PXE script: the bundle's autoexec.ipxe with this run's HTTP URL and, in gpuhost-extra,
-# the policy URL template and the CA as credentials (public: the command line is world-readable) ----
+# ---- the TFTP root: the bundle's snponly.efi and the fleet's autoexec.ipxe as rendered (this
+# run's HTTP URL; the policy URL template and the CA as credentials), plus console=ttyS0 so the
+# serial log gets systemd's output too ----
 tftp=$qa_work/tftp
 mkdir -p "$tftp"
 cp "$bundle/snponly.efi" "$tftp/"
-grep -q '^set gpuhost-url ' "$bundle/autoexec.ipxe" || qa_fail "bundle: autoexec.ipxe has no 'set gpuhost-url' line"
-extra="console=ttyS0 systemd.set_credential=gpuhost.policy-url:$policy_url"
-extra+=" systemd.set_credential_binary=gpuhost.policy-ca:$(qa_b64 "$pki/ca.crt")"
-sed -e "s|^set gpuhost-url .*|set gpuhost-url http://10.0.2.2:$http_port/\nset gpuhost-extra $extra|" \
-    "$bundle/autoexec.ipxe" >"$tftp/autoexec.ipxe"
+grep -q '^set gpuhost-extra systemd.set_credential=gpuhost.policy-url:' "$qa_work/fleet/pxe/autoexec.ipxe" ||
+    qa_fail "image/fleet.py rendered no gpuhost-extra with the policy URL in pxe/autoexec.ipxe"
+sed -e 's|^set gpuhost-extra |&console=ttyS0 |' "$qa_work/fleet/pxe/autoexec.ipxe" >"$tftp/autoexec.ipxe"
 
 # ---- boot every node at once ----
 mapfile -t lv_args < <("$qa_root/image/demo-page.sh" --libvirt-smbios)

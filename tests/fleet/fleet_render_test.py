@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""image/fleet.py on a good and a bad fleet file (ctest fleet.render), and its file_sd output as
+"""image/fleet.py on a good and a bad fleet file, and its PXE script (pxe_url=, ca=) (ctest fleet.render), and its file_sd output as
 Prometheus loads it (ctest fleet.render_promtool: `promtool check config`).
 
   fleet_render_test.py AGENT [render|promtool]
 
 AGENT is the built gpuhost-agent (its check-policy validates every policy)."""
+import base64
 import json
 import os
 import shutil
@@ -161,6 +162,41 @@ def test_bad(agent, d):
     check(f"{expected} error(s); nothing written" in p.stderr, f"the count: want {expected}")
 
 
+def test_pxe(agent, d):
+    """pxe_url= and ca=: the fleet's autoexec.ipxe carries the template and the CA as credentials;
+    a CA too big for the kernel command line, a missing one, or ca= without pxe_url= is refused."""
+    def ca(name, newkey):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", *newkey, "-nodes", "-keyout", f"{d}/{name}.key",
+                        "-out", f"{d}/{name}.crt", "-days", "2", "-subj", "/CN=gpuhost-test-ca"],
+                       check=True, capture_output=True)
+        return open(f"{d}/{name}.crt", "rb").read()
+    pem = ca("ec", ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"])
+    ca("rsa", ["rsa:4096"])
+    with open(f"{d}/good.fleet") as f:
+        good = f.read()
+    line = "fleet policy_url=https://pxe.example/gpuhost/nodes/{uuid}.json default=baseline port=8443"
+    write(f"{d}/pxe.fleet", good.replace(line, line + " pxe_url=http://pxe.example/gpuhost ca=ec.crt"))
+    out = f"{d}/pxe-out"
+    p = fleet(agent, f"{d}/pxe.fleet", out)
+    check(p.returncode == 0, f"pxe fleet: exit {p.returncode}: {p.stderr}")
+    script = open(f"{out}/pxe/autoexec.ipxe").read() if p.returncode == 0 else ""
+    print(script)
+    want = ("set gpuhost-extra systemd.set_credential=gpuhost.policy-url:https://pxe.example/gpuhost/nodes/"
+            "{uuid}.json systemd.set_credential_binary=gpuhost.policy-ca:" + base64.b64encode(pem).decode() + "\n")
+    check(script.startswith("#!ipxe\n") and want in script, "autoexec.ipxe sets the credentials")
+    check("\nset gpuhost-url http://pxe.example/gpuhost/\n" in script
+          and "\nchain ${gpuhost-url}boot.ipxe\n" in script, "autoexec.ipxe chains the bundle's boot.ipxe")
+    for words, err in [("pxe_url=http://pxe.example/ ca=rsa.crt", "bytes of the kernel command line"),
+                       ("pxe_url=http://pxe.example/ ca=none.crt", "ca " + d + "/none.crt: No such file"),
+                       ("ca=ec.crt", "ca= is for the PXE script: give pxe_url= too"),
+                       ("pxe_url=ftp://pxe.example/", "is not an http:// or https:// URL")]:
+        write(f"{d}/pxe-bad.fleet", good.replace(line, line + " " + words))
+        p = fleet(agent, f"{d}/pxe-bad.fleet", f"{d}/pxe-bad-out")
+        said = [e for e in p.stderr.splitlines() if e.startswith(f"{d}/pxe-bad.fleet:2: ")]
+        check(p.returncode == 1 and len(said) == 1 and err in said[0]
+              and not os.path.exists(f"{d}/pxe-bad-out"), f"{words}: want '{err}', got: {p.stderr}")
+
+
 def test_promtool(agent, d):
     out = test_good(agent, d)
     if shutil.which("promtool") is None:
@@ -208,6 +244,7 @@ def main():
         else:
             test_good(agent, d)
             test_bad(agent, d)
+            test_pxe(agent, d)
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1
