@@ -22,6 +22,8 @@
 #              port forward at https://127.0.0.1:HOST_PORT/; no: the image's own setting (loopback)
 #   EXTRA_HOSTFWD  more port forwards for this boot, space-separated qemu hostfwd rules
 #              ("tcp:127.0.0.1:18081-:16514": libvirt over TLS, qa/boot-test.sh's second boot)
+#   SMP        vCPUs (default 2); qa/fleet-test.sh gives each of its three nodes 1, so three TCG
+#              guests on a 2-core host keep their boot-time jobs within systemd's timeouts
 #   NIC_MAC    the management NIC's MAC address (default: qemu's 52:54:00:12:34:56); qa/fleet-test.sh
 #              gives each fleet node its own, as the fleet file names them
 #   PXE_DIR    network boot instead of a disk: no disk at all, qemu's built-in TFTP server serves
@@ -33,7 +35,7 @@
 #
 # Machine: q35 with an emulated Intel IOMMU (kernel-irqchip=split + intel-iommu intremap=on
 # caching-mode=on: vfio works inside the guest, see gpu-host-facts.md), OVMF without Secure
-# Boot, 2 vCPUs, 2 GiB, -cpu max, user networking.
+# Boot, 2 vCPUs (SMP), 2 GiB, -cpu max, user networking.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -152,7 +154,7 @@ exec qemu-system-x86_64 \
     -name gpuhost-"$profile" \
     -machine q35,kernel-irqchip=split \
     "${accel_args[@]}" \
-    -cpu max -smp 2 -m 2048 \
+    -cpu max -smp "${SMP:-2}" -m 2048 \
     -device intel-iommu,intremap=on,caching-mode=on \
     -drive if=pflash,format=raw,unit=0,readonly=on,file="$ovmf_code" \
     -drive if=pflash,format=raw,unit=1,file="$vars" \

@@ -29,7 +29,8 @@
 #                       one-node figure of bench/fleet-boot.sh)
 #   QA_PXE_HTTP_PORT    the bundle's HTTP server port on 127.0.0.1 (default 18481; a free one when busy)
 #
-# The network path of each node: OVMF's own PXE client (the NIC has no option ROM) gets DHCP from
+# Each node is qa/lib.sh's machine (the same extra PCI devices, probe and test credentials) with
+# one vCPU, no disk, its own UUID, MAC and OVMF variable store. The network path of each node: OVMF's own PXE client (the NIC has no option ROM) gets DHCP from
 # its qemu user network, which names snponly.efi (trixie's iPXE, from the bundle) and serves it
 # over TFTP; iPXE runs this run's autoexec.ipxe (the bundle's, with the HTTP URL and
 # gpuhost-extra set), which chains boot.ipxe over HTTP: kernel, initrd and the erofs root.
@@ -136,14 +137,17 @@ curl -sf --cacert "$pki/ca.crt" --resolve "10.0.2.2:$policy_port:127.0.0.1" -o /
 qa_log "fleet rendered to $qa_work/fleet; policies on https://127.0.0.1:$policy_port/nodes/ (guests: $policy_url)"
 
 # ---- the TFTP root: the bundle's snponly.efi and the fleet's autoexec.ipxe as rendered (this
-# run's HTTP URL; the policy URL template and the CA as credentials), plus console=ttyS0 so the
-# serial log gets systemd's output too ----
+# run's HTTP URL; the policy URL template and the CA as credentials), plus what qa_boot hands a
+# disk boot through the UKI's SMBIOS command line (no UKI here: iPXE starts the kernel itself):
+# console=ttyS0 (the serial log gets systemd's output) and no_timer_check (under TCG on a loaded
+# machine the kernel's IO-APIC timer check fails and panics: "timer doesn't work through
+# Interrupt-remapped IO-APIC", seen here with three nodes booting at once) ----
 tftp=$qa_work/tftp
 mkdir -p "$tftp"
 cp "$bundle/snponly.efi" "$tftp/"
 grep -q '^set gpuhost-extra systemd.set_credential=gpuhost.policy-url:' "$qa_work/fleet/pxe/autoexec.ipxe" ||
     qa_fail "image/fleet.py rendered no gpuhost-extra with the policy URL in pxe/autoexec.ipxe"
-sed -e 's|^set gpuhost-extra |&console=ttyS0 |' "$qa_work/fleet/pxe/autoexec.ipxe" >"$tftp/autoexec.ipxe"
+sed -e 's|^set gpuhost-extra |&console=ttyS0 no_timer_check |' "$qa_work/fleet/pxe/autoexec.ipxe" >"$tftp/autoexec.ipxe"
 
 # ---- boot every node at once ----
 mapfile -t lv_args < <("$qa_root/image/demo-page.sh" --libvirt-smbios)
@@ -157,7 +161,9 @@ for n in "${fleet_nodes[@]}"; do
         extra_args+=("${lv_args[@]}")
         export EXTRA_HOSTFWD="tcp:127.0.0.1:$lv_port-:16514"
     fi
-    qa_port=${port[$n]} QA_VARS=$qa_work/OVMF_VARS-$n.fd NIC_MAC=${mac[$n]} PXE_DIR=$tftp \
+    # One vCPU each: three 2-vCPU TCG guests on a 2-core host starved the initrd's jobs past
+    # systemd's timeouts (journald, "start operation timed out", emergency shell) under load.
+    qa_port=${port[$n]} QA_VARS=$qa_work/OVMF_VARS-$n.fd NIC_MAC=${mac[$n]} PXE_DIR=$tftp SMP=1 \
         qa_boot "$n" none "${extra_args[@]}"
     pid[$n]=$qa_pid dir[$n]=$qa_dir t0[$n]=$qa_t0
     node_pids+=("$qa_pid")
@@ -172,6 +178,17 @@ prom_pid=$!
 
 use_node() {  # lib.sh's functions work on one boot at a time: this node's
     qa_name=$1 qa_pid=${pid[$1]} qa_dir=${dir[$1]} qa_t0=${t0[$1]} qa_port=${port[$1]}
+}
+# lib.sh's qa_expired watches the node being waited for; a panic of any other node ends the run
+# as soon as it shows too (qa/retry-on-panic.sh then boots the fleet once more).
+eval "$(declare -f qa_expired | sed '1s/^qa_expired/qa_expired_one/')"
+qa_expired() {
+    local n panic
+    for n in "${fleet_nodes[@]}"; do
+        panic=$(grep -a -m1 'Kernel panic - not syncing' "${dir[$n]}/serial.log" 2>/dev/null | tr -d '\r') || true
+        [[ -z $panic ]] || { use_node "$n"; qa_fail "the guest kernel panicked: $panic"; }
+    done
+    qa_expired_one
 }
 rc_all=0
 for n in "${fleet_nodes[@]}"; do
