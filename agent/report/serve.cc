@@ -1,6 +1,7 @@
 #include "report/serve.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
@@ -276,6 +277,16 @@ void StatusServer::Stop() {
 }
 
 Status Serve(const ServeOptions& opts) {
+  // One malloc arena for the whole process, set before any thread starts.
+  // glibc gives each thread its own arena; a burst of TLS handshakes (each
+  // holds ~35 KB inside OpenSSL until its client's Finished arrives: 64
+  // connections at once touch ~2.3 MB) lands in the arena of whichever loop
+  // accepted it, and the next burst, on the other loop, touched as much again
+  // in a second arena: peak RSS 16.1 MB in bench/serve_bench.sh with TLS. In
+  // one arena the second burst reuses the first one's pages (15.x MB). Two
+  // loops contend for one lock briefly per allocation; requests/s did not
+  // change measurably (docs/status-api.md, "Benchmark").
+  mallopt(M_ARENA_MAX, 1);
   // Signals are taken synchronously by this thread; the loops never see them.
   sigset_t set;
   sigemptyset(&set);

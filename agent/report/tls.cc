@@ -50,6 +50,10 @@ Result<std::unique_ptr<TlsContext>> TlsContext::Load(const TlsFiles& files) {
   SSL_CTX_set_options(ctx,
                       SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  // SSL_OP_NO_TICKET alone does not stop TLS 1.3 tickets: OpenSSL then
+  // sends two stateful ones (session ids) per handshake, each a copy of the
+  // session, which no client can use with the cache off. None are sent.
+  SSL_CTX_set_num_tickets(ctx, 0);
   // Non-blocking writes that may be retried from a moved buffer, and
   // partial writes: the event loop keeps its own output buffer.
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
