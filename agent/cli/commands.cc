@@ -23,6 +23,7 @@
 #include "report/serve.h"
 #include "result/journal.h"
 #include "run/agent_run.h"
+#include "run/fetch_record.h"
 #include "run/load_inventory.h"
 #include "run/policy_fetch.h"
 #include "run/policy_source.h"
@@ -52,6 +53,11 @@ const OptionSpec kPolicyCa{
     "policy fleet.ca_file; else the system's CA bundle)."};
 const OptionSpec kPolicyTimeout{"policy-timeout-ms", true, false, "N",
                                 "Deadline of each policy fetch, connect included (default 5000)."};
+// The unit's way to the fleet policy without a socket (run/fetch_record.h).
+const OptionSpec kFetched{
+    "fetched", true, false, "FILE",
+    "Answer the policy URLs from this record of `fetch-policy` (a path under the root, as "
+    "gpuhost-policy-fetch.service writes it) instead of fetching them over HTTPS."};
 
 // The inventory `cmd` works from (run/load_inventory.h), or false once it
 // has said on stderr what could not be read: the command then stops.
@@ -62,7 +68,8 @@ bool Load(const char* cmd, const Fs& fs, const run::LoadOptions& opts, run::Load
   return false;
 }
 
-// --policy-url and its friends (docs/fleet.md), or false once it said what is wrong.
+}  // namespace
+
 bool FleetFlags(const char* cmd, const Args& args, run::FleetOptions* out) {
   out->policy_url = args.Get("policy-url");
   out->default_url = args.Get("policy-default-url");
@@ -78,7 +85,13 @@ bool FleetFlags(const char* cmd, const Args& args, run::FleetOptions* out) {
   return true;
 }
 
-}  // namespace
+bool PathUnderRootFlag(const char* cmd, const Args& args, const char* flag,
+                       const std::string& fallback, std::string* out) {
+  *out = args.Get(flag, fallback);
+  if (out->empty() || (*out)[0] == '/') return true;
+  Err(cmd, std::string("--") + flag + " '" + *out + "': want an absolute path (under --root)");
+  return false;
+}
 
 std::string CredentialsDir() {
   const char* d = std::getenv("CREDENTIALS_DIRECTORY");
@@ -111,25 +124,28 @@ const std::vector<Command>& Commands() {
       {"plan",
        "Show what apply would do and why: GPU assignments (host or vfio) and ordered actions.",
        "[--root DIR] [--policy FILE] [--policy-url URL [--policy-default-url URL] "
-       "[--policy-ca FILE] [--policy-timeout-ms N]] [--json]",
+       "[--policy-ca FILE] [--policy-timeout-ms N]] [--fetched FILE] [--json]",
        {kRoot,
         kPolicy,
         kPolicyUrl,
         kPolicyDefaultUrl,
         kPolicyCa,
         kPolicyTimeout,
+        kFetched,
         {"json", false, false, "", "Print the plan as JSON."}},
        RunPlan},
       {"apply",
        "Bring the machine to the state its policy asks for; write the result file.",
        "[--root DIR] [--policy FILE] [--policy-url URL [--policy-default-url URL] "
-       "[--policy-ca FILE] [--policy-timeout-ms N]] [--dry-run] [--state-dir DIR] [--json]",
+       "[--policy-ca FILE] [--policy-timeout-ms N]] [--fetched FILE] [--dry-run] "
+       "[--state-dir DIR] [--json]",
        {kRoot,
         kPolicy,
         kPolicyUrl,
         kPolicyDefaultUrl,
         kPolicyCa,
         kPolicyTimeout,
+        kFetched,
         {"dry-run", false, false, "", "Decide and report; change nothing, write no state."},
         {"state-dir", true, false, "DIR",
          "Where state.json goes, under the root (default /var/lib/gpuhost)."},
@@ -208,6 +224,22 @@ const std::vector<Command>& Commands() {
        "--policy FILE [--policy FILE]...",
        {{"policy", true, true, "FILE", "A policy file (repeatable)."}},
        RunCheckPolicy},
+      {"fetch-policy",
+       "Fetch a fleet node's policy URLs over HTTPS as apply would choose among them and record "
+       "the answers for `apply --fetched` (gpuhost-policy-fetch.service). Exit 0 once the "
+       "record is written: the choice is apply's.",
+       "[--out FILE] [--root DIR] [--policy FILE] [--policy-url URL [--policy-default-url URL] "
+       "[--policy-ca FILE] [--policy-timeout-ms N]]",
+       {{"out", true, false, "FILE",
+         std::string("Where the record goes, under the root (default ") + run::kFetchRecordPath +
+             ")."},
+        kRoot,
+        kPolicy,
+        kPolicyUrl,
+        kPolicyDefaultUrl,
+        kPolicyCa,
+        kPolicyTimeout},
+       RunFetchPolicy},
   };
   return commands;
 }
@@ -275,11 +307,16 @@ int RunPlan(const Args& args) {
   if (!Load("plan", fs, {}, &loaded)) return 1;
   const inventory::Inventory& inv = loaded.inv;
   run::FleetOptions fleet;
-  if (!FleetFlags("plan", args, &fleet)) return 2;
+  std::string fetched;
+  if (!FleetFlags("plan", args, &fleet) ||
+      !PathUnderRootFlag("plan", args, "fetched", "", &fetched)) {
+    return 2;
+  }
   // A fleet node's policy as apply would choose it (nothing is kept: plan
   // changes nothing); where it came from goes to stderr.
-  auto choice = run::ChoosePolicy(fs, args.Get("policy"), CredentialsDir(), fleet,
-                                  inv.system.identity, "/var/lib/gpuhost");
+  auto choice =
+      run::ChoosePolicy(fs, args.Get("policy"), CredentialsDir(), fleet, inv.system.identity,
+                        "/var/lib/gpuhost", run::GetterFor(fs, fetched));
   if (!choice.origin.url_template.empty()) {
     Err("plan", "policy from " + choice.origin.source + " " + choice.origin.url);
     for (const auto& k : choice.origin.skipped) {
@@ -306,7 +343,10 @@ int RunApply(const Args& args) {
   o.dry_run = args.Has("dry-run");
   o.state_dir = args.Get("state-dir", "/var/lib/gpuhost");
   o.print_json = args.Has("json");
-  if (!FleetFlags("apply", args, &o.fleet)) return 2;
+  if (!FleetFlags("apply", args, &o.fleet) ||
+      !PathUnderRootFlag("apply", args, "fetched", "", &o.fetched)) {
+    return 2;
+  }
   return run::RunAgent(o);
 }
 

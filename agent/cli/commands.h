@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cli/args.h"
+#include "run/policy_fetch.h"
 
 namespace gpuhost::cli {
 
@@ -20,6 +21,13 @@ const std::vector<Command>& Commands();
 std::string CredentialsDir();
 // "gpuhost-agent CMD: MSG" on stderr: how every command says what went wrong.
 void Err(const char* cmd, const std::string& msg);
+// --policy-url and its friends (docs/fleet.md) into `out`, or false once it
+// said what is wrong (a bad --policy-timeout-ms).
+bool FleetFlags(const char* cmd, const Args& args, run::FleetOptions* out);
+// A file flag that names a path under --root (--fetched, --out): the flag
+// or `fallback`, which must be absolute; false once it said otherwise.
+bool PathUnderRootFlag(const char* cmd, const Args& args, const char* flag,
+                       const std::string& fallback, std::string* out);
 
 int RunInventory(const Args& args);
 int RunCapture(const Args& args);
@@ -32,5 +40,6 @@ int RunVerifyImage(const Args& args);
 int RunServe(const Args& args);
 int RunRemoteLibvirt(const Args& args);  // cli/remote_command.cc
 int RunCheckPolicy(const Args& args);    // cli/policy_commands.cc
+int RunFetchPolicy(const Args& args);    // cli/fetch_command.cc
 
 }  // namespace gpuhost::cli

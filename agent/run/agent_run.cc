@@ -19,6 +19,7 @@
 #include "result/run_marker.h"
 #include "result/state.h"
 #include "run/deadline_call.h"
+#include "run/fetch_record.h"
 #include "run/load_inventory.h"
 #include "run/policy_source.h"
 
@@ -93,11 +94,14 @@ std::string StateText(const result::State& st) {
 // The policy (a fleet node's fetched one, run/policy_fetch.h), and whether it
 // fits this host; either error fails the run. Where it came from goes into
 // `origin`, a fallback's warning into `early`. A fetched policy that passed
-// both checks is kept as the last good one (not by a dry run).
+// both checks is kept as the last good one (not by a dry run). In the unit,
+// the URLs are answered from what gpuhost-policy-fetch.service fetched
+// (--fetched): this process, with its capabilities, opens no IP socket.
 Result<plan::Policy> PolicyFor(Fs& fs, const RunOptions& opts, const inventory::Inventory& inv,
                                fleet::PolicyOrigin* origin, result::State* early) {
-  PolicyChoice choice = ChoosePolicy(fs, opts.policy_file, opts.credentials_dir, opts.fleet,
-                                     inv.system.identity, opts.state_dir);
+  PolicyChoice choice =
+      ChoosePolicy(fs, opts.policy_file, opts.credentials_dir, opts.fleet, inv.system.identity,
+                   opts.state_dir, GetterFor(fs, opts.fetched));
   *origin = choice.origin;
   early->warnings.insert(early->warnings.end(), choice.warnings.begin(), choice.warnings.end());
   if (!choice.policy.ok()) return choice.policy;

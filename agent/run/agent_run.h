@@ -18,6 +18,9 @@ struct RunOptions {
   std::string credentials_dir;  // $CREDENTIALS_DIRECTORY
   std::string state_dir = "/var/lib/gpuhost";
   FleetOptions fleet;  // the policy URL of a fleet node (run/policy_fetch.h)
+  // --fetched: the fetch record (run/fetch_record.h) that answers the policy
+  // URLs instead of HTTPS, under the root; "": fetch over HTTPS.
+  std::string fetched;
   bool dry_run = false;
   bool print_json = false;
   // Deadlines, so that the unit's TimeoutStartSec (5 min) never is what

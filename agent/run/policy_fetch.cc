@@ -4,7 +4,6 @@
 
 #include "base/fileio.h"
 #include "base/strings.h"
-#include "fetch/https_get.h"
 #include "fleet/boot_nic.h"
 #include "fleet/url_template.h"
 #include "run/policy_source.h"
@@ -83,13 +82,13 @@ enum class Fetched { kUsed, kSkipped, kFailed };
 // One URL source: fetched and parsed (used), passed over (skipped, with the
 // reason), or an error that fails the run (failed).
 Fetched TryUrl(const char* source, const std::string& url_template, const fleet::NodeIds& ids,
-               const fetch::GetOptions& get, PolicyChoice* c) {
+               const Getter& get, const fetch::GetOptions& opts, PolicyChoice* c) {
   auto url = fleet::Expand(url_template, ids);
   if (!url.ok()) {
     c->origin.skipped.push_back({source, url_template, url.status().message()});
     return Fetched::kSkipped;
   }
-  auto text = fetch::HttpsGet(*url, get);
+  auto text = get(*url, opts);
   if (!text.ok()) {
     if (text.status().IsInvalid()) {
       c->origin.source = source;
@@ -149,7 +148,8 @@ bool TryLastGood(const Fs& fs, const std::string& state_dir, const std::string& 
 
 PolicyChoice ChoosePolicy(const Fs& fs, const std::string& policy_file,
                           const std::string& credentials_dir, const FleetOptions& fleet,
-                          const inventory::Identity& ids, const std::string& state_dir) {
+                          const inventory::Identity& ids, const std::string& state_dir,
+                          const Getter& get) {
   PolicyChoice c;
   auto local = LoadPolicy(fs, policy_file, credentials_dir);
   if (!local.ok()) {
@@ -195,15 +195,15 @@ PolicyChoice ChoosePolicy(const Fs& fs, const std::string& policy_file,
     node.mac = nic.mac;
     c.origin.boot_nic = nic.iface.empty() ? nic.how : nic.iface + " (" + nic.how + ")";
   }
-  fetch::GetOptions get;
-  get.ca_file = ca->value;
-  get.connect_timeout_ms = fleet.timeout_ms;
-  get.total_timeout_ms = fleet.timeout_ms;
-  get.max_bytes = fleet.max_bytes;
+  fetch::GetOptions opts;
+  opts.ca_file = ca->value;
+  opts.connect_timeout_ms = fleet.timeout_ms;
+  opts.total_timeout_ms = fleet.timeout_ms;
+  opts.max_bytes = fleet.max_bytes;
 
   for (const auto& [source, url] : {std::pair{fleet::kSourceNode, tmpl->value},
                                     std::pair{fleet::kSourceFleetDefault, dflt->value}}) {
-    switch (TryUrl(source, url, node, get, &c)) {
+    switch (TryUrl(source, url, node, get, opts, &c)) {
       case Fetched::kUsed:
       case Fetched::kFailed:
         return c;

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "fetch/https_get.h"
 #include "fleet/policy_origin.h"
 #include "host/fs.h"
 #include "inventory/model.h"
@@ -31,6 +33,15 @@ struct FleetOptions {
 // state directory.
 inline constexpr const char* kLastGoodName = "policy.last-good.json";
 
+// How a URL's body is got: fetch::HttpsGet where the caller may use the
+// network, a fetch record's ReplayGetter (run/fetch_record.h) in the agent's
+// unit, which has none. Errors as HttpsGet's: Invalid fails the run (the
+// server answered with something no policy can be), any other kind passes
+// the source over with the message (the URL's "URL: " prefix dropped) as
+// the reason.
+using Getter =
+    std::function<Result<std::string>(const std::string& url, const fetch::GetOptions& opts)>;
+
 struct PolicyChoice {
   Result<plan::Policy> policy = Status::Invalid("no policy chosen");
   fleet::PolicyOrigin origin;
@@ -51,10 +62,12 @@ struct PolicyChoice {
 // answer over the size cap, is an error naming the URL, never passed over:
 // `policy` is that error. So are a local policy that does not parse, a bad
 // template and a CA file that cannot be read. Without a template nothing is
-// fetched and the local policy is the answer, as before fleets.
+// fetched and the local policy is the answer, as before fleets. Each URL is
+// asked of `get` (real HTTPS unless told otherwise).
 PolicyChoice ChoosePolicy(const Fs& fs, const std::string& policy_file,
                           const std::string& credentials_dir, const FleetOptions& fleet,
-                          const inventory::Identity& ids, const std::string& state_dir);
+                          const inventory::Identity& ids, const std::string& state_dir,
+                          const Getter& get = fetch::HttpsGet);
 
 // Keeps a fetched policy (node or fleet-default) as the last good one,
 // atomically under state_dir through fs. Call only once it passed every

@@ -1,8 +1,11 @@
 // The shipped units stay sandboxed: `systemd-analyze security` rates
-// gpuhost-serve.service at most 2.0 and gpuhost-agent.service at most 5.0
-// (bookworm's systemd 252 and later can rate a unit file offline). Also:
-// serve has sd_notify with a watchdog and no capabilities; the agent may
-// write where its config files go and nowhere else in /etc.
+// gpuhost-serve.service and gpuhost-policy-fetch.service at most 2.0 and
+// gpuhost-agent.service at most 5.0 (bookworm's systemd 252 and later can
+// rate a unit file offline). Also: serve has sd_notify with a watchdog and
+// no capabilities; the agent may write where its config files go and
+// nowhere else in /etc; the policy fetch has IP and no capability, the
+// agent capabilities and no IP, and the agent reads the record where the
+// fetch writes it.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +14,7 @@
 #include "base/fileio.h"
 #include "base/strings.h"
 #include "plan/config_files.h"
+#include "run/fetch_record.h"
 #include "support/test_env.h"
 
 namespace gpuhost::testing {
@@ -102,6 +106,63 @@ TEST(AgentUnitTest, OnlyTheCapabilitiesItsJobsNeed) {
   EXPECT_NE(unit->find("\nNoNewPrivileges=yes\n"), std::string::npos);
   // The net.* hardening sysctls must reach the host's network namespace.
   EXPECT_EQ(unit->find("\nPrivateNetwork=yes"), std::string::npos);
+}
+
+TEST(PolicyFetchUnitTest, ExposureAtMostTwo) {
+  ExpectExposureAtMost(UnitPath("gpuhost-policy-fetch.service"), 20);
+}
+
+// The network side runs as root without a single capability, only on a
+// fleet node, and only writes its RuntimeDirectory=.
+TEST(PolicyFetchUnitTest, NoCapabilitiesOnlyOnFleetNodesWritesItsRecord) {
+  auto unit = ReadFileAt(UnitPath("gpuhost-policy-fetch.service"));
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  for (const char* line :
+       {"\nConditionCredential=gpuhost.policy-url\n", "\nType=oneshot\n", "\nRemainAfterExit=yes\n",
+        "\nCapabilityBoundingSet=\n", "\nAmbientCapabilities=\n", "\nNoNewPrivileges=yes\n",
+        "\nProtectSystem=strict\n", "\nRuntimeDirectory=gpuhost-policy\n",
+        "\nRuntimeDirectoryMode=0700\n", "\nBefore=gpuhost-agent.service\n",
+        "\nAfter=systemd-networkd.service\n",
+        "\nExecStartPre=-/usr/lib/systemd/systemd-networkd-wait-online --any --timeout=30\n",
+        "\nImportCredential=gpuhost.policy\n", "\nImportCredential=gpuhost.policy-url\n",
+        "\nImportCredential=gpuhost.policy-default-url\n", "\nImportCredential=gpuhost.policy-ca\n",
+        "\nSystemCallFilter=~@privileged @resources\n"}) {
+    EXPECT_NE(unit->find(line), std::string::npos) << line;
+  }
+  for (const char* key : {"After", "Wants", "Requires"}) {
+    for (const auto& u : Values(*unit, key)) {
+      EXPECT_NE(u, "network-online.target")
+          << key << "=: ordering applies even when the condition fails: every boot would wait";
+    }
+  }
+  EXPECT_EQ(Values(*unit, "ExecStart"),
+            (std::vector<std::string>{"/usr/bin/gpuhost-agent", "fetch-policy", "--out",
+                                      run::kFetchRecordPath}));
+  EXPECT_TRUE(StartsWith(run::kFetchRecordPath, "/run/gpuhost-policy/"));
+  auto families = Values(*unit, "RestrictAddressFamilies");
+  std::sort(families.begin(), families.end());
+  EXPECT_EQ(families, (std::vector<std::string>{"AF_INET", "AF_INET6", "AF_NETLINK", "AF_UNIX"}));
+}
+
+// The agent keeps no IP, pulls the fetch in before it, reads its record and
+// has the settings to make the same choice.
+TEST(AgentUnitTest, NoIpTheFetchUnitsRecordAndItsSettings) {
+  auto unit = ReadFileAt(UnitPath("gpuhost-agent.service"));
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  EXPECT_EQ(Values(*unit, "RestrictAddressFamilies"),
+            (std::vector<std::string>{"AF_UNIX", "AF_NETLINK"}));
+  EXPECT_EQ(Values(*unit, "IPAddressDeny"), (std::vector<std::string>{"any"}));
+  EXPECT_TRUE(Values(*unit, "IPAddressAllow").empty());
+  EXPECT_EQ(Values(*unit, "ExecStart"),
+            (std::vector<std::string>{"/usr/bin/gpuhost-agent", "apply", "--fetched",
+                                      run::kFetchRecordPath}));
+  for (const char* line :
+       {"\nWants=gpuhost-policy-fetch.service\n", "\nAfter=gpuhost-policy-fetch.service\n",
+        "\nImportCredential=gpuhost.policy\n", "\nImportCredential=gpuhost.policy-url\n",
+        "\nImportCredential=gpuhost.policy-default-url\n",
+        "\nImportCredential=gpuhost.policy-ca\n"}) {
+    EXPECT_NE(unit->find(line), std::string::npos) << line;
+  }
 }
 
 }  // namespace
