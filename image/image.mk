@@ -15,7 +15,8 @@
 #   make qa-pxe         build the PXE bundle (recipes/pxe, build/pxe/) and boot it from qemu's
 #                       TFTP + an HTTP server, no disk; same checks (qa/pxe-test.sh). `make qa` runs it
 #   make image-deps     install the Debian packages the pipeline needs on this machine
-#   make image-report   the budget figures of the built image: used bytes, zstd size, initrd, times
+#   make image-report   the budget figures of the built image: used bytes, zstd size, initrd, times;
+#                       for PROFILE=pxe what a node fetches per boot (budget 200 MB)
 #   make image-lock     record the mirror's current packages in the recipe's lock (a record: builds
 #                       follow the mirror and print what moved; GPUHOST_LOCK=strict makes it a gate)
 #   make image-repro    build the commit twice without caches; the manifests must be identical

@@ -6,7 +6,9 @@
 Prints the outputs and their sizes, the root file system's used bytes (read from the ext4
 superblock inside image.raw's root partition: no mount, no root needed; equals `df`'s "Used"),
 the zstd-compressed size of image.raw (zstd -3 -T0, what shipping it would cost), the initrd
-and UKI sizes, the package count from image.manifest, whether SHA256SUMS matches, and the
+and UKI sizes, for a PXE bundle (build/pxe/: image.rootfs.raw next to the kernel and initrd)
+what a node fetches per boot (kernel + initrd + root file system) against its budget, the
+package count from image.manifest, whether SHA256SUMS matches, and the
 build times image/mkosi.sh recorded for this variant (build/cache/build-times.log), each
 against its target. Exits 1 when a size target is missed or a checksum differs.
 """
@@ -21,6 +23,11 @@ TARGETS = {"used": 600_000_000, "initrd": 40_000_000, "cold": 300, "incremental"
 # Recipes whose budget differs from kvm-host's (build/<recipe>[+profile]/): the nvidia image
 # carries the driver, its firmware, CUDA libraries and Xorg (issue 7: under 1.2 GB used).
 RECIPE_TARGETS = {"nvidia": {"used": 1_200_000_000}}
+# What a PXE node downloads per boot (issue 18, "a payload sized for boot storms"): the kernel,
+# the initrd and the erofs root file system that boot.ipxe fetches.
+PXE_FETCH = ("image.vmlinuz", "image.initrd", "image.rootfs.raw")
+TARGETS["pxe_fetch"] = 200_000_000
+EROFS_MAGIC = 0xE0F5E1E2
 
 
 def mb(n):
@@ -49,6 +56,8 @@ def ext4_used(path, offset):
         f.seek(offset + 1024)
         sb = f.read(1024)
     if struct.unpack_from("<H", sb, 56)[0] != 0xEF53:
+        if struct.unpack_from("<I", sb, 0)[0] == EROFS_MAGIC:
+            return None, None  # read-only, sized to its contents: nothing "used" to report
         raise ValueError("root partition is not ext4")
     blocks = struct.unpack_from("<I", sb, 4)[0] | struct.unpack_from("<I", sb, 0x150)[0] << 32
     free = struct.unpack_from("<I", sb, 12)[0] | struct.unpack_from("<I", sb, 0x158)[0] << 32
@@ -80,9 +89,23 @@ def main():
     root = [p for p in parts if p[0].startswith("root")]
     if root:
         used, total = ext4_used(raw, root[0][1])
-        ok = used < TARGETS["used"]
-        bad += [] if ok else ["used"]
-        print(f"  root fs used     {mb(used)} of {mb(total)}  (target < {mb(TARGETS['used'])}: {'ok' if ok else 'MISSED'})")
+        if used is None:
+            print(f"  root fs          erofs (read-only, compressed), partition {mb(root[0][2])}")
+        else:
+            ok = used < TARGETS["used"]
+            bad += [] if ok else ["used"]
+            print(f"  root fs used     {mb(used)} of {mb(total)}  (target < {mb(TARGETS['used'])}: {'ok' if ok else 'MISSED'})")
+
+    if os.path.isfile(os.path.join(out, "image.rootfs.raw")):
+        sizes = {f: os.path.getsize(os.path.join(out, f)) for f in PXE_FETCH if os.path.isfile(os.path.join(out, f))}
+        missing = [f for f in PXE_FETCH if f not in sizes]
+        total = sum(sizes.values())
+        ok = not missing and total < TARGETS["pxe_fetch"]
+        bad += [] if ok else ["pxe_fetch"]
+        split = " + ".join(f"{f.split('.', 1)[1]} {sizes[f] / 1e6:.1f}" for f in sizes)
+        print(f"  PXE fetch        {mb(total)} = {split} MB"
+              f"{' (missing: ' + ', '.join(missing) + ')' if missing else ''}"
+              f"  (budget < {mb(TARGETS['pxe_fetch'])}: {'ok' if ok else 'MISSED'})")
 
     initrd = os.path.join(out, "image.initrd")
     if os.path.isfile(initrd):
