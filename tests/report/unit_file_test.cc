@@ -123,7 +123,8 @@ TEST(PolicyFetchUnitTest, NoCapabilitiesOnlyOnFleetNodesWritesItsRecord) {
         "\nProtectSystem=strict\n", "\nRuntimeDirectory=gpuhost-policy\n",
         "\nRuntimeDirectoryMode=0700\n", "\nBefore=gpuhost-agent.service\n",
         "\nAfter=systemd-networkd.service\n",
-        "\nExecStartPre=-/usr/lib/systemd/systemd-networkd-wait-online --any --timeout=30\n",
+        "\nExecStartPre=-/usr/lib/systemd/systemd-networkd-wait-online --any "
+        "--operational-state=routable --timeout=30\n",
         "\nImportCredential=gpuhost.policy\n", "\nImportCredential=gpuhost.policy-url\n",
         "\nImportCredential=gpuhost.policy-default-url\n", "\nImportCredential=gpuhost.policy-ca\n",
         "\nSystemCallFilter=~@privileged @resources\n"}) {
