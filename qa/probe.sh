@@ -160,7 +160,7 @@ fi
     section modprobe-conf cat /etc/modprobe.d/gpuhost.conf
     section modules-load cat /etc/modules-load.d/gpuhost.conf
     section agent-err journalctl -b -u gpuhost-agent.service -p err --no-pager -o short-monotonic -q
-    section agent-log sh -c 'journalctl -b -u gpuhost-agent.service -u gpuhost-serve.service -u gpuhost-qa-hold.service --no-pager -o short-monotonic -q | tail -n 60'
+    section agent-log sh -c 'journalctl -b -u gpuhost-policy-fetch.service -u gpuhost-agent.service -u gpuhost-serve.service -u gpuhost-qa-hold.service --no-pager -o short-monotonic -q | tail -n 60'
     section kernel-drivers sh -c "journalctl -b -k --no-pager -o short-monotonic -q | grep -Ei 'vfio|bochs|\\[drm\\]|snd_hda_intel|e1000e 0000|0000:0[1-9]:00.*iommu group' | tail -n 40"
     section journal-warnings sh -c "journalctl -b -p warning --no-pager -o short-monotonic -q | grep -v 'audit' | tail -n 80"
     section failed-units systemctl --failed --no-legend --plain

@@ -124,7 +124,7 @@ TEST(PolicyFetchUnitTest, NoCapabilitiesOnlyOnFleetNodesWritesItsRecord) {
         "\nRuntimeDirectoryMode=0700\n", "\nBefore=gpuhost-agent.service\n",
         "\nAfter=systemd-networkd.service\n",
         "\nExecStartPre=-/usr/lib/systemd/systemd-networkd-wait-online --any "
-        "--operational-state=routable --timeout=30\n",
+        "--operational-state=routable --timeout=120\n",
         "\nImportCredential=gpuhost.policy\n", "\nImportCredential=gpuhost.policy-url\n",
         "\nImportCredential=gpuhost.policy-default-url\n", "\nImportCredential=gpuhost.policy-ca\n",
         "\nSystemCallFilter=~@privileged @resources\n"}) {
