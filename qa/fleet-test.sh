@@ -194,11 +194,16 @@ rc_all=0
 for n in "${fleet_nodes[@]}"; do
     use_node "$n"
     qa_wait_http
+    # The answers are judged after the probe has reported: its libvirt section restarts the
+    # agent (qa/probe.sh "reapply"), and a /healthz fetched during that rerun rightly says
+    # "unfinished" (seen on the broken node, whose checks come after the pass node's probe).
+    qa_wait_probe
     qa_fetch_http
+    qa_page "$qa_port" healthz -s -m 10 -o "$qa_dir/http/healthz.body" -w '%{http_code}' \
+        >"$qa_dir/http/healthz.code" 2>/dev/null || true
     qa_page "$qa_port" / -s -m 10 -o "$qa_dir/http/page.body" -w '%{http_code}' >"$qa_dir/http/page.code" 2>/dev/null || true
     url=${policy_url/\{uuid\}/${uuid[$n]}}
     if [[ $n == pass ]]; then
-        qa_wait_probe
         mkdir -p "$qa_dir/remote-libvirt"
         for who in manager intruder; do
             timeout 120 virsh -c "qemu+tls://127.0.0.1:$lv_port/system?pkipath=$demo/libvirt-$who" \
