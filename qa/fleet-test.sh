@@ -194,10 +194,15 @@ rc_all=0
 for n in "${fleet_nodes[@]}"; do
     use_node "$n"
     qa_wait_http
-    # The answers are judged after the probe has reported: its libvirt section restarts the
-    # agent (qa/probe.sh "reapply"), and a /healthz fetched during that rerun rightly says
-    # "unfinished" (seen on the broken node, whose checks come after the pass node's probe).
+    # The answers are judged after the probe's libvirt block (after GPUHOST-QA-END) has ended:
+    # it runs `gpuhost-agent restore` and restarts the agent (qa/probe.sh "reapply"), and a
+    # /healthz fetched during that rerun rightly says "unfinished" (seen on the broken node).
     qa_wait_probe
+    while ! grep -q GPUHOST-QA-LIBVIRT-END "$qa_dir/probe.txt"; do
+        qa_alive || qa_fail "qemu exited before the probe's libvirt block ended"
+        qa_expired && qa_fail "the probe's libvirt block did not end within ${qa_timeout}s"
+        sleep 1
+    done
     qa_fetch_http
     qa_page "$qa_port" healthz -s -m 10 -o "$qa_dir/http/healthz.body" -w '%{http_code}' \
         >"$qa_dir/http/healthz.code" 2>/dev/null || true
