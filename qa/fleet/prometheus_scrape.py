@@ -70,10 +70,11 @@ def query(q):
     return body["data"]["result"]
 
 
-def by_uuid(q, label=None):
-    """{file_sd uuid label: (value, the series' `label`)} for the newest sample of each series."""
+def by_uuid(q, label=None, cmp=""):
+    """{file_sd uuid label: (value, the series' `label`)} for the newest sample of each series
+    (`cmp`, e.g. " == 1", filters those samples)."""
     out = {}
-    for s in query(f"last_over_time({q}[1m])"):
+    for s in query(f"last_over_time({q}[1m]){cmp}"):
         m = s["metric"]
         out[m.get("uuid", "")] = (float(s["value"][1]), m.get(label, "") if label else "")
     return out
@@ -82,8 +83,8 @@ def by_uuid(q, label=None):
 def nodes():
     up = by_uuid('up{job="gpuhost"}')
     info = by_uuid('gpuhost_node_info{job="gpuhost"}', "product_uuid")
-    source = {u: v[1] for u, v in by_uuid('gpuhost_policy_source{job="gpuhost"} == 1', "source").items()}
-    health = {u: v[1] for u, v in by_uuid('gpuhost_health_status{job="gpuhost"} == 1', "status").items()}
+    source = {u: v[1] for u, v in by_uuid('gpuhost_policy_source{job="gpuhost"}', "source", " == 1").items()}
+    health = {u: v[1] for u, v in by_uuid('gpuhost_health_status{job="gpuhost"}', "status", " == 1").items()}
     vfio = by_uuid('gpuhost_gpus{job="gpuhost",assignment="vfio"}')
     return {u: {"up": up.get(u, (0, ""))[0], "product_uuid": info.get(u, (0, ""))[1],
                 "source": source.get(u, "-"), "health": health.get(u, "-"),
@@ -104,6 +105,10 @@ try:
             sys.exit(f"fleet: prometheus exited ({prom.returncode}): {open(f'{work}/prometheus.log').read()[-2000:]}")
         try:
             state = nodes()
+        except urllib.error.HTTPError as e:
+            if e.code in (400, 422):  # a bad query: this script's bug, not a slow node
+                sys.exit(f"fleet: Prometheus refused a query: {e}: {e.read()[:300]!r}")
+            state = None  # 503 while it starts
         except (urllib.error.URLError, ConnectionError, OSError, RuntimeError):
             state = None  # not ready yet
         if state:
