@@ -244,10 +244,17 @@ summary=()
 for n in "${fleet_nodes[@]}"; do  # the power button on all of them first: they shut down side by side
     "$qa_root/image/qmp.py" "${dir[$n]}/qmp.sock" system_powerdown >/dev/null || true
 done
-for n in "${fleet_nodes[@]}"; do
-    use_node "$n"
+for n in "${fleet_nodes[@]}"; do  # then each one's exit (not lib.sh's qa_poweroff: a node that
+    use_node "$n"                  # is off already has no QMP socket to press the button on)
     qa_keep
-    qa_poweroff
+    deadline=$(( $(date +%s) + 120 ))
+    while qa_alive && (( $(date +%s) < deadline )); do sleep 1; done
+    qa_alive && qa_fail "guest did not power off within 120s of the power button"
+    rc=0
+    wait "$qa_pid" || rc=$?
+    qa_pid=
+    (( rc == 0 )) || qa_fail "qemu exited with status $rc"
+    qa_log "powered off after $(qa_since "$qa_t0")s in all"
     summary+=("$n: healthz $(cat "$qa_dir/http/healthz.code") after $(qa_secs "$(cat "$qa_dir/http/first-answer-ms")")s")
 done
 qa_name=fleet
