@@ -114,16 +114,6 @@ export QA_DATA_DISK=yes   # qa/check.py: the bridge's display and disk are there
 lv_port=$((qa_port + 1))
 mapfile -t lv_args < <("$qa_root/image/demo-page.sh" --libvirt-smbios)
 (( ${#lv_args[@]} == 8 )) || { echo "qa: image/demo-page.sh --libvirt-smbios failed" >&2; exit 1; }
-lv_pki=$("$qa_root/image/demo-page.sh")
-remote_libvirt() {  # what the host's virsh gets over qemu+tls, as each client
-    local who
-    mkdir -p "$qa_dir/remote-libvirt"
-    for who in manager intruder; do
-        timeout 120 virsh -c "qemu+tls://127.0.0.1:$lv_port/system?pkipath=$lv_pki/libvirt-$who" \
-            list --all --name >"$qa_dir/remote-libvirt/$who.out" 2>&1 &&
-            echo 0 >"$qa_dir/remote-libvirt/$who.rc" || echo $? >"$qa_dir/remote-libvirt/$who.rc"
-    done
-}
 
 summary=()
 prev=
@@ -140,7 +130,7 @@ for b in $boots; do
     qa_fetch_http
     qa_page "$qa_port" / -s -m 10 -o "$qa_dir/http/page.body" 2>/dev/null || true
     qa_wait_probe
-    [[ $b != second ]] || remote_libvirt
+    [[ $b != second ]] || qa_remote_libvirt "$lv_port"
     # Both judges run and print; either failing fails the boot.
     rc_check=0 rc_data=0 rc_remote=0
     QA_PREV_DIR=$prev python3 "$qa_here/check.py" "$b" "$qa_dir" || rc_check=$?

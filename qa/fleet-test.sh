@@ -209,12 +209,7 @@ for n in "${fleet_nodes[@]}"; do
     qa_page "$qa_port" / -s -m 10 -o "$qa_dir/http/page.body" -w '%{http_code}' >"$qa_dir/http/page.code" 2>/dev/null || true
     url=${policy_url/\{uuid\}/${uuid[$n]}}
     if [[ $n == pass ]]; then
-        mkdir -p "$qa_dir/remote-libvirt"
-        for who in manager intruder; do
-            timeout 120 virsh -c "qemu+tls://127.0.0.1:$lv_port/system?pkipath=$demo/libvirt-$who" \
-                list --all --name >"$qa_dir/remote-libvirt/$who.out" 2>&1 &&
-                echo 0 >"$qa_dir/remote-libvirt/$who.rc" || echo $? >"$qa_dir/remote-libvirt/$who.rc"
-        done
+        qa_remote_libvirt "$lv_port"
         python3 "$qa_here/check.py" pxe "$qa_dir" || rc_all=1
         python3 "$qa_here/check_remote_libvirt.py" second "$qa_dir" || rc_all=1
     fi

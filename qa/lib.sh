@@ -232,6 +232,21 @@ qa_keep() {
     qa_log "kept the probe report and serial log in ${dest#"$qa_root"/}"
 }
 
+# qa_remote_libvirt PORT: what the host's virsh gets over qemu+tls from this boot's libvirt
+# (forwarded to 127.0.0.1:PORT), as the demo's allowed manager and as a refused intruder
+# (image/demo-page.sh --libvirt-smbios); in $qa_dir/remote-libvirt/{manager,intruder}.{out,rc}
+# for qa/check_remote_libvirt.py.
+qa_remote_libvirt() {
+    local who pki
+    pki=$("$qa_root/image/demo-page.sh")
+    mkdir -p "$qa_dir/remote-libvirt"
+    for who in manager intruder; do
+        timeout 120 virsh -c "qemu+tls://127.0.0.1:$1/system?pkipath=$pki/libvirt-$who" \
+            list --all --name >"$qa_dir/remote-libvirt/$who.out" 2>&1 &&
+            echo 0 >"$qa_dir/remote-libvirt/$who.rc" || echo $? >"$qa_dir/remote-libvirt/$who.rc"
+    done
+}
+
 # ACPI power button through QMP; logind turns it into a clean poweroff. Waits for qemu to exit.
 qa_poweroff() {
     "$qa_root/image/qmp.py" "$qa_dir/qmp.sock" system_powerdown >/dev/null ||
