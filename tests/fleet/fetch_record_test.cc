@@ -36,12 +36,6 @@ constexpr const char* kBoot = "b0070000-1111-4222-8333-444455556666";
 constexpr const char* kNodePolicy = "{\"hardening\": \"strict\", \"comment\": \"node 17\"}\n";
 constexpr const char* kDefaultPolicy = "{\"hardening\": \"off\", \"comment\": \"fleet default\"}\n";
 
-std::string Reasons(const fleet::PolicyOrigin& o) {
-  std::string out;
-  for (const auto& s : o.skipped) out += s.source + " " + s.url + ": " + s.reason + "\n";
-  return out;
-}
-
 class FetchRecordTest : public ::testing::Test {
  protected:
   void SetUp() override {

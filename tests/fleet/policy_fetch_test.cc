@@ -26,12 +26,6 @@ constexpr const char* kUuid = "4c4c4544-0042-3510-8051-b4c04f4e4a32";
 constexpr const char* kNodePolicy = "{\"hardening\": \"strict\", \"comment\": \"node 17\"}\n";
 constexpr const char* kDefaultPolicy = "{\"hardening\": \"off\", \"comment\": \"fleet default\"}\n";
 
-std::string Reasons(const PolicyOrigin& o) {
-  std::string out;
-  for (const auto& s : o.skipped) out += s.source + " " + s.url + ": " + s.reason + "\n";
-  return out;
-}
-
 class PolicyFetchTest : public ::testing::Test {
  protected:
   void SetUp() override {

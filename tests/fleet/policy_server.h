@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "fleet/policy_origin.h"
+
 namespace gpuhost::testing {
 
 class PolicyServer {
@@ -34,5 +36,13 @@ class PolicyServer {
   int port_ = 0;
   int wrong_port_ = 0;
 };
+
+// The sources a choice passed over, one "SOURCE URL: REASON" line each: the
+// fleet tests' failure messages.
+inline std::string Reasons(const fleet::PolicyOrigin& o) {
+  std::string out;
+  for (const auto& s : o.skipped) out += s.source + " " + s.url + ": " + s.reason + "\n";
+  return out;
+}
 
 }  // namespace gpuhost::testing
