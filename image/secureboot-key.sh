@@ -23,7 +23,7 @@ if [[ -n ${SECUREBOOT_KEY:-} || -n ${SECUREBOOT_CERT:-} ]]; then
         { echo "secureboot-key: set both SECUREBOOT_KEY and SECUREBOOT_CERT, or neither" >&2; exit 1; }
     key=$(realpath "$SECUREBOOT_KEY") cert=$(realpath "$SECUREBOOT_CERT")
 else
-    dir=$root/build/secureboot
+    dir=${GPUHOST_SECUREBOOT_DIR:-$root/build/secureboot}   # (tests point it elsewhere)
     key=$dir/db.key cert=$dir/db.crt
     if [[ ! -f $key || ! -f $cert ]]; then
         mkdir -p "$dir"

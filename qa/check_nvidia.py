@@ -159,8 +159,9 @@ if cert:
     cn = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-nameopt", "multiline"],
                         capture_output=True, text=True).stdout
     cn = next((line.split("=", 1)[1].strip() for line in cn.splitlines() if "commonName" in line), "")
-    sb = one("secure-boot")
-    check("Secure Boot enabled (bootctl status)", sb.startswith("enabled"), sb or "no answer")
+    sb, var = one("secure-boot"), one("secure-boot-efivar")
+    check("Secure Boot enabled (the firmware's SecureBoot variable is 1; bootctl agrees)",
+          var == "1" and sb.startswith("enabled"), f"SecureBoot variable: {var or 'unread'}; bootctl: {sb or 'no answer'}")
     signers = keys.get("module-signer", [])
     bad = [s for s in signers if s.split(" ", 1)[-1] != cn]
     check(f"every DKMS module signed by the image certificate ('{cn}')", bool(signers) and not bad,

@@ -84,7 +84,7 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
 # insmod: under Secure Boot the first must load (db certificates sign modules, Debian's platform
 # keyring) and the second must be refused ("Key was rejected by service").
 trusted_boot() {
-    sb=$(bootctl status 2>&1 | grep -m1 -E 'Secure Boot:|[Ff]ailed|[Ee]rror' | sed 's/^ *//; s/^Secure Boot: *//')
+    sb=$(bootctl status 2>&1 | grep -m1 -E 'Secure Boot:|[Ff]ailed|[Ee]rror|not found' | sed 's/^ *//; s/^Secure Boot: *//')
     echo "secure-boot: ${sb:-unknown}"
     # The firmware's own variable too (EFI global GUID; 4 attribute bytes, then 1 when enforced).
     echo "secure-boot-efivar: $(od -An -t u1 -j4 -N1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>&1 | tr -d ' ')"
