@@ -458,6 +458,14 @@ def pxe_root(b):
     # lowerdir holds it); the loop device under it still names its file.
     b.check("a loop device backed by the erofs file iPXE loaded",
             "/gpuhost-rootfs.erofs" in b.first("loop-backing"), b.first("loop-backing") or "no loop device")
+    # DHCP's DNS server (qemu's user network: 10.0.2.3) reaches the resolver: /etc/resolv.conf is
+    # systemd-resolved's stub and resolved has the server on a link. The lookup itself goes
+    # through qemu to the host's resolver, which a machine without outside DNS lacks: info only.
+    b.check("DHCP's DNS server in use (/etc/resolv.conf -> systemd-resolved's stub, which has 10.0.2.3)",
+            "stub-resolv.conf" in b.first("resolv-conf") and "127.0.0.53" in b.first("resolv-conf")
+            and "10.0.2.3" in b.first("dns-servers"),
+            f"resolv.conf {b.first('resolv-conf') or 'not reported'}; resolvectl dns: {b.first('dns-servers')}")
+    b.info("a host name resolved on the node", b.first("getent-hosts") or "not reported")
     mid = b.first("machine-id")
     b.check("machine-id made at this boot (the image has none)", re.fullmatch(r"[0-9a-f]{32}", mid) is not None,
             mid or "empty")

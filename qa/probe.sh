@@ -174,6 +174,11 @@ fi
         echo "agent-unit: $p=$(systemctl show -P "$p" gpuhost-agent.service)"
     done
     echo "default-route: $(ip -4 route show default | head -n 1)"
+    # Name resolution (issue 18: a policy URL with a host name): where /etc/resolv.conf points,
+    # the DNS servers systemd-resolved got per link (DHCP's), and one lookup through them.
+    echo "resolv-conf: $(readlink /etc/resolv.conf) $(grep -h '^nameserver' /etc/resolv.conf 2>&1 | tr '\n' ' ')"
+    echo "dns-servers: $(resolvectl dns 2>&1 | tr '\n' ';')"
+    echo "getent-hosts: deb.debian.org: $(timeout 30 getent hosts deb.debian.org 2>&1 | head -n 2 | tr '\n' ' ')"
     pci_functions
     echo "dev-vfio: $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
     sysctls
