@@ -9,6 +9,8 @@
 #   make qa-run         `make run` checked (qa/run-test.sh): accelerator/fallback, timing, the page
 #   make qa-data-disk   the same two boots as `make qa` (qa/boot-test.sh), nothing else: a mounted
 #                       data disk in a display's IOMMU group is part of that machine
+#   make qa-secureboot  the first of those boots alone: Secure Boot enforced with the image's own
+#                       key, lockdown, module signatures (qa/check_trusted_boot.py; issue 15)
 #   make qa-held        boot it with a process holding the non-boot display open (qa/held-test.sh)
 #   make qa-boot-time   time its boot on the qa machine, no checks (qa/boot-time.sh)
 #   make qa-compare     boot time and kernel-hardening-checker report next to a stock trixie image
@@ -56,7 +58,7 @@ IMAGE_RECIPES := recipes/$(PROFILE) \
 IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -name '*.md' ! -name vm.sh ! -name run.sh ! -name demo-page.sh 2>/dev/null) \
                 $(wildcard CMakeLists.txt)
 
-.PHONY: image image-force image-deps tools-tree run qa qa-run qa-data-disk qa-held qa-boot-time qa-pxe qa-fleet image-clean image-distclean qa-compare \
+.PHONY: image image-force image-deps tools-tree run qa qa-run qa-data-disk qa-secureboot qa-held qa-boot-time qa-pxe qa-fleet image-clean image-distclean qa-compare \
         image-report image-lock image-repro
 
 image-deps:
@@ -100,6 +102,11 @@ qa-run: image
 # runs just those two boots, not the rest of `make qa`.
 qa-data-disk: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/boot-test.sh
+
+# Trusted boot alone (issue 15): the first boot of `make qa`, which runs under enforced Secure
+# Boot and carries the module-signature checks (qa/check_trusted_boot.py); `make qa` has it too.
+qa-secureboot: image
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) QA_BOOTS=first qa/retry-on-panic.sh qa/boot-test.sh
 
 qa-held: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/held-test.sh

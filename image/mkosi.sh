@@ -129,6 +129,32 @@ fi
 # scripts). Not part of mkosi's incremental cache key, so a new commit keeps the cache.
 sde=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct "${GPUHOST_SRC_REV:-HEAD}")}
 args+=(--source-date-epoch="$sde")
+# Trusted boot (issue 15): mkosi signs systemd-boot and every UKI with the image's key pair
+# (image/secureboot-key.sh: the operator's, or build/secureboot/ made once). No auto-enrolment
+# files on the ESP: on a VM in setup mode systemd-boot would make our certificate PK, KEK and db
+# alone, dropping Microsoft's keys that real servers need for option ROMs; the firmware's
+# variables are made for qemu by image/secureboot-vars.sh instead, and enrolled on servers by
+# hand (image/README.md "Trusted boot"). Build and finalize scripts see the pair through the
+# build sources (the nvidia profile signs its DKMS modules with it), never part of the image.
+mapfile -t sb < <("$here/secureboot-key.sh")
+(( ${#sb[@]} == 2 )) || { echo "mkosi.sh: image/secureboot-key.sh failed" >&2; exit 1; }
+sb_key=${sb[0]} sb_cert=${sb[1]}
+args+=(--secure-boot=yes --secure-boot-key="$sb_key" --secure-boot-certificate="$sb_cert"
+       --secure-boot-auto-enroll=no)
+# Where scripts find a file of the pair: the repository is the build source at /work/src
+# (BuildSources=../..), so build/secureboot/ is there already; a pair kept elsewhere is mounted
+# as one more build source under build/ (mkosi puts every build source below /work/src).
+for sb_what in key cert; do
+    sb_file=$([[ $sb_what == key ]] && echo "$sb_key" || echo "$sb_cert")
+    # (GPUHOST_SRC_REV: the build source is a git archive, without build/.)
+    if [[ -z ${GPUHOST_SRC_REV:-} && $sb_file == "$root"/* ]]; then
+        sb_seen=/work/src/${sb_file#"$root"/}
+    else
+        args+=(--build-sources="$(dirname "$sb_file"):build/.secureboot-$sb_what")
+        sb_seen=/work/src/build/.secureboot-$sb_what/$(basename "$sb_file")
+    fi
+    args+=(--environment="GPUHOST_SECUREBOOT_${sb_what^^}=$sb_seen")
+done
 if [[ -n ${GPUHOST_ROOT_PASSWORD:-} ]]; then
     args+=(--root-password="$GPUHOST_ROOT_PASSWORD")
     # mkosi.finalize.d/20-no-machine-identity.chroot otherwise fails on a set password.
@@ -147,7 +173,7 @@ kind=incremental
 [[ -n "$(ls -A "$cache/mkosi/$variant" 2>/dev/null)" ]] || kind=cold
 t0=$(date +%s)
 
-export tree root
+export tree root sb_key sb_cert
 unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
     mount --bind "$tree" "$tree"
     mount --rbind /dev "$tree/dev"
@@ -160,6 +186,13 @@ unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
     mkdir -p "$tree$root" "$tree/gpuhost-build"
     mount --bind "$root" "$tree$root"
     mount --bind "$root/build" "$tree/gpuhost-build"
+    # The Secure Boot pair where the operator keeps it (SECUREBOOT_KEY/_CERT), outside the
+    # repository: visible at the same path inside the tools tree, read-only.
+    for d in "$(dirname "$sb_key")" "$(dirname "$sb_cert")"; do
+        [[ $d == "$root"/* || -d $tree$d && -n "$(ls -A "$tree$d" 2>/dev/null)" ]] && continue
+        mkdir -p "$tree$d"
+        mount --bind -o ro "$d" "$tree$d"
+    done
     cd "$root"
     exec chroot "$tree" /usr/bin/env -i PATH=/usr/sbin:/usr/bin HOME=/root TERM="${TERM:-dumb}" \
         LANG=C.UTF-8 /bin/sh -c "cd \"\$0\" && exec mkosi \"\$@\"" "$root" "$@"
@@ -178,6 +211,7 @@ if [[ $verb == build && -f "$root/build/$variant/image.raw" ]]; then
         echo "packages-lock: $lock: none for this recipe, nothing compared"
     fi
     # After packages.moved: a rebuild rewrites it, and sums taken before would not match it.
+    "$here/secureboot-vars.sh" "$root/build/$variant" "$sb_cert"
     "$here/sums.sh" "$root/build/$variant"
     echo "$(date -u +%FT%TZ) $variant $kind $(( $(date +%s) - t0 ))s $(git -C "$root" rev-parse --short HEAD)" \
         >>"$cache/build-times.log"

@@ -33,9 +33,12 @@ command -v mmdebstrap >/dev/null || { echo "tools-tree.sh: mmdebstrap missing (m
 #   apt/dpkg (package manager), systemd-repart (partitions + mkfs), e2fsprogs/dosfstools/mtools
 #   (ext4 root, vfat ESP), systemd-boot + systemd-boot-efi (bootctl, EFI stub), systemd-ukify
 #   (+python3-pefile), cpio/zstd/xz (initrd), kmod (depmod, module closure for the initrd),
-#   util-linux, openssl (key handling), debian-archive-keyring (trixie keys for the image).
+#   util-linux, openssl (key handling), debian-archive-keyring (trixie keys for the image);
+#   python3-virt-firmware (virt-fw-vars: the qemu firmware's variable store with the image's
+#   Secure Boot certificate in db, image/secureboot-vars.sh; not in bookworm).
 packages=(
     mkosi systemd systemd-repart systemd-boot systemd-boot-efi systemd-ukify python3-pefile
+    python3-virt-firmware
     apt dpkg debian-archive-keyring ca-certificates
     e2fsprogs dosfstools mtools cpio zstd xz-utils kmod util-linux fdisk openssl
     tar gzip coreutils findutils diffutils

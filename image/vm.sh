@@ -13,7 +13,8 @@
 #   BOOT_TIMING  a file: the guest writes where its boot's time went there (image/boot-timing.sh,
 #              handed in as a credential with a unit that runs it after gpuhost-serve.service;
 #              image/boot-timing.py reads it). Nothing of it is in the image
-#   VARS       OVMF variable store to use (default: a fresh copy in build/$PROFILE/)
+#   VARS       OVMF variable store to use, made from the firmware's template when missing
+#              (default: a fresh copy in build/$PROFILE/)
 #   SNAPSHOT   on (default) or off: off lets the guest write to IMAGE, so state persists from one
 #              boot to the next (qa boots a qcow2 overlay of the built image that way)
 #   DISK_FORMAT  raw (default) or qcow2, IMAGE's format
@@ -26,6 +27,11 @@
 #              guests on a 2-core host keep their boot-time jobs within systemd's timeouts
 #   NIC_MAC    the management NIC's MAC address (default: qemu's 52:54:00:12:34:56); qa/fleet-test.sh
 #              gives each fleet node its own, as the fleet file names them
+#   SECUREBOOT auto (default), yes or no. Secure Boot enforced by the firmware: OVMF's secboot
+#              code with SMM and the variable store image/mkosi.sh made for the image
+#              (OVMF_VARS.secboot.fd beside it: Microsoft's keys as on a real server, plus the
+#              image's db certificate; image/README.md "Trusted boot"). auto: yes when the image
+#              has that store, no for PXE_DIR (the PXE chain is not signed: image/README.md says why)
 #   PXE_DIR    network boot instead of a disk: no disk at all, qemu's built-in TFTP server serves
 #              PXE_DIR and its DHCP names snponly.efi as the boot file; the NIC gets no option ROM
 #              (romfile=), so OVMF's own PXE client loads it (qa/fleet-test.sh; image/README.md "PXE")
@@ -34,8 +40,8 @@
 # so every boot is a first boot of the image as built and the image file never changes under mkosi.
 #
 # Machine: q35 with an emulated Intel IOMMU (kernel-irqchip=split + intel-iommu intremap=on
-# caching-mode=on: vfio works inside the guest, see gpu-host-facts.md), OVMF without Secure
-# Boot, 2 vCPUs (SMP), 2 GiB, -cpu max, user networking.
+# caching-mode=on: vfio works inside the guest, see gpu-host-facts.md), OVMF (with Secure Boot
+# enforced when the image is signed: SECUREBOOT), 2 vCPUs (SMP), 2 GiB, -cpu max, user networking.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,11 +64,32 @@ else
     [[ -f $image ]] || { echo "vm.sh: no image at $image (make image)" >&2; exit 1; }
 fi
 
-ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
-ovmf_vars_template=/usr/share/OVMF/OVMF_VARS_4M.fd
+secboot_vars=${SECBOOT_VARS:-$(dirname "$image")/OVMF_VARS.secboot.fd}
+secureboot=${SECUREBOOT:-auto}
+case $secureboot in
+    auto) secureboot=no; [[ -n $pxe_dir || ! -f $secboot_vars ]] || secureboot=yes ;;
+    yes) [[ -f $secboot_vars ]] || { echo "vm.sh: SECUREBOOT=yes but $secboot_vars is missing (built before signing? make image-force)" >&2; exit 1; } ;;
+    no) ;;
+    *) echo "vm.sh: SECUREBOOT must be auto, yes or no (got '$secureboot')" >&2; exit 1 ;;
+esac
+machine=q35,kernel-irqchip=split
+secure_args=()
+if [[ $secureboot == yes ]]; then
+    # Secure Boot needs SMM, so that only the firmware writes its variables (a guest that could
+    # write db could trust anything), and S3 off (OVMF's secboot build refuses it with SMM).
+    ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
+    ovmf_vars_template=$secboot_vars
+    machine+=,smm=on
+    secure_args=(-global driver=cfi.pflash01,property=secure,value=on -global ICH9-LPC.disable_s3=1)
+else
+    ovmf_code=/usr/share/OVMF/OVMF_CODE_4M.fd
+    ovmf_vars_template=/usr/share/OVMF/OVMF_VARS_4M.fd
+fi
 [[ -f $ovmf_code ]] || { echo "vm.sh: $ovmf_code missing (apt-get install ovmf)" >&2; exit 1; }
+# The variable store: a fresh copy of the template for each boot unless VARS names one to keep
+# (qa's second boot finds the first boot's); a VARS file not there yet starts as the template.
 vars=${VARS:-$(dirname "$image")/OVMF_VARS.fd}
-if [[ -z ${VARS:-} ]]; then
+if [[ -z ${VARS:-} || ! -f $vars ]]; then
     cp "$ovmf_vars_template" "$vars"
 fi
 
@@ -149,10 +176,11 @@ else
     what="$image (snapshot=$snapshot)"
 fi
 
-echo "vm.sh: $what, ${accel_args[*]}, https://127.0.0.1:$host_port/ -> guest :8080" >&2
+echo "vm.sh: $what, ${accel_args[*]}, Secure Boot $secureboot, https://127.0.0.1:$host_port/ -> guest :8080" >&2
 exec qemu-system-x86_64 \
     -name gpuhost-"$profile" \
-    -machine q35,kernel-irqchip=split \
+    -machine "$machine" \
+    "${secure_args[@]}" \
     "${accel_args[@]}" \
     -cpu max -smp "${SMP:-2}" -m 2048 \
     -device intel-iommu,intremap=on,caching-mode=on \

@@ -6,7 +6,7 @@
 #      the firmware;
 #   3. the "still running" path of the trial itself (the trial run with TCG): qemu reports the
 #      guest running and the choice is kvm, so a machine whose KVM works gets it.
-#   4. accel.sh --kvm-failure, what run.sh and qa watch qemu's log with, on two sample logs.
+#   4. accel.sh --kvm-failure, what run.sh and qa watch qemu's log with, on three sample logs.
 # Prints one line per case; exit 1 on a wrong choice. ~25 s.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,6 +37,9 @@ check "trial whose guest keeps running" kvm "$got" "$(cat "$err")"
 printf 'vm.sh: disk, -accel kvm\naccel: kvm: ACCEL=kvm\nKVM internal error. Suberror: 1\r\n' >"$err"
 got=$("$accel" --kvm-failure "$err") || got=none
 check "a KVM internal error in qemu's log is seen" "KVM internal error. Suberror: 1" "$got" "accel.sh --kvm-failure"
+printf 'vm.sh: disk, -accel kvm, Secure Boot yes\nqemu-system-x86_64: System Management Mode not supported by this hypervisor.\n' >"$err"
+got=$("$accel" --kvm-failure "$err") || got=none
+check "KVM without SMM (Secure Boot firmware) is seen" "qemu-system-x86_64: System Management Mode not supported by this hypervisor." "$got" "accel.sh --kvm-failure"
 printf 'vm.sh: disk, -accel kvm\naccel: kvm: ACCEL=kvm\n' >"$err"
 got=$("$accel" --kvm-failure "$err") || got=none
 check "a log without a KVM error is not taken for one" none "$got" "accel.sh --kvm-failure"

@@ -57,6 +57,11 @@
 #   gpuhost.libvirt-tls-* credentials and the guest's 16514 on QA_PORT+1: on and listening, and the
 #   host's virsh over qemu+tls lists gpuhost-qa-vm as the allowed manager, and is refused as an
 #   intruder certificate of the same CA.
+# Trusted boot (qa/check_trusted_boot.py, both boots; issue 15): OVMF with Secure Boot enforced
+#   and Microsoft's keys + the image's certificate in db; bootctl says Secure Boot enabled, the
+#   kernel is locked down (integrity), module signatures enforced, the image's certificate loaded
+#   from db into the platform keyring; first boot: the image's dummy.ko re-signed with the image's
+#   key loads, the same signed with an unknown key is refused ("Key was rejected by service").
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk and data disk again) checks the same, and: every action in
 #   state.json is unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the
@@ -115,6 +120,19 @@ lv_port=$((qa_port + 1))
 mapfile -t lv_args < <("$qa_root/image/demo-page.sh" --libvirt-smbios)
 (( ${#lv_args[@]} == 8 )) || { echo "qa: image/demo-page.sh --libvirt-smbios failed" >&2; exit 1; }
 
+# Trusted boot (issue 15), both boots: the firmware enforces Secure Boot with the image's
+# certificate in db (image/vm.sh fails if the image was not built signed). The first boot also
+# gets two copies of the image's dummy.ko over fw_cfg, one signed with the image's key and one
+# with a key nobody trusts (qa/module_sign.py); qa/check_trusted_boot.py judges.
+export SECUREBOOT=yes
+sb_cert=$(dirname "$qa_image")/secureboot/db.crt
+mapfile -t sb_pair < <("$qa_root/image/secureboot-key.sh")
+python3 "$qa_here/module_sign.py" "$qa_image" "${sb_pair[0]}" "${sb_pair[1]}" "$qa_work/modules"
+module_args=()
+for m in own other; do
+    module_args+=(-fw_cfg "name=opt/io.systemd.credentials/gpuhost-qa.module-$m,file=$qa_work/modules/$m.ko")
+done
+
 summary=()
 prev=
 for b in $boots; do
@@ -123,6 +141,7 @@ for b in $boots; do
         extra=("${lv_args[@]}")
         export EXTRA_HOSTFWD="tcp:127.0.0.1:$lv_port-:16514"
     else
+        extra=("${module_args[@]}")
         unset EXTRA_HOSTFWD
     fi
     qa_boot "$b" "$disk" "${data_disk_args[@]}" "${extra[@]}"
@@ -132,11 +151,13 @@ for b in $boots; do
     qa_wait_probe
     [[ $b != second ]] || qa_remote_libvirt "$lv_port"
     # Both judges run and print; either failing fails the boot.
-    rc_check=0 rc_data=0 rc_remote=0
+    rc_check=0 rc_data=0 rc_remote=0 rc_trust=0
     QA_PREV_DIR=$prev python3 "$qa_here/check.py" "$b" "$qa_dir" || rc_check=$?
     python3 "$qa_here/check_data_disk.py" "$b" "$qa_dir" || rc_data=$?
     python3 "$qa_here/check_remote_libvirt.py" "$b" "$qa_dir" || rc_remote=$?
+    python3 "$qa_here/check_trusted_boot.py" "$b" "$qa_dir" "$sb_cert" || rc_trust=$?
     (( rc_check == 0 )) || qa_fail "checks failed for scenario $b (see above)"
+    (( rc_trust == 0 )) || qa_fail "trusted-boot checks failed on the $b boot (see above)"
     (( rc_data == 0 )) || qa_fail "data-disk checks failed on the $b boot (see above)"
     (( rc_remote == 0 )) || qa_fail "remote-libvirt checks failed on the $b boot (see above)"
     qa_timing

@@ -13,6 +13,8 @@ import subprocess
 import sys
 
 bootdir, uki = sys.argv[1], sys.argv[2]
+# The image's Secure Boot certificate (issue 15): its modules must be signed with it.
+cert = sys.argv[3] if len(sys.argv) > 3 else ""
 failed = False
 
 
@@ -151,6 +153,23 @@ check("status page says 'no NVIDIA GPU found'", "no NVIDIA GPU found" in page, f
 metrics = read(os.path.join(bootdir, "http/metrics.body")).split("\n")
 check("metrics gpuhost_nvidia_gpus 0", "gpuhost_nvidia_gpus 0" in metrics,
       next((l for l in metrics if l.startswith("gpuhost_nvidia_gpus")), "missing"))
+
+# issue 15: signed modules under enforced Secure Boot (the probe tries `modprobe nvidia` last).
+if cert:
+    cn = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-nameopt", "multiline"],
+                        capture_output=True, text=True).stdout
+    cn = next((line.split("=", 1)[1].strip() for line in cn.splitlines() if "commonName" in line), "")
+    sb, var = one("secure-boot"), one("secure-boot-efivar")
+    check("Secure Boot enabled (the firmware's SecureBoot variable is 1; bootctl agrees)",
+          var == "1" and sb.startswith("enabled"), f"SecureBoot variable: {var or 'unread'}; bootctl: {sb or 'no answer'}")
+    signers = keys.get("module-signer", [])
+    bad = [s for s in signers if s.split(" ", 1)[-1] != cn]
+    check(f"every DKMS module signed by the image certificate ('{cn}')", bool(signers) and not bad,
+          "; ".join(bad) or f"{len(signers)} modules")
+    load = sec.get("modprobe-nvidia", [])
+    text = " ".join(load)
+    check("modprobe nvidia passes the signature check and fails only for lack of a device",
+          "No such device" in text and "rejected" not in text and "rc=0" not in text, "; ".join(load) or "nothing")
 
 secs = pe_sections(uki)
 cmdline = secs.get(".cmdline", b"").rstrip(b"\0").decode().split()

@@ -121,9 +121,9 @@ qa_boot() {
     qa_dir=$qa_work/$qa_name
     mkdir -p "$qa_dir/http"
     : >"$qa_dir/probe.txt"
-    # One variable store per run, or per machine where several run at once (QA_VARS: qemu locks it).
+    # One variable store per run, or per machine where several run at once (QA_VARS: qemu locks it);
+    # image/vm.sh makes it from the template that fits its firmware (Secure Boot or not).
     local vars=${QA_VARS:-$qa_work/OVMF_VARS.fd}
-    [[ -f $vars ]] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$vars"
     local wants="[Unit]"$'\n'"Wants=gpuhost-qa-probe.service ${qa_extra_wants[*]}"$'\n'
     qa_t0=$(qa_now)
     # no_timer_check: under TCG on a loaded machine the kernel's IO-APIC timer check can fail and
@@ -131,6 +131,7 @@ qa_boot() {
     # console=ttyS0 last makes the serial port /dev/console for this boot, so the log has
     # systemd's status lines too (systemd-stub appends the SMBIOS cmdline-extra without Secure Boot).
     SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$vars" IMAGE="$disk" EXTRA_GPU=yes \
+        SECBOOT_VARS="$(dirname "$qa_image")/OVMF_VARS.secboot.fd" \
         CMDLINE_EXTRA="console=ttyS0 no_timer_check" \
         BOOT_TIMING="$qa_dir/timing.txt" \
         "$qa_root/image/vm.sh" \

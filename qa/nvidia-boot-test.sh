@@ -17,6 +17,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 uki=$(dirname "$qa_image")/image.efi
 export QA_UKI=$uki QA_IMAGE=$qa_image
+# issue 15: Secure Boot enforced, the image certificate in db (image/vm.sh fails if unsigned).
+export SECUREBOOT=yes
 (cd "$(dirname "$qa_image")" && sha256sum --check --quiet SHA256SUMS) ||
     { echo "qa: $(dirname "$qa_image")/SHA256SUMS does not match the outputs" >&2; exit 1; }
 
@@ -39,7 +41,7 @@ done
 # Both sets run and print; either failing fails the boot.
 echo "qa[$name]: NVIDIA checks (qa/check_nvidia.py)"
 nv_rc=0
-python3 "$qa_here/check_nvidia.py" "$qa_dir" "$uki" || nv_rc=$?
+python3 "$qa_here/check_nvidia.py" "$qa_dir" "$uki" "$(dirname "$qa_image")/secureboot/db.crt" || nv_rc=$?
 echo "qa[$name]: kvm-host checks (qa/check.py first)"
 kvm_rc=0
 python3 "$qa_here/check.py" first "$qa_dir" || kvm_rc=$?

@@ -38,5 +38,15 @@ section() { # NAME COMMAND...
     section serve-dropins systemctl cat gpuhost-serve.service
     section failed-units systemctl --failed --no-legend --plain
     section nvidia-journal sh -c "journalctl -b --no-pager -q -o short-monotonic | grep -iE 'nvidia|nouveau|NVRM' | grep -v audit | tail -n 30"
+    # issue 15, last (it loads modules; everything above saw the boot as it was): the image boots
+    # with Secure Boot enforced (image/vm.sh), every DKMS module is signed with the image's
+    # certificate, so the kernel's signature check passes and `modprobe nvidia` fails only for
+    # lack of an NVIDIA device ("No such device"), never "Key was rejected by service".
+    echo "secure-boot: $(bootctl status 2>&1 | grep -m1 -E 'Secure Boot:|not found' | sed 's/^ *//; s/^Secure Boot: *//')"
+    echo "secure-boot-efivar: $(od -An -t u1 -j4 -N1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>&1 | tr -d ' ')"
+    for f in /usr/lib/modules/$(uname -r)/updates/dkms/*.ko*; do
+        echo "module-signer: ${f##*/} $(modinfo -F signer "$f" 2>&1 | head -n 1)"
+    done
+    section modprobe-nvidia sh -c 'modprobe nvidia 2>&1; echo "rc=$?"; journalctl -b -k -q --no-pager -o cat | grep -E "NVRM|nvidia|[Kk]ey|signature" | tail -n 5'
     echo "NVPROBE-END"
 } >"$out" 2>&1

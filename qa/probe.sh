@@ -78,6 +78,32 @@ holder() { # the injected holder unit of qa/held-test.sh, if any
     echo "hold-status: $(systemctl show -P StatusText gpuhost-qa-hold.service 2>/dev/null)"
 }
 
+# issue 15: what the firmware and the kernel enforce. Modules handed in by qa/boot-test.sh as
+# credentials over fw_cfg (gpuhost-qa.module-*: the image's own dummy.ko, re-signed on the host by
+# qa/module-sign.sh with the image's db key, and with a key no firmware knows) are loaded with
+# insmod: under Secure Boot the first must load (db certificates sign modules, Debian's platform
+# keyring) and the second must be refused ("Key was rejected by service").
+trusted_boot() {
+    sb=$(bootctl status 2>&1 | grep -m1 -E 'Secure Boot:|[Ff]ailed|[Ee]rror|not found' | sed 's/^ *//; s/^Secure Boot: *//')
+    echo "secure-boot: ${sb:-unknown}"
+    # The firmware's own variable too (EFI global GUID; 4 attribute bytes, then 1 when enforced).
+    echo "secure-boot-efivar: $(od -An -t u1 -j4 -N1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c 2>&1 | tr -d ' ')"
+    echo "lockdown: $(cat /sys/kernel/security/lockdown 2>&1)"
+    echo "sig-enforce: $(cat /sys/module/module/parameters/sig_enforce 2>&1)"
+    journalctl -b -k -q --no-pager -o cat | grep -E 'Loaded X\.509 cert|[Ss]ecure ?boot' | sed 's/^/kernel-trust: /'
+    for m in own other; do
+        [ -f /run/credentials/@system/gpuhost-qa.module-$m ] || continue
+        # modinfo reads only files named *.ko.
+        f=/run/gpuhost-qa-module-$m.ko
+        cp /run/credentials/@system/gpuhost-qa.module-$m "$f"
+        # Both are dummy.ko: the first is unloaded again, so that a refusal of the second can only
+        # come from the signature check (the kernel checks it before it looks at the name).
+        msg=$(insmod "$f" 2>&1); rc=$?
+        echo "module-$m: rc=$rc $(echo $msg) signer=$(modinfo -F signer "$f" 2>&1 | head -n 1)"
+        [ $rc -ne 0 ] || rmmod dummy 2>/dev/null || true
+    done
+}
+
 # issue 8: a VM that has the vfio-bound edu device and the non-boot display (both functions) as
 # PCI host devices, defined through the real libvirtd (socket-activated by virsh; the agent's boot
 # run is over by now) and never started: the host then checks that serve's status page and API
@@ -161,6 +187,7 @@ fi
     echo "$vm_report"
     echo "libvirt-hold: $(systemctl is-active gpuhost-qa-libvirt-hold.service 2>&1) libvirtd=$(systemctl is-active libvirtd.service)"
     first_boot
+    trusted_boot
     echo "state-dir: $(ls /var/lib/gpuhost 2>/dev/null | tr '\n' ' ')"
     section udev-rules cat /etc/udev/rules.d/70-gpuhost-vfio.rules
     section modprobe-conf cat /etc/modprobe.d/gpuhost.conf

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "apply/holders.h"
 #include "apply/restore.h"
@@ -173,8 +174,12 @@ const std::vector<Command>& Commands() {
       {"verify-image",
        "Check an image tree offline: every module the agent may load resolves with its "
        "dependencies for the image's kernel, their firmware exists, modprobe.d parses.",
-       "--root DIR [--nvidia]",
-       {kRoot, {"nvidia", false, false, "", "Also require the NVIDIA modules (nvidia profile)."}},
+       "--root DIR [--nvidia] [--signer-cert FILE]",
+       {kRoot,
+        {"nvidia", false, false, "", "Also require the NVIDIA modules (nvidia profile)."},
+        {"signer-cert", true, false, "FILE",
+         "PEM certificate that must have signed the modules the image adds (DKMS's, under "
+         "updates/): the image's Secure Boot certificate."}},
        RunVerifyImage},
       {"serve",
        "Serve the status page, JSON API and metrics from the agent's state directory.",
@@ -435,7 +440,16 @@ int RunVerifyImage(const Args& args) {
     return 2;
   }
   RootFs fs(args.Get("root"));
-  auto rep = verify::VerifyImage(fs, args.Has("nvidia"));
+  std::optional<verify::ModuleSigner> signer;
+  if (args.Has("signer-cert")) {
+    auto s = verify::ReadModuleSigner(args.Get("signer-cert"));
+    if (!s.ok()) {
+      Err("verify-image", s.status().ToString());
+      return 2;
+    }
+    signer = *s;
+  }
+  auto rep = verify::VerifyImage(fs, args.Has("nvidia"), signer ? &*signer : nullptr);
   std::printf("kernel %s\n", rep.kernel_release.c_str());
   for (const auto& f : rep.findings) {
     std::printf("  %-4s %s: %s\n", f.ok ? "ok" : (f.optional ? "warn" : "FAIL"), f.what.c_str(),

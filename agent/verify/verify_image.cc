@@ -76,7 +76,8 @@ std::string ModuleName(std::string path) {
 
 class Checker {
  public:
-  Checker(const Fs& fs, std::string release) : fs_(fs), release_(std::move(release)) {}
+  Checker(const Fs& fs, std::string release, const ModuleSigner* signer)
+      : fs_(fs), release_(std::move(release)), signer_(signer) {}
 
   ImageReport Run(bool nvidia) {
     ImageReport rep;
@@ -202,6 +203,9 @@ class Checker {
     if (!root.empty() && rel.rfind(root, 0) == 0) rel = rel.substr(root.size() - 1);
     bool file_ok = fs_.Exists(rel);
     rep->findings.push_back({what, file_ok, rel});
+    if (signer_ != nullptr && rel.find("/updates/") != std::string::npos) {
+      CheckSignature(mod, name, rep);
+    }
     kmod_list* deps = kmod_module_get_dependencies(mod);
     kmod_list* it = nullptr;
     kmod_list_foreach(it, deps) {
@@ -229,8 +233,36 @@ class Checker {
     kmod_module_unref(mod);
   }
 
+  // The module's signature must be the image key's: modinfo's signer (the
+  // certificate's CN) and sig_key (its serial number).
+  void CheckSignature(kmod_module* mod, const std::string& name, ImageReport* rep) {
+    std::string signer, key;
+    kmod_list* info = nullptr;
+    if (kmod_module_get_info(mod, &info) >= 0) {
+      kmod_list* it = nullptr;
+      kmod_list_foreach(it, info) {
+        std::string k = kmod_module_info_get_key(it);
+        const char* v = kmod_module_info_get_value(it);
+        if (k == "signer" && v != nullptr) signer = v;
+        if (k == "sig_key" && v != nullptr) key = v;
+      }
+      kmod_module_info_free_list(info);
+    }
+    std::string what = "signature of " + name;
+    if (signer.empty()) {
+      rep->findings.push_back({what, false, "unsigned; wanted '" + signer_->name + "'"});
+    } else if (signer != signer_->name || !SameSerial(key, signer_->serial)) {
+      rep->findings.push_back({what, false,
+                               "signed by '" + signer + "' (key " + key + "), not '" +
+                                   signer_->name + "' (key " + signer_->serial + ")"});
+    } else {
+      rep->findings.push_back({what, true, "signed by '" + signer + "' (key " + key + ")"});
+    }
+  }
+
   const Fs& fs_;
   std::string release_;
+  const ModuleSigner* signer_;
   std::set<std::string> builtin_;
   std::set<std::string> seen_;
 };
@@ -244,7 +276,7 @@ bool ImageReport::ok() const {
   return !findings.empty();
 }
 
-ImageReport VerifyImage(const Fs& fs, bool nvidia) {
+ImageReport VerifyImage(const Fs& fs, bool nvidia, const ModuleSigner* signer) {
   auto releases = fs.List("/usr/lib/modules");
   if (!releases.ok() || releases->empty()) {
     ImageReport rep;
@@ -258,7 +290,7 @@ ImageReport VerifyImage(const Fs& fs, bool nvidia) {
     rep.findings.push_back({"kernel", false, "more than one kernel in the tree:" + all});
     return rep;
   }
-  return Checker(fs, releases->front()).Run(nvidia);
+  return Checker(fs, releases->front(), signer).Run(nvidia);
 }
 
 }  // namespace gpuhost::verify

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "host/fs.h"
+#include "verify/module_signer.h"
 
 namespace gpuhost::verify {
 
@@ -28,6 +29,9 @@ struct ImageReport {
 };
 
 // `nvidia`: also require the NVIDIA modules (the nvidia profile).
-ImageReport VerifyImage(const Fs& fs, bool nvidia);
+// `signer`: the modules the image adds to its kernel's (DKMS's, under
+// /usr/lib/modules/RELEASE/updates/) must carry a signature by it (issue 15:
+// under Secure Boot nothing else loads them); null: signatures not looked at.
+ImageReport VerifyImage(const Fs& fs, bool nvidia, const ModuleSigner* signer = nullptr);
 
 }  // namespace gpuhost::verify

@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include "base/strings.h"
@@ -109,9 +111,10 @@ class ModuleTreeTest : public ::testing::Test {
     std::filesystem::create_directories(std::filesystem::path(to).parent_path());
     std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
   }
-  std::map<std::string, verify::Finding> Verify(bool nvidia, verify::ImageReport* rep) {
+  std::map<std::string, verify::Finding> Verify(bool nvidia, verify::ImageReport* rep,
+                                                const verify::ModuleSigner* signer = nullptr) {
     RootFs fs(dir_.path());
-    *rep = verify::VerifyImage(fs, nvidia);
+    *rep = verify::VerifyImage(fs, nvidia, signer);
     std::map<std::string, verify::Finding> by;
     for (const auto& f : rep->findings) by[f.what] = f;
     return by;
@@ -196,6 +199,111 @@ TEST_F(ModuleTreeTest, NvidiaFlagWithoutTheDriverFails) {
   by = Verify(true, &rep);
   EXPECT_FALSE(rep.ok());
   EXPECT_FALSE(by["module nvidia"].ok);
+}
+
+// A key pair made with the openssl command; returns the certificate's path.
+std::string MakeCert(const std::string& dir, const std::string& cn) {
+  std::string key = dir + "/" + cn + ".key", cert = dir + "/" + cn + ".crt";
+  std::string cmd =
+      "openssl req -new -x509 -newkey rsa:2048 -sha256 -nodes -days 1 -subj '/CN=" + cn +
+      "/' -keyout '" + key + "' -out '" + cert + "' 2>/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  return cert;
+}
+
+// Appends a module signature as the kernel's scripts/sign-file does: a
+// detached PKCS#7 signature in DER (issuer and serial, no certificate, no
+// attributes), struct module_signature {algo, hash, id_type = 2 (PKCS#7),
+// signer_len, key_id_len, pad[3], sig_len big-endian}, then the marker. Made
+// with the openssl command here, so the test needs no linux-kbuild.
+void SignLikeSignFile(const std::string& module, const std::string& cert) {
+  std::string key = cert.substr(0, cert.size() - 4) + ".key", sig = module + ".p7s";
+  std::string cmd = "openssl cms -sign -in '" + module + "' -signer '" + cert + "' -inkey '" + key +
+                    "' -outform DER -binary -nocerts -noattr -md sha256 -out '" + sig + "'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream in(sig, std::ios::binary);
+  std::string der((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(der.empty());
+  uint32_t n = static_cast<uint32_t>(der.size());
+  std::string trailer = {0, 0, 2, 0, 0, 0, 0, 0};
+  for (int shift = 24; shift >= 0; shift -= 8) trailer += static_cast<char>((n >> shift) & 0xff);
+  std::ofstream out(module, std::ios::binary | std::ios::app);
+  out << der << trailer << "~Module signature appended~\n";
+  std::filesystem::remove(sig);
+}
+
+// issue 15: the DKMS modules must carry the image key's signature.
+TEST_F(ModuleTreeTest, ModulesSignedWithTheImageKeyPass) {
+  TempDir keys;
+  std::string cert = MakeCert(keys.path(), "gpuhost-image-db");
+  std::string dkms = dir_.path() + "/usr/lib/modules/" + kRelease + "/updates/dkms/";
+  for (const char* m :
+       {"nvidia-current", "nvidia-current-modeset", "nvidia-current-drm", "nvidia-current-uvm"}) {
+    SignLikeSignFile(dkms + m + ".ko", cert);
+  }
+  auto signer = verify::ReadModuleSigner(cert);
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  EXPECT_EQ(signer->name, "gpuhost-image-db");
+  verify::ImageReport rep;
+  auto by = Verify(true, &rep, &*signer);
+  EXPECT_TRUE(rep.ok());
+  for (const char* m :
+       {"nvidia_current", "nvidia_current_modeset", "nvidia_current_drm", "nvidia_current_uvm"}) {
+    const auto& f = by[std::string("signature of ") + m];
+    EXPECT_TRUE(f.ok) << m << ": " << f.detail;
+    EXPECT_NE(f.detail.find("'gpuhost-image-db'"), std::string::npos) << f.detail;
+  }
+  EXPECT_FALSE(by.count("signature of vfio_pci")) << "the kernel's own modules are Debian's";
+}
+
+TEST_F(ModuleTreeTest, UnsignedOrForeignSignedModulesFail) {
+  TempDir keys;
+  std::string ours = MakeCert(keys.path(), "gpuhost-image-db");
+  std::string other = MakeCert(keys.path(), "someone-else");
+  std::string dkms = dir_.path() + "/usr/lib/modules/" + kRelease + "/updates/dkms/";
+  SignLikeSignFile(dkms + "nvidia-current.ko", ours);
+  SignLikeSignFile(dkms + "nvidia-current-drm.ko", other);
+  SignLikeSignFile(dkms + "nvidia-current-uvm.ko", ours);
+  auto signer = verify::ReadModuleSigner(ours);
+  ASSERT_TRUE(signer.ok());
+  verify::ImageReport rep;
+  auto by = Verify(true, &rep, &*signer);
+  EXPECT_FALSE(rep.ok());
+  EXPECT_TRUE(by["signature of nvidia_current"].ok);
+  EXPECT_FALSE(by["signature of nvidia_current_modeset"].ok);
+  EXPECT_NE(by["signature of nvidia_current_modeset"].detail.find("unsigned"), std::string::npos);
+  EXPECT_FALSE(by["signature of nvidia_current_drm"].ok);
+  EXPECT_NE(by["signature of nvidia_current_drm"].detail.find("'someone-else'"), std::string::npos)
+      << by["signature of nvidia_current_drm"].detail;
+  // Without a signer nothing is asked of signatures (kvm-host builds, old callers).
+  by = Verify(true, &rep);
+  EXPECT_TRUE(rep.ok());
+  EXPECT_FALSE(by.count("signature of nvidia_current_drm"));
+}
+
+TEST(ModuleSignerTest, CertificateNamesItsSignerAndBadFilesAreNamed) {
+  TempDir dir;
+  std::string cert = MakeCert(dir.path(), "gpuhost-image-db");
+  auto s = verify::ReadModuleSigner(cert);
+  ASSERT_TRUE(s.ok());
+  // The serial as openssl prints it ("serial=65583..."), in libkmod's shape.
+  std::string cmd = "openssl x509 -in '" + cert + "' -noout -serial > '" + dir.path() + "/serial'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream in(dir.path() + "/serial");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_TRUE(verify::SameSerial(s->serial, line.substr(line.find('=') + 1)))
+      << s->serial << " vs " << line;
+  EXPECT_TRUE(verify::SameSerial("00:" + s->serial, s->serial)) << "DER's sign byte ignored";
+  EXPECT_FALSE(verify::SameSerial("01:02", s->serial));
+  auto missing = verify::ReadModuleSigner(dir.path() + "/none.crt");
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().ToString().find("none.crt"), std::string::npos);
+  SysfsBuilder(dir.path()).Write("/junk.crt", "not a certificate\n");
+  auto junk = verify::ReadModuleSigner(dir.path() + "/junk.crt");
+  EXPECT_FALSE(junk.ok());
+  EXPECT_NE(junk.status().ToString().find("junk.crt: not a PEM X.509 certificate"),
+            std::string::npos);
 }
 
 }  // namespace
