@@ -17,6 +17,7 @@
 #include <climits>
 #include <cstring>
 #include <deque>
+#include <mutex>
 
 #include "base/strings.h"
 #include "report/http_head.h"
@@ -61,20 +62,29 @@ class HttpServer::Loop {
   explicit Loop(HttpServer& server) : s_(server) {}
   ~Loop() {
     for (auto& [fd, c] : conns_) Close(c);
+    // Handed to this loop after it stopped: never adopted, closed here.
+    for (Handed& h : inbox_) {
+      ::close(h.fd);
+      s_.GiveSlot(h.ip, h.slot);
+      s_.connections_.fetch_sub(1);
+    }
+    if (wake_fd_ >= 0) ::close(wake_fd_);
     if (ep_ >= 0) ::close(ep_);
   }
 
   Status Init() {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     if (ep_ < 0) return Status::FromErrno("epoll_create1", errno);
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) return Status::FromErrno("eventfd", errno);
     for (int fd : s_.listeners_) {  // the caller holds listeners_mu_
       if (Status s = AddListener(fd); !s.ok()) return s;
     }
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = kListenerTag | static_cast<uint32_t>(s_.stop_fd_);
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, s_.stop_fd_, &ev) != 0) {
-      return Status::FromErrno("epoll_ctl", errno);
+    for (int fd : {s_.stop_fd_, wake_fd_}) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kListenerTag | static_cast<uint32_t>(fd);
+      if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return Status::FromErrno("epoll_ctl", errno);
     }
     return Status::Ok();
   }
@@ -107,7 +117,11 @@ class HttpServer::Loop {
         int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
         if (events[i].data.u64 & kListenerTag) {
           if (fd == s_.stop_fd_) return;
-          Accept(fd, now);
+          if (fd == wake_fd_) {
+            TakeHanded(now);
+          } else {
+            Accept(fd, now);
+          }
           continue;
         }
         auto it = conns_.find(fd);
@@ -135,6 +149,25 @@ class HttpServer::Loop {
   }
 
   int64_t heartbeat_ms() const { return heartbeat_ms_.load(); }
+  // Ordinary and reserved connections this loop holds or was handed.
+  int held() const { return held_.load(std::memory_order_relaxed); }
+
+  // From the thread of the loop that accepted `fd`: queues it for this loop
+  // and wakes it. The caller counted it in held_ already.
+  void Hand(int fd, std::string ip, int slot) {
+    bool was_empty = false;
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      was_empty = inbox_.empty();
+      inbox_.push_back({fd, std::move(ip), slot});
+    }
+    // One wake per batch: TakeHanded() reads the eventfd before it takes
+    // the queue, so a connection queued after that read writes it again.
+    if (was_empty) {
+      uint64_t one = 1;
+      (void)!::write(wake_fd_, &one, sizeof one);
+    }
+  }
 
  private:
   enum class Phase { kHandshake, kIdle, kHead, kWrite, kLinger };
@@ -164,6 +197,12 @@ class HttpServer::Loop {
     return Reserved(c) ? s_.limits_.reserved_timeout_ms : s_.limits_.head_timeout_ms;
   }
 
+  // Accepts what the listener holds, up to 64 at a time. Each connection
+  // with a slot goes to the loop holding the fewest (this one on a tie):
+  // the listener wakes one loop per burst (EPOLLEXCLUSIVE), and wrk's 64
+  // connections, arriving together, all landed on that loop before
+  // (docs/status-api.md, "Benchmark"). Refusals stay here: they live for
+  // one answer.
   void Accept(int lfd, int64_t now) {
     for (int i = 0; i < 64; ++i) {
       int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -176,17 +215,6 @@ class HttpServer::Loop {
         ::close(fd);
         continue;
       }
-      // At the bound, the oldest refusal (its 503 long written) makes room:
-      // a new client, such as a load balancer's /healthz from the address
-      // that holds hundreds of idle connections, is always answered.
-      if (slot == 0 && refused_ >= kMaxRefused) EvictOldestRefusal();
-      if (slot == 0) {
-        ++refused_;
-        refused_order_.push_back({fd, ++serial_});
-        if (refused_order_.size() > 2 * kMaxRefused) DropClosedRefusals();
-      } else {
-        s_.connections_.fetch_add(1);
-      }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       // A client that never reads holds at most this much kernel memory.
@@ -194,42 +222,74 @@ class HttpServer::Loop {
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &s_.limits_.send_buffer_bytes,
                    sizeof s_.limits_.send_buffer_bytes);
       }
-      Conn& c = conns_[fd];
-      c = Conn{};  // the number may be a connection closed earlier in this round
-      c.fd = fd;
-      c.serial = slot == 0 ? serial_ : 0;
-      c.ip = std::move(ip);
-      c.slot = slot;
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLRDHUP;
-      ev.data.u64 = static_cast<uint32_t>(fd);
-      if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        Close(c);
-        continue;
-      }
       if (slot == 0) {
-        // Answered at once, then a lingering close: the request the client
-        // sends meanwhile is drained, so the close is a FIN and not a reset
-        // that would destroy the 503 before the client read it.
-        c.out = Fixed(503, "too many connections\n");
-        c.close_after = true;
-        c.phase = Phase::kWrite;
-        c.deadline_ms = now + s_.limits_.write_timeout_ms;
-        Flush(c, now);
+        Adopt(fd, std::move(ip), slot, now);
         continue;
       }
-      if (s_.tls_) {
-        c.ssl = SSL_new(s_.tls_->ctx());
-        if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1) {
-          Close(c);
-          continue;
-        }
-        SSL_set_accept_state(c.ssl);
-        c.phase = Phase::kHandshake;
-        c.deadline_ms = now + HeadTimeout(c);
+      s_.connections_.fetch_add(1);
+      Loop& to = s_.LeastLoaded(*this);
+      to.held_.fetch_add(1, std::memory_order_relaxed);
+      if (&to == this) {
+        Adopt(fd, std::move(ip), slot, now);
       } else {
-        c.deadline_ms = now + IdleTimeout(c);
+        to.Hand(fd, std::move(ip), slot);
       }
+    }
+  }
+
+  // The connections other loops accepted for this one.
+  void TakeHanded(int64_t now) {
+    uint64_t count = 0;
+    (void)!::read(wake_fd_, &count, sizeof count);
+    std::vector<Handed> handed;
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      handed.swap(inbox_);
+    }
+    for (Handed& h : handed) Adopt(h.fd, std::move(h.ip), h.slot, now);
+  }
+
+  // Makes an accepted connection this loop's: a refusal is answered 503 at
+  // once, a TLS connection starts its handshake, a plain one waits for its
+  // first request.
+  void Adopt(int fd, std::string ip, int slot, int64_t now) {
+    // At the bound, the oldest refusal (its 503 long written) makes room:
+    // a new client, such as a load balancer's /healthz from the address
+    // that holds hundreds of idle connections, is always answered.
+    if (slot == 0 && refused_ >= kMaxRefused) EvictOldestRefusal();
+    if (slot == 0) {
+      ++refused_;
+      refused_order_.push_back({fd, ++serial_});
+      if (refused_order_.size() > 2 * kMaxRefused) DropClosedRefusals();
+    }
+    Conn& c = conns_[fd];
+    c = Conn{};  // the number may be a connection closed earlier in this round
+    c.fd = fd;
+    c.serial = slot == 0 ? serial_ : 0;
+    c.ip = std::move(ip);
+    c.slot = slot;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = static_cast<uint32_t>(fd);
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) != 0) return Close(c);
+    if (slot == 0) {
+      // Answered at once, then a lingering close: the request the client
+      // sends meanwhile is drained, so the close is a FIN and not a reset
+      // that would destroy the 503 before the client read it.
+      c.out = Fixed(503, "too many connections\n");
+      c.close_after = true;
+      c.phase = Phase::kWrite;
+      c.deadline_ms = now + s_.limits_.write_timeout_ms;
+      return Flush(c, now);
+    }
+    if (s_.tls_) {
+      c.ssl = SSL_new(s_.tls_->ctx());
+      if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1) return Close(c);
+      SSL_set_accept_state(c.ssl);
+      c.phase = Phase::kHandshake;
+      c.deadline_ms = now + HeadTimeout(c);
+    } else {
+      c.deadline_ms = now + IdleTimeout(c);
     }
   }
 
@@ -507,6 +567,7 @@ class HttpServer::Loop {
     if (c.slot == 0) {
       --refused_;
     } else {
+      held_.fetch_sub(1, std::memory_order_relaxed);  // first: connections() == 0 means all
       s_.GiveSlot(c.ip, c.slot);
       s_.connections_.fetch_sub(1);
     }
@@ -544,8 +605,18 @@ class HttpServer::Loop {
   std::deque<std::pair<int, uint64_t>> refused_order_;  // fd, serial; oldest first
   uint64_t serial_ = 0;
 
+  struct Handed {
+    int fd;
+    std::string ip;
+    int slot;
+  };
+
   HttpServer& s_;
   int ep_ = -1;
+  int wake_fd_ = -1;  // eventfd: readable when inbox_ holds connections
+  std::atomic<int> held_{0};
+  std::mutex inbox_mu_;
+  std::vector<Handed> inbox_;
   int refused_ = 0;
   std::unordered_map<int, Conn> conns_;
   std::vector<int> dead_;
@@ -665,6 +736,24 @@ void HttpServer::Stop() {
   workers_.clear();
   std::lock_guard<std::mutex> lock(listeners_mu_);
   loops_.clear();  // closes the loops' connections
+}
+
+HttpServer::Loop& HttpServer::LeastLoaded(Loop& self) {
+  Loop* best = &self;
+  int least = self.held();
+  for (auto& loop : loops_) {
+    if (loop->held() < least) {
+      best = loop.get();
+      least = loop->held();
+    }
+  }
+  return *best;
+}
+
+std::vector<int> HttpServer::connections_per_loop() const {
+  std::vector<int> held;
+  for (const auto& loop : loops_) held.push_back(loop->held());
+  return held;
 }
 
 bool HttpServer::LoopsAlive(std::chrono::milliseconds max_age) const {

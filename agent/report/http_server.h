@@ -6,6 +6,14 @@
 // client costs a buffer and a slot, never a thread, so /healthz keeps
 // answering.
 //
+// Balance: every loop waits on every listener (EPOLLEXCLUSIVE: one wakes per
+// burst); the loop that accepts hands each connection to the loop holding
+// the fewest, through that loop's queue and eventfd. Without it a burst
+// (wrk's 64 connections) stayed on the one loop that woke. Not SO_REUSEPORT
+// with a listener per loop: its hash spreads a burst only roughly, a busy
+// loop's queue waits for that loop while another idles, and a second
+// process of the same user could bind the port and take a share.
+//
 // Why not cpp-httplib's server (or its SSLServer): it gives each connection
 // a thread for its whole life and bounds only the time between two reads, so
 // a client that sends a byte every few seconds, or one address holding a few
@@ -91,6 +99,9 @@ class HttpServer {
   bool LoopsAlive(std::chrono::milliseconds max_age) const;
   // Connections open right now (all loops, reserved ones included).
   int connections() const { return connections_.load(); }
+  // The same per loop, in loop order (refusals left out). Empty before
+  // Start(); call from any thread.
+  std::vector<int> connections_per_loop() const;
 
  private:
   class Loop;
@@ -99,6 +110,8 @@ class HttpServer {
   // Takes a slot for a new connection from `ip`: 1 ordinary, 2 reserved, 0 none.
   int TakeSlot(const std::string& ip);
   void GiveSlot(const std::string& ip, int kind);
+  // The loop that holds the fewest connections; `self` on a tie.
+  Loop& LeastLoaded(Loop& self);
 
   const HttpLimits limits_;
   const int threads_;
