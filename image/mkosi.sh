@@ -141,10 +141,6 @@ mapfile -t sb < <("$here/secureboot-key.sh")
 sb_key=${sb[0]} sb_cert=${sb[1]}
 args+=(--secure-boot=yes --secure-boot-key="$sb_key" --secure-boot-certificate="$sb_cert"
        --secure-boot-auto-enroll=no)
-# The same pair signs a verity root hash (a Verity=signature partition): mkosi 25.3 did not take
-# the Secure Boot pair for it by itself ("Verity signature partition requested but no private
-# key provided"; seen on the verity-experiment branch).
-args+=(--verity-key="$sb_key" --verity-certificate="$sb_cert")
 # Where scripts find a file of the pair: the repository is the build source at /work/src
 # (BuildSources=../..), so build/secureboot/ is there already; a pair kept elsewhere is mounted
 # as one more build source under build/ (mkosi puts every build source below /work/src).
