@@ -12,28 +12,13 @@ import json
 import os
 import sys
 
-from probe_report import parse_block, parse_pci
+from probe_report import Checks, load_report, parse_pci, read
 
 boot, d = sys.argv[1], sys.argv[2]
 MOUNT = "/var/lib/libvirt/images"
-results = []
-
-
-def check(name, ok, found):
-    results.append(("ok" if ok else "FAIL", name, found))
-
-
-def read(p):
-    try:
-        return open(p, errors="replace").read()
-    except OSError:
-        return ""
-
-
-keys, sec = parse_block(read(os.path.join(d, "probe.txt")), multi=True)
-if keys is None:
-    print("  FAIL probe: no complete report")
-    sys.exit(1)
+checks = Checks()
+check = checks.check
+keys, sec = load_report(d)
 pci = parse_pci(keys.get("pci", []))
 mounts = [m.split() for m in keys.get("mount", [])]
 data_mount = [m for m in mounts if m[0] == MOUNT]
@@ -91,8 +76,4 @@ check("state.json result ok/degraded", state.get("result") in ("ok", "degraded")
 code = read(os.path.join(d, "http", "healthz.code")).strip()
 body = read(os.path.join(d, "http", "healthz.body")).strip()
 check("/healthz 200", code == "200", f"{code} {body[:200]}")
-for status, name, found in results:
-    print(f"  {status:4} {name}: {found}")
-bad = [r for r in results if r[0] == "FAIL"]
-print(f"  => data-disk {boot}: {'PASS' if not bad else f'FAIL ({len(bad)} of {len(results)} checks)'}")
-sys.exit(1 if bad else 0)
+checks.finish(f"data-disk {boot}")

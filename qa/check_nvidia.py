@@ -12,6 +12,8 @@ import struct
 import subprocess
 import sys
 
+from probe_report import cert_cn
+
 bootdir, uki = sys.argv[1], sys.argv[2]
 # The image's Secure Boot certificate (issue 15): its modules must be signed with it.
 cert = sys.argv[3] if len(sys.argv) > 3 else ""
@@ -156,9 +158,7 @@ check("metrics gpuhost_nvidia_gpus 0", "gpuhost_nvidia_gpus 0" in metrics,
 
 # issue 15: signed modules under enforced Secure Boot (the probe tries `modprobe nvidia` last).
 if cert:
-    cn = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-nameopt", "multiline"],
-                        capture_output=True, text=True).stdout
-    cn = next((line.split("=", 1)[1].strip() for line in cn.splitlines() if "commonName" in line), "")
+    cn = cert_cn(cert)
     sb, var = one("secure-boot"), one("secure-boot-efivar")
     check("Secure Boot enabled (the firmware's SecureBoot variable is 1; bootctl agrees)",
           var == "1" and sb.startswith("enabled"), f"SecureBoot variable: {var or 'unread'}; bootctl: {sb or 'no answer'}")

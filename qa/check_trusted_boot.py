@@ -11,31 +11,14 @@ keyring; and where the probe was handed modules (qa/module_sign.py, the first bo
 signed with the image's key loaded, the one signed with an unknown key was refused by the
 signature check.
 """
-import os
-import subprocess
 import sys
 
-from probe_report import parse_block
+from probe_report import Checks, cert_cn, load_report
 
 boot, d, cert = sys.argv[1], sys.argv[2], sys.argv[3]
-results = []
-
-
-def check(name, ok, found):
-    results.append(("ok" if ok else "FAIL", name, found))
-
-
-def read(p):
-    try:
-        return open(p, errors="replace").read()
-    except OSError:
-        return ""
-
-
-keys, _ = parse_block(read(os.path.join(d, "probe.txt")), multi=True)
-if keys is None:
-    print("  FAIL probe: no complete report")
-    sys.exit(1)
+checks = Checks()
+check = checks.check
+keys, _ = load_report(d)
 
 
 def first(k):
@@ -43,9 +26,7 @@ def first(k):
     return v[0] if v else ""
 
 
-cn = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-nameopt", "multiline"],
-                    capture_output=True, text=True).stdout
-cn = next((line.split("=", 1)[1].strip() for line in cn.splitlines() if "commonName" in line), "")
+cn = cert_cn(cert)
 sb, var = first("secure-boot"), first("secure-boot-efivar")
 check("Secure Boot enabled (bootctl status; the firmware's SecureBoot variable is 1)",
       sb.startswith("enabled") and var == "1", f"bootctl: {sb or 'no answer'}; SecureBoot variable: {var or 'unread'}")
@@ -64,8 +45,4 @@ if own or other or boot == "first":
           other.startswith("rc=") and not other.startswith("rc=0 ") and "Key was rejected by service" in other,
           other or "not tried")
 
-bad = 0
-for verdict, name, found in results:
-    print(f"  {verdict} trusted boot: {name}: {found}")
-    bad += verdict == "FAIL"
-sys.exit(1 if bad else 0)
+checks.finish(f"trusted boot {boot}")
