@@ -104,9 +104,10 @@ qa-data-disk: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/boot-test.sh
 
 # Trusted boot alone (issue 15): the first boot of `make qa`, which runs under enforced Secure
-# Boot and carries the module-signature checks (qa/check_trusted_boot.py); `make qa` has it too.
+# Boot and carries the module-signature and verity-root checks (qa/check_trusted_boot.py), and
+# the tampered-disk boot (qa/tamper.sh); `make qa` has both too.
 qa-secureboot: image
-	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) QA_BOOTS=first qa/retry-on-panic.sh qa/boot-test.sh
+	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) QA_BOOTS="first tampered" qa/retry-on-panic.sh qa/boot-test.sh
 
 qa-held: image
 	PROFILE=$(PROFILE) IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) ACCEL=$(ACCEL) qa/retry-on-panic.sh qa/held-test.sh

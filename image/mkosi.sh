@@ -141,6 +141,12 @@ mapfile -t sb < <("$here/secureboot-key.sh")
 sb_key=${sb[0]} sb_cert=${sb[1]}
 args+=(--secure-boot=yes --secure-boot-key="$sb_key" --secure-boot-certificate="$sb_cert"
        --secure-boot-auto-enroll=no)
+# The same pair signs the verity root hash (recipes/kvm-host/mkosi.repart/12-root-verity-sig.conf):
+# mkosi 25.3 does not take the Secure Boot pair for a Verity=signature partition by itself
+# ("Verity signature partition requested but no private key provided"). Only
+# systemd-repart uses it, and only for such a partition: recipes without one (pxe,
+# bare-trixie) build as before.
+args+=(--verity-key="$sb_key" --verity-certificate="$sb_cert")
 # Where scripts find a file of the pair: the repository is the build source at /work/src
 # (BuildSources=../..), so build/secureboot/ is there already; a pair kept elsewhere is mounted
 # as one more build source under build/ (mkosi puts every build source below /work/src).

@@ -45,6 +45,15 @@ packages=(
 )
 
 mkdir -p "$cache"
+# One bootstrap at a time: a second caller (a qa script reading an erofs root through
+# image/rootfs.py while a build bootstraps) used to remove the first one's half-made tree.
+# It now waits for the lock and then finds the tree complete.
+exec 9>"$cache/.tools-tree.lock"
+flock 9
+if [[ -e "$tree/.complete" ]]; then
+    echo "$tree"
+    exit 0
+fi
 rm -rf "$cache"/tools-*.tmp
 # Old trees from previous versions of this script.
 for old in "$cache"/tools-*; do

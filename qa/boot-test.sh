@@ -3,7 +3,10 @@
 # both boots with both judges: qa/check.py (scenario first/second) and qa/check_data_disk.py.
 #
 #   qa/boot-test.sh     (IMAGE, PROFILE, QA_PORT, QA_TIMEOUT, ACCEL, KEEP_WORK; see qa/lib.sh)
-#   QA_BOOTS=first      only the first boot
+#   QA_BOOTS="first tampered"   a subset (default: first second tampered)
+#
+# Then a third, short boot (qa/tamper.sh): a copy of the disk with one byte of the verity root
+# changed must stop at dm-verity's error on the console, the page never answering.
 #
 # The disk is a qcow2 overlay of the built image (the image file never changes), attached
 # WITHOUT snapshot=on, so the second boot sees what the first one wrote.
@@ -62,6 +65,10 @@
 #   kernel is locked down (integrity), module signatures enforced, the image's certificate loaded
 #   from db into the platform keyring; first boot: the image's dummy.ko re-signed with the image's
 #   key loads, the same signed with an unknown key is refused ("Key was rejected by service").
+#   The root is erofs on dm-verity (roothash= from the UKI), writes to it fail; /var is the
+#   state partition, grown into the disk's extra 1 GiB at the first boot; /etc is an overlay
+#   with its upper directory there (so machine-id, host keys and the defined VM of the second
+#   boot's checks come from the state partition).
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk and data disk again) checks the same, and: every action in
 #   state.json is unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the
@@ -72,8 +79,9 @@
 # excerpts), exit 1; the work directory is kept.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/tamper.sh"
 
-boots=${QA_BOOTS:-first second}
+boots=${QA_BOOTS:-first second tampered}
 export QA_UKI=$(dirname "$qa_image")/image.efi
 export QA_IMAGE=$qa_image   # qa/first_boot.py reads its /etc/machine-id and /etc/ssh
 
@@ -89,7 +97,9 @@ fi
 total0=$(qa_now)
 
 disk=$qa_work/disk.qcow2
-qemu-img create -q -f qcow2 -b "$qa_image" -F raw "$disk"
+# 1 GiB more than the image, as a server's disk is larger than the image written to it: the
+# first boot's systemd-repart grows the state partition (/var) into it (qa/check_trusted_boot.py).
+qemu-img create -q -f qcow2 -b "$qa_image" -F raw "$disk" $(( $(stat -c %s "$qa_image") + (1 << 30) ))
 export SNAPSHOT=off DISK_FORMAT=qcow2
 
 # The data disk (issue 20), on both boots: a conventional PCI bridge (pcie-pci-bridge on its own
@@ -136,6 +146,11 @@ done
 summary=()
 prev=
 for b in $boots; do
+    if [[ $b == tampered ]]; then
+        qa_tampered_boot
+        summary+=("tampered: stopped at the verity check")
+        continue
+    fi
     extra=()
     if [[ $b == second ]]; then
         extra=("${lv_args[@]}")

@@ -9,7 +9,9 @@ kernel is locked down ([integrity], which Secure Boot turns on in Debian's kerne
 signatures are enforced, the kernel loaded the image's certificate from db into its platform
 keyring; and where the probe was handed modules (qa/module_sign.py, the first boot): the one
 signed with the image's key loaded, the one signed with an unknown key was refused by the
-signature check.
+signature check. The root is erofs on a dm-verity device whose hash the UKI's command line
+carries, writes to it fail; /var is the state partition, grown into the disk's free space at
+the first boot, and /etc an overlay with its upper directory there.
 """
 import sys
 
@@ -44,5 +46,30 @@ if own or other or boot == "first":
     check("a module signed with an unknown key is refused by the signature check",
           other.startswith("rc=") and not other.startswith("rc=0 ") and "Key was rejected by service" in other,
           other or "not tried")
+
+
+# The verified root and the writable state (issue 15, image/README.md "Trusted boot").
+mount, dm = first("root-mount"), first("root-dm")
+check("root is erofs, read-only, on a dm-verity device (systemd-veritysetup's 'root')",
+      mount.split(" ")[1:2] == ["erofs"] and "ro" in mount.split(" ")[2].split(",") and
+      "name=root " in dm + " " and "uuid=CRYPT-VERITY-" in dm,
+      f"{mount or 'no answer'}; {dm or 'no dm answer'}")
+check("the root hash comes from the UKI's command line (roothash=), the device is active",
+      first("root-hash-cmdline") == "1" and first("root-veritysetup") == "active",
+      f"roothash= entries: {first('root-hash-cmdline') or '?'}; systemd-veritysetup@root: "
+      f"{first('root-veritysetup') or '?'}")
+check("a write to the root is refused", first("root-write") == "refused", first("root-write") or "not tried")
+var = first("var-mount")
+check("/var is the ext4 state partition (gpuhost-state)",
+      var.split(" ")[1:2] == ["ext4"] and var.endswith("partlabel=gpuhost-state"), var or "no answer")
+etc = first("etc-mount")
+check("/etc is an overlay whose upper directory is on the state partition",
+      etc.startswith("overlay ") and "upperdir=/sysroot/var/lib/gpuhost-etc/upper" in etc, etc or "no answer")
+# boot-test.sh gives qemu a disk 1 GiB larger than the image: systemd-repart grows the state
+# partition into it at the first boot, systemd-growfs the ext4 (the image carries 1 GiB).
+size = int(first("var-size") or 0)
+check("the state partition took the disk's free space (more than 1.5 GiB)", size > 1.5 * 2**30,
+      f"/var {size / 2**30:.2f} GiB; systemd-repart: {first('repart') or '?'}; "
+      f"systemd-growfs@var: {first('growfs-var') or '?'}")
 
 checks.finish(f"trusted boot {boot}")

@@ -2,8 +2,8 @@
 for a person, and everything unique to a machine is made on the machine, at its first boot.
 
 Inputs: the probe report's keys (qa/probe.sh first_boot()), and from the host
-  QA_IMAGE        the image file: its /etc/machine-id and /etc/ssh are read with debugfs
-                  (root partition found through the GPT), no mount
+  QA_IMAGE        the image file: its /etc/machine-id and /etc/ssh are read from the root
+                  partition (image/rootfs.py: debugfs for ext4, dump.erofs for erofs), no mount
   QA_SSH_PUBKEY   the public key qa/lib.sh handed in as the ssh.authorized_keys.root credential
   QA_PREV_DIR     (second) the first boot's report: machine-id and host keys must be kept
 """
@@ -13,27 +13,23 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "image"))
-from report import gpt_partitions  # noqa: E402  (image/report.py)
+from rootfs import RootFs  # noqa: E402  (image/rootfs.py)
 
 
 def image_files(image):
     """(machine-id, names under /etc/ssh, /etc/vconsole.conf) of the image's root file system,
     and an error string or None."""
     try:
-        root = [p for p in gpt_partitions(image) if p[0].startswith("root")]
-    except (OSError, ValueError) as e:
-        return None, None, None, f"cannot read the GPT of {image}: {e}"
-    if not root:
-        return None, None, None, f"no root partition in {image}"
-    spec = f"{image}?offset={root[0][1]}"
+        root = RootFs(image)
+    except (OSError, ValueError, RuntimeError) as e:
+        return None, None, None, f"cannot read the root file system of {image}: {e}"
 
-    def debugfs(req):
-        r = subprocess.run(["debugfs", "-R", req, spec], capture_output=True, text=True)
-        return r.stdout
+    def text(path):
+        data = root.cat(path)
+        return "" if data is None else data.decode(errors="replace")
 
-    mid = debugfs("cat /etc/machine-id").strip()
-    names = re.findall(r"\s(ssh_host_\S+)", debugfs("ls -l /etc/ssh"))
-    return mid, names, debugfs("cat /etc/vconsole.conf"), None
+    names = [n for n in (root.ls("/etc/ssh") or []) if n.startswith("ssh_host_")]
+    return text("/etc/machine-id").strip(), names, text("/etc/vconsole.conf"), None
 
 
 def checks(keys, scenario, prev_keys):

@@ -4,7 +4,7 @@
     qa/module_sign.py IMAGE KEY CERT OUTDIR
 
 Takes the image's own dummy.ko (a module nothing loads by itself; read from the image's root
-file system with debugfs, so it is exactly the image kernel's build) and writes two copies:
+file system (image/rootfs.py: debugfs or dump.erofs), so it is exactly the image kernel's build) and writes two copies:
 
     OUTDIR/own.ko     signed with the image's db key (KEY, CERT): must load under Secure Boot,
                       since Debian's kernel trusts db certificates for modules
@@ -22,7 +22,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "image"))
-from report import gpt_partitions  # noqa: E402  (image/report.py)
+from rootfs import RootFs  # noqa: E402  (image/rootfs.py)
 
 MODULE = "kernel/drivers/net/dummy.ko"
 
@@ -71,12 +71,11 @@ def main():
     if len(sys.argv) != 5:
         die("usage: qa/module_sign.py IMAGE KEY CERT OUTDIR")
     image, key, cert, outdir = sys.argv[1:]
-    root = [p for p in gpt_partitions(image) if p[0].startswith("root")]
-    if not root:
-        die(f"no root partition in {image}")
-    spec = f"{image}?offset={root[0][1]}"
-    kvers = re.findall(r"\s(\d+\.\d+\S*)\s*$", run(["debugfs", "-R", "ls -l /usr/lib/modules", spec]), re.M)
-    kvers = [k for k in kvers if k not in (".", "..")]
+    try:
+        rootfs = RootFs(image)
+    except (OSError, ValueError, RuntimeError) as e:
+        die(f"cannot read the root file system of {image}: {e}")
+    kvers = [k for k in (rootfs.ls("/usr/lib/modules") or []) if re.fullmatch(r"\d+\.\d+\S*", k)]
     if len(kvers) != 1:
         die(f"expected one kernel under /usr/lib/modules in {image}, found {kvers}")
     os.makedirs(outdir, exist_ok=True)
@@ -86,8 +85,10 @@ def main():
         for ext in (".xz", ".zst", ""):
             path = f"/usr/lib/modules/{kvers[0]}/{MODULE}{ext}"
             dest = os.path.join(tmp, "dummy.ko" + ext)
-            subprocess.run(["debugfs", "-R", f"dump {path} {dest}", spec], capture_output=True)
-            if os.path.isfile(dest) and os.path.getsize(dest) > 0:
+            data = rootfs.cat(path)
+            if data:
+                with open(dest, "wb") as f:
+                    f.write(data)
                 src = dest
                 break
         if not src:
