@@ -49,11 +49,13 @@ if own or other or boot == "first":
 
 
 # The verified root and the writable state (issue 15, image/README.md "Trusted boot").
-mount, dm = first("verity-root-mount"), first("root-dm")
+# root-mount: findmnt's FSTYPE SOURCE OPTIONS of / (qa/probe.sh, the report's head).
+mount, dm = first("root-mount"), first("root-dm")
+fields = mount.split()
 check("root is erofs, read-only, on a dm-verity device (systemd-veritysetup's 'root')",
-      mount.split(" ")[1:2] == ["erofs"] and "ro" in mount.split(" ")[2].split(",") and
+      fields[:1] == ["erofs"] and "ro" in (fields[2:3] or [""])[0].split(",") and
       "name=root " in dm + " " and "uuid=CRYPT-VERITY-" in dm,
-      f"{mount or 'no answer'}; {dm or 'no dm answer'}")
+      f"{' '.join(fields) or 'no answer'}; {dm or 'no dm answer'}")
 check("the root hash comes from the UKI's command line (roothash=); the initrd's "
       "systemd-veritysetup@root opened the device",
       first("root-hash-cmdline") == "1" and first("root-veritysetup") not in ("", "0"),

@@ -104,8 +104,8 @@ trusted_boot() {
     done
     # The verified root and the state under it (issue 15; qa/check_trusted_boot.py judges).
     # The root's device-mapper target: verity devices carry a "CRYPT-VERITY-" uuid (systemd-
-    # veritysetup names it "root"); the hash on the command line is what the UKI pins.
-    echo "verity-root-mount: $(findmnt -no SOURCE,FSTYPE,OPTIONS / 2>&1 | tr -s ' ' ' ')"
+    # veritysetup names it "root"); the hash on the command line is what the UKI pins. The
+    # mount itself is the report's root-mount line (FSTYPE SOURCE OPTIONS).
     dev=$(basename "$(readlink -f "$(findmnt -no SOURCE /)")")
     echo "root-dm: name=$(cat /sys/block/$dev/dm/name 2>&1) uuid=$(cat /sys/block/$dev/dm/uuid 2>&1)"
     echo "root-hash-cmdline: $(tr ' ' '\n' </proc/cmdline | grep -c '^roothash=')"

@@ -14,9 +14,9 @@ qa_tampered_boot() {
     off=$(python3 - "$qa_image" "$qa_root" <<'PY'
 import os, sys
 sys.path.insert(0, os.path.join(sys.argv[2], "image"))
-from report import gpt_partitions
-root = [p for p in gpt_partitions(sys.argv[1]) if p[0].startswith("root")]
-print(root[0][1] if root else "")
+from report import gpt_partitions, root_partition
+root = root_partition(gpt_partitions(sys.argv[1]))
+print(root[1] if root else "")
 PY
     )
     [[ -n $off ]] || qa_fail "tampered: no root partition in $qa_image"
