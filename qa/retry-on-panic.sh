@@ -1,6 +1,7 @@
 #!/bin/bash
 # qa/retry-on-panic.sh COMMAND...: run a qa boot test; when it failed because the guest kernel
 # panicked (qa/lib.sh's qa_expired says "the guest kernel panicked"), run it once more, loudly.
+# (A panic before /init is handled inside the run first: qa/lib.sh boots that one boot again.)
 #
 # Why: qemu's TCG on a loaded 2-core machine sometimes kills a guest kernel in ways real hardware
 # never does: "Oops: int3" in __schedule or sched_clock_cpu (a jump label being patched while the
