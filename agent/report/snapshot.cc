@@ -57,6 +57,20 @@ View LoadView(const std::string& path, const std::string& hostname, const BuildI
   return v;
 }
 
+std::string VerdictPathBeside(const std::string& state_path) {
+  size_t slash = state_path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : state_path.substr(0, slash);
+  return dir + "/" + boot::kVerdictFileName;
+}
+
+std::vector<boot::Verdict> LoadVerdicts(const std::string& verdict_path) {
+  size_t slash = verdict_path.rfind('/');
+  if (slash == std::string::npos) return {};
+  // The file sits in the state directory; read it with the state's jail.
+  RootFs dir(slash == 0 ? "/" : verdict_path.substr(0, slash));
+  return boot::ReadVerdicts(dir, "").value_or({});
+}
+
 Snapshot Render(const View& v) {
   Snapshot s;
   s.health = Evaluate(v);
@@ -77,6 +91,7 @@ SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, Build
     : path_(std::move(state_path)),
       root_(root),
       marker_path_(root_.HostPath(result::kRunMarkerPath)),
+      verdict_path_(VerdictPathBeside(path_)),
       boot_id_(result::ReadBootId(root_).value_or("")),
       hostname_(std::move(hostname)),
       build_(std::move(build)),
@@ -98,6 +113,7 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   Key key;
   key.state = Stat(path_);
   key.marker = Stat(marker_path_);
+  key.verdicts = Stat(verdict_path_);
   std::shared_ptr<const virt::Reading> reading = libvirt_ ? libvirt_->Latest() : nullptr;
   if (reading) key.virt_version = reading->version;
   std::vector<inventory::PciAddress> nvidia_gpus;
@@ -124,6 +140,7 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
       view.run_marker_error = marker.status().message();
     }
   }
+  if (key.verdicts.err != ENOENT) view.verdicts = LoadVerdicts(verdict_path_);
   view.live_virt = std::move(reading);
   // The state names the host NVIDIA GPUs: ask NVML about those (a first
   // reading, or a new set, starts in the background and shows on a later request).
