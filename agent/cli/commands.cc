@@ -169,6 +169,19 @@ const std::vector<Command>& Commands() {
         {"state-dir", true, false, "DIR",
          "Where state.json is and the verdicts go, under the root (default /var/lib/gpuhost)."}},
        RunBless},
+      {"update",
+       "Run systemd-sysupdate once and record how it went for the page and /metrics: the "
+       "version installed (read from the ESP before and after), the result, the time "
+       "(docs/updates.md).",
+       "[--reboot] [--timeout-s N] [--sysupdate PATH] [--root DIR] [--state-dir DIR]",
+       {kRoot,
+        {"reboot", false, false, "", "Reboot into the new version when one was installed."},
+        {"timeout-s", true, false, "N", "Stop systemd-sysupdate after N seconds (default 3600)."},
+        {"sysupdate", true, false, "PATH",
+         "systemd-sysupdate to run (default /usr/lib/systemd/systemd-sysupdate)."},
+        {"state-dir", true, false, "DIR",
+         "Where update.json goes, under the root (default /var/lib/gpuhost)."}},
+       RunUpdateCommand},
       {"update-source",
        "Point systemd-sysupdate at this node's update server: write the image's "
        "/usr/lib/sysupdate.d transfers into /run/sysupdate.d with the URL and boot tries "

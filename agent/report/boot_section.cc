@@ -1,5 +1,7 @@
 #include "report/boot_section.h"
 
+#include <cstdio>
+
 #include "report/page.h"
 
 namespace gpuhost::report {
@@ -43,6 +45,19 @@ std::string Counter(const boot::InstalledVersion& i) {
   return std::to_string(*i.tries_left) + " left, " + std::to_string(i.tries_done) + " done";
 }
 
+// "updated at T in 41.2 s, 9 -> 10: ...": the last `gpuhost-agent update`.
+std::string LastUpdate(const boot::UpdateAttempt& a) {
+  const char* cls = a.result == "failed" ? "bad" : (a.result == "updated" ? "warn" : "ok");
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f s", a.duration_s);
+  std::string h = Tag(cls, a.result) + " at " + Esc(a.finished_at) + " in " + took;
+  if (!a.to_version.empty()) {
+    h += ", <span class=\"mono\">" + Esc(a.from_version) + " &rarr; " + Esc(a.to_version) +
+         "</span>";
+  }
+  return h + ": " + Esc(a.message);
+}
+
 }  // namespace
 
 std::string RenderBootSection(const View& v) {
@@ -70,6 +85,7 @@ std::string RenderBootSection(const View& v) {
     h += Row("This boot", Tag("warn", "not judged yet") +
                               " gpuhost-bless.service decides once the agent's run is done");
   }
+  if (v.last_update) h += Row("Last update", LastUpdate(*v.last_update));
   if (!b.boot_count_path.empty()) {
     h += Row("Boot counter", "<span class=\"mono\">" + Esc(b.boot_count_path) + "</span>");
   }

@@ -127,6 +127,22 @@ void VirtMetrics(Exposition& m, const View& v, const State& s) {
 // The image's version, the installed versions and whether this boot is a
 // rollback (docs/updates.md); only when the run recorded a boot state.
 void BootMetrics(Exposition& m, const View& v, const State& s) {
+  if (v.last_update) {
+    const boot::UpdateAttempt& a = *v.last_update;
+    m.Family("gpuhost_update_last_attempt_result", "gauge",
+             "The last gpuhost-agent update: 1 for its result, 0 for the others.");
+    for (const char* r : {"updated", "no-update", "failed"}) {
+      m.Sample(Label("result", r), a.result == r ? 1 : 0);
+    }
+    m.Family("gpuhost_update_last_attempt_duration_seconds", "gauge",
+             "How long the last gpuhost-agent update took, in seconds.");
+    m.Sample(a.duration_s);
+    if (double t = ParseRfc3339Utc(a.finished_at); t >= 0) {
+      m.Family("gpuhost_update_last_attempt_timestamp_seconds", "gauge",
+               "When the last gpuhost-agent update finished, in seconds since the epoch.");
+      m.Sample(t);
+    }
+  }
   if (!s.boot) return;
   const boot::BootState& b = *s.boot;
   m.Family("gpuhost_image_info", "gauge", "The running image's id and version (always 1).");

@@ -71,6 +71,14 @@ std::vector<boot::Verdict> LoadVerdicts(const std::string& verdict_path) {
   return boot::ReadVerdicts(dir, "").value_or({});
 }
 
+std::optional<boot::UpdateAttempt> LoadUpdateAttempt(const std::string& state_path) {
+  size_t slash = state_path.rfind('/');
+  if (slash == std::string::npos) return std::nullopt;
+  RootFs dir(slash == 0 ? "/" : state_path.substr(0, slash));
+  auto a = boot::ReadUpdateAttempt(dir, "");
+  return a.ok() ? *a : std::nullopt;
+}
+
 Snapshot Render(const View& v) {
   Snapshot s;
   s.health = Evaluate(v);
@@ -92,6 +100,7 @@ SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, Build
       root_(root),
       marker_path_(root_.HostPath(result::kRunMarkerPath)),
       verdict_path_(VerdictPathBeside(path_)),
+      update_path_(path_.substr(0, path_.rfind('/') + 1) + boot::kUpdateAttemptFileName),
       boot_id_(result::ReadBootId(root_).value_or("")),
       hostname_(std::move(hostname)),
       build_(std::move(build)),
@@ -114,6 +123,7 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   key.state = Stat(path_);
   key.marker = Stat(marker_path_);
   key.verdicts = Stat(verdict_path_);
+  key.update = Stat(update_path_);
   std::shared_ptr<const virt::Reading> reading = libvirt_ ? libvirt_->Latest() : nullptr;
   if (reading) key.virt_version = reading->version;
   std::vector<inventory::PciAddress> nvidia_gpus;
@@ -141,6 +151,7 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
     }
   }
   if (key.verdicts.err != ENOENT) view.verdicts = LoadVerdicts(verdict_path_);
+  if (key.update.err != ENOENT) view.last_update = LoadUpdateAttempt(path_);
   view.live_virt = std::move(reading);
   // The state names the host NVIDIA GPUs: ask NVML about those (a first
   // reading, or a new set, starts in the background and shows on a later request).

@@ -30,6 +30,9 @@ std::string VerdictPathBeside(const std::string& state_path);
 // Its verdicts; none when it is missing or cannot be parsed (the page then
 // shows no verdict rather than no page).
 std::vector<boot::Verdict> LoadVerdicts(const std::string& verdict_path);
+// The last update attempt in the directory of the state file `state_path`;
+// none when missing or unreadable.
+std::optional<boot::UpdateAttempt> LoadUpdateAttempt(const std::string& state_path);
 
 Snapshot Render(const View& v);
 
@@ -70,6 +73,7 @@ class SnapshotCache {
     FileKey state;
     FileKey marker;
     FileKey verdicts;           // boot-assessment.json beside the state file
+    FileKey update;             // update.json beside it
     uint64_t virt_version = 0;  // of the libvirt reading; 0: none
     uint64_t nvml_version = 0;  // of the NVML reading; 0: none
     bool operator==(const Key&) const = default;
@@ -79,6 +83,7 @@ class SnapshotCache {
   RootFs root_;
   const std::string marker_path_;   // the run marker as the OS sees it, for stat()
   const std::string verdict_path_;  // the blessing's verdicts beside the state file
+  const std::string update_path_;   // the last update attempt beside it
   std::string boot_id_;             // "" when unreadable (serve's sandbox hides /proc/sys)
   const std::string hostname_;
   const BuildInfo build_;

@@ -253,6 +253,8 @@ json StatusJson(const View& v) {
                                                                          : fleet::ToJson(s.policy);
   // The image's version and boot state (docs/updates.md); null in older results.
   j["boot"] = BootJson(v);
+  // The last `gpuhost-agent update`; null before the first.
+  j["last_update"] = v.last_update ? boot::ToJson(*v.last_update) : json(nullptr);
   j["warnings"] = Warnings(AllWarnings(s));
   j["errors"] = Warnings(s.errors);
   return j;

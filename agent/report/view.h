@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "boot/update_attempt.h"
 #include "boot/verdict.h"
 #include "libvirt/watcher.h"
 #include "nvml/watcher.h"
@@ -55,6 +56,9 @@ struct View {
   // records the boot state before gpuhost-bless.service judges the boot, so
   // whether this boot was blessed comes from here.
   std::vector<boot::Verdict> verdicts;
+  // The last `gpuhost-agent update` (update.json beside the state file);
+  // null before the first.
+  std::optional<boot::UpdateAttempt> last_update;
 };
 
 // This boot's verdict (the newest naming the result's boot), or null: not a

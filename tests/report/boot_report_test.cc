@@ -132,5 +132,57 @@ TEST(BootReportTest, SnapshotReloadsWhenTheVerdictFileChanges) {
   EXPECT_NE(second->api.find("\"verdict\": {"), std::string::npos) << second->api;
 }
 
+// The last `gpuhost-agent update`: on the page, in the API and in /metrics,
+// and picked up by serve when update.json changes.
+TEST(BootReportTest, LastUpdateAttempt) {
+  report::View v = RolledBackView();
+  v.last_update = boot::UpdateAttempt{"2026-12-01T06:00:00Z",
+                                      "2026-12-01T06:00:41Z",
+                                      41.25,
+                                      "2",
+                                      "3",
+                                      "updated",
+                                      "version 3 is installed and boots next",
+                                      true};
+  std::string page = report::RenderPage(v);
+  EXPECT_NE(page.find("<dt>Last update</dt><dd><span class=\"tag warn\">updated</span> at "
+                      "2026-12-01T06:00:41Z in 41.2 s, <span class=\"mono\">2 &rarr; 3</span>"),
+            std::string::npos)
+      << page;
+  auto j = report::StatusJson(v);
+  EXPECT_EQ(j["last_update"]["result"], "updated");
+  EXPECT_EQ(j["last_update"]["to_version"], "3");
+  std::string m = report::RenderMetrics(v);
+  EXPECT_TRUE(HasLine(m, "gpuhost_update_last_attempt_result{result=\"updated\"} 1")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_update_last_attempt_result{result=\"failed\"} 0"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_update_last_attempt_duration_seconds 41.250000"));
+  EXPECT_TRUE(HasLine(m, "gpuhost_update_last_attempt_timestamp_seconds 1796104841"));
+  TempDir dir;
+  ASSERT_TRUE(WriteFileAtomic(dir.path() + "/metrics.txt", m).ok());
+  int status = -1;
+  std::string out =
+      RunCommand("promtool check metrics < " + dir.path() + "/metrics.txt 2>&1", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_EQ(out, "") << m;
+  EXPECT_TRUE(report::StatusJson(RolledBackView())["last_update"].is_null());
+}
+
+TEST(BootReportTest, SnapshotReloadsWhenTheUpdateRecordChanges) {
+  TempDir dir;
+  auto s = H200State();
+  s.boot = RolledBack();
+  WriteState(dir.path(), s);
+  report::SnapshotCache cache(dir.path() + "/state.json", "h200", {"0.1.0", "3.0.19"});
+  EXPECT_NE(cache.Current()->api.find("\"last_update\": null"), std::string::npos);
+  RootFs fs(dir.path());
+  boot::UpdateAttempt a;
+  a.result = "failed";
+  a.message = "exit status 1";
+  ASSERT_TRUE(boot::WriteUpdateAttempt(fs, "", a).ok());
+  auto snap = cache.Current();
+  EXPECT_EQ(cache.loads(), 2);
+  EXPECT_NE(snap->api.find("\"result\": \"failed\""), std::string::npos) << snap->api;
+}
+
 }  // namespace
 }  // namespace gpuhost::testing

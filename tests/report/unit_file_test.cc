@@ -277,5 +277,29 @@ TEST(UpdateSourceUnitTest, WritesTheNodesTransfersBeforeSysupdate) {
   EXPECT_NE(dropin->find("\nAfter=gpuhost-update-source.service\n"), std::string::npos);
 }
 
+// The periodic update: the timer starts the recorded run (not systemd's own
+// sysupdate timer), only with a URL, after the transfers were written.
+TEST(UpdateUnitTest, TimerRunsTheRecordedUpdateAfterTheSource) {
+  auto unit = ReadFileAt(UnitPath("gpuhost-update.service"));
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  EXPECT_EQ(Values(*unit, "ExecStart"),
+            (std::vector<std::string>{"/usr/bin/gpuhost-agent", "update", "--reboot"}));
+  for (const char* line : {"\nConditionCredential=gpuhost.update-url\n", "\nType=oneshot\n",
+                           "\nStateDirectory=gpuhost\n", "\nNoNewPrivileges=yes\n"}) {
+    EXPECT_NE(unit->find(line), std::string::npos) << line;
+  }
+  auto after = Values(*unit, "After");
+  EXPECT_NE(std::find(after.begin(), after.end(), "gpuhost-update-source.service"), after.end());
+  auto timer = ReadFileAt(UnitPath("gpuhost-update.timer"));
+  ASSERT_TRUE(timer.ok()) << timer.status().ToString();
+  EXPECT_NE(timer->find("\nPersistent=yes\n"), std::string::npos);
+  EXPECT_NE(timer->find("\nWantedBy=timers.target\n"), std::string::npos);
+  EXPECT_TRUE(Values(*timer, "Unit").empty()) << "the timer starts gpuhost-update.service";
+  auto preset = ReadFileAt(LibPath("systemd/system-preset/50-gpuhost.preset"));
+  ASSERT_TRUE(preset.ok()) << preset.status().ToString();
+  EXPECT_NE(preset->find("\nenable gpuhost-update.timer\n"), std::string::npos);
+  EXPECT_EQ(preset->find("enable systemd-sysupdate.timer"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace gpuhost::testing
