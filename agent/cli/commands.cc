@@ -186,14 +186,15 @@ const std::vector<Command>& Commands() {
        "Point systemd-sysupdate at this node's update server: write the image's "
        "/usr/lib/sysupdate.d transfers into /run/sysupdate.d with the URL and boot tries "
        "(docs/updates.md). Without a URL, updates stay off.",
-       "[--url URL] [--tries N] [--root DIR]",
+       "[--url URL] [--tries N] [--policy FILE] [--root DIR]",
        {kRoot,
+        kPolicy,
         {"url", true, false, "URL",
          "The directory with SHA256SUMS and the versions (https://, or http://). Default: the "
-         "credential gpuhost.update-url."},
+         "credential gpuhost.update-url, else the policy's update.url."},
         {"tries", true, false, "N",
          "Boot tries of a new version, 1..9. Default: the credential gpuhost.update-tries, "
-         "else the image's 3."}},
+         "else the policy's update.tries, else the image's 3."}},
        RunUpdateSource},
       {"gpu-status",
        "Read each NVIDIA GPU through NVML (model, driver, memory, utilisation, temperature, MIG).",

@@ -16,18 +16,9 @@
 namespace gpuhost::update {
 
 struct Source {
-  std::string url;           // the directory holding SHA256SUMS and the versions
+  std::string url;           // the directory with SHA256SUMS (fleet::CheckUpdateUrl's)
   std::optional<int> tries;  // TriesLeft= of the UKI transfer; none: the image's (3)
 };
-
-// Checks the URL: http:// or https://, a host, no whitespace, quotes or
-// control characters (it becomes one line of a unit-style file); returns it
-// with a trailing '/' (a directory). Invalid says what is wrong.
-Result<std::string> CheckUpdateUrl(std::string_view url);
-
-// Tries: 1..9 (one digit keeps systemd-boot's counter in the name simple and
-// a bad version's reboots bounded). Invalid otherwise.
-Result<int> CheckTries(std::string_view text);
 
 // `transfer` with the [Source] section's Path= set to src.url and, when
 // src.tries is set and the [Target] section has TriesLeft=, that one set to

@@ -31,8 +31,8 @@ TEST_F(UpdateSourceCliTest, UrlAndTriesGoIntoRunCopies) {
   int status = -1;
   std::string out = Agent("--url http://10.0.2.2:18081 --tries 1", &status);
   EXPECT_EQ(status, 0) << out;
-  EXPECT_NE(out.find("updates from http://10.0.2.2:18081/, 1 boot tries: 4 transfers in "
-                     "/run/sysupdate.d"),
+  EXPECT_NE(out.find("updates from http://10.0.2.2:18081/, 1 boot tries (from --url): 4 "
+                     "transfers in /run/sysupdate.d"),
             std::string::npos)
       << out;
   auto uki = ReadFileAt(dir_.path() + "/run/sysupdate.d/90-uki.transfer");
@@ -58,6 +58,31 @@ TEST_F(UpdateSourceCliTest, BadUrlOrTriesFailAndWriteNothing) {
   EXPECT_EQ(status, 1) << out;
   EXPECT_NE(out.find("1..9"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/run/sysupdate.d"));
+}
+
+// A fleet's policy can name the update server; the flag (or credential)
+// still comes first.
+TEST_F(UpdateSourceCliTest, PolicyUpdateUrlIsTheFallback) {
+  ASSERT_TRUE(
+      WriteFileAtomic(dir_.path() + "/etc/gpuhost/policy.json",
+                      R"({"update": {"url": "https://updates.example.net/kvm", "tries": 2}})")
+          .ok());
+  int status = -1;
+  std::string out = Agent("", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("updates from https://updates.example.net/kvm/, 2 boot tries (from the "
+                     "policy (/etc/gpuhost/policy.json))"),
+            std::string::npos)
+      << out;
+  out = Agent("--url https://other.example.net/", &status);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("updates from https://other.example.net/, 2 boot tries (from --url)"),
+            std::string::npos)
+      << out;
+  auto uki = ReadFileAt(dir_.path() + "/run/sysupdate.d/90-uki.transfer");
+  ASSERT_TRUE(uki.ok());
+  EXPECT_NE(uki->find("\nPath=https://other.example.net/\n"), std::string::npos);
+  EXPECT_NE(uki->find("\nTriesLeft=2\n"), std::string::npos);
 }
 
 }  // namespace

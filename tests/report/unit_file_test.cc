@@ -257,14 +257,14 @@ TEST(UpdateSourceUnitTest, ExposureAtMostTwo) {
   ExpectExposureAtMost(UnitPath("gpuhost-update-source.service"), 20);
 }
 
-// Only with a URL, before sysupdate, writing only /run/sysupdate.d, which
-// sysupdate reads before the image's transfers.
+// Before sysupdate, writing only /run/sysupdate.d, which sysupdate reads
+// before the image's transfers; the URL from a credential or the policy.
 TEST(UpdateSourceUnitTest, WritesTheNodesTransfersBeforeSysupdate) {
   auto unit = ReadFileAt(UnitPath("gpuhost-update-source.service"));
   ASSERT_TRUE(unit.ok()) << unit.status().ToString();
   for (const char* line :
-       {"\nConditionCredential=gpuhost.update-url\n", "\nBefore=systemd-sysupdate.service\n",
-        "\nImportCredential=gpuhost.update-url\n", "\nImportCredential=gpuhost.update-tries\n",
+       {"\nBefore=systemd-sysupdate.service\n", "\nImportCredential=gpuhost.update-url\n",
+        "\nImportCredential=gpuhost.update-tries\n", "\nImportCredential=gpuhost.policy\n",
         "\nRuntimeDirectory=sysupdate.d\n", "\nRuntimeDirectoryPreserve=yes\n",
         "\nProtectSystem=strict\n", "\nCapabilityBoundingSet=\n"}) {
     EXPECT_NE(unit->find(line), std::string::npos) << line;
@@ -284,8 +284,9 @@ TEST(UpdateUnitTest, TimerRunsTheRecordedUpdateAfterTheSource) {
   ASSERT_TRUE(unit.ok()) << unit.status().ToString();
   EXPECT_EQ(Values(*unit, "ExecStart"),
             (std::vector<std::string>{"/usr/bin/gpuhost-agent", "update", "--reboot"}));
-  for (const char* line : {"\nConditionCredential=gpuhost.update-url\n", "\nType=oneshot\n",
-                           "\nStateDirectory=gpuhost\n", "\nNoNewPrivileges=yes\n"}) {
+  for (const char* line :
+       {"\nConditionPathExistsGlob=/run/sysupdate.d/*.transfer\n", "\nType=oneshot\n",
+        "\nStateDirectory=gpuhost\n", "\nNoNewPrivileges=yes\n"}) {
     EXPECT_NE(unit->find(line), std::string::npos) << line;
   }
   auto after = Values(*unit, "After");

@@ -6,6 +6,7 @@
 
 #include "base/fileio.h"
 #include "base/strings.h"
+#include "fleet/update_source.h"
 #include "host/fs.h"
 #include "support/test_env.h"
 #include "update/node_transfers.h"
@@ -21,24 +22,24 @@ std::string ImageTransfer(const std::string& name) {
 }
 
 TEST(TransferRenderTest, UrlChecks) {
-  auto ok = CheckUpdateUrl("https://updates.example.net/gpuhost");
+  auto ok = fleet::CheckUpdateUrl("https://updates.example.net/gpuhost");
   ASSERT_OK(ok);
   EXPECT_EQ(*ok, "https://updates.example.net/gpuhost/");
-  ASSERT_OK(CheckUpdateUrl("http://10.0.2.2:8000/"));
-  EXPECT_FALSE(CheckUpdateUrl("ftp://updates.example.net/").ok());
-  EXPECT_FALSE(CheckUpdateUrl("https:///path").ok());
-  EXPECT_FALSE(CheckUpdateUrl("https://").ok());
-  EXPECT_FALSE(CheckUpdateUrl("https://a/b c").ok());
-  EXPECT_FALSE(CheckUpdateUrl("https://a/\nPath=/etc").ok());
-  EXPECT_FALSE(CheckUpdateUrl("https://a/\"x").ok());
+  ASSERT_OK(fleet::CheckUpdateUrl("http://10.0.2.2:8000/"));
+  EXPECT_FALSE(fleet::CheckUpdateUrl("ftp://updates.example.net/").ok());
+  EXPECT_FALSE(fleet::CheckUpdateUrl("https:///path").ok());
+  EXPECT_FALSE(fleet::CheckUpdateUrl("https://").ok());
+  EXPECT_FALSE(fleet::CheckUpdateUrl("https://a/b c").ok());
+  EXPECT_FALSE(fleet::CheckUpdateUrl("https://a/\nPath=/etc").ok());
+  EXPECT_FALSE(fleet::CheckUpdateUrl("https://a/\"x").ok());
 }
 
 TEST(TransferRenderTest, TriesChecks) {
-  ASSERT_OK(CheckTries("1\n"));
-  EXPECT_EQ(*CheckTries("3"), 3);
-  EXPECT_FALSE(CheckTries("0").ok());
-  EXPECT_FALSE(CheckTries("10").ok());
-  EXPECT_FALSE(CheckTries("three").ok());
+  ASSERT_OK(fleet::CheckUpdateTries("1\n"));
+  EXPECT_EQ(*fleet::CheckUpdateTries("3"), 3);
+  EXPECT_FALSE(fleet::CheckUpdateTries("0").ok());
+  EXPECT_FALSE(fleet::CheckUpdateTries("10").ok());
+  EXPECT_FALSE(fleet::CheckUpdateTries("three").ok());
 }
 
 TEST(TransferRenderTest, OnlyTheSourcePathAndTheTriesChange) {
