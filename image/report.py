@@ -51,6 +51,12 @@ def gpt_partitions(path):
             yield e[56:128].decode("utf-16-le").rstrip("\0"), first * 512, (last - first + 1) * 512
 
 
+def root_partition(parts):
+    """The root file system's (name, offset, size): the first partition whose GPT name starts
+    with "root" (the data partition; its -verity and -verity-sig companions come after it)."""
+    return next((p for p in parts if p[0].startswith("root")), None)
+
+
 def ext4_used(path, offset):
     """Used bytes as df reports them: blocks - free - metadata overhead."""
     with open(path, "rb") as f:
@@ -87,13 +93,13 @@ def main():
     parts = list(gpt_partitions(raw))
     for name, off, size in parts:
         print(f"  partition {name:12} {mb(size)}")
-    root = [p for p in parts if p[0].startswith("root")]
+    root = root_partition(parts)
     if root:
-        used, total = ext4_used(raw, root[0][1])
+        used, total = ext4_used(raw, root[1])
         if used is None:
             # erofs is made to the size of its contents (Minimize=best): the partition is the
             # root's size, the budget's "used" (kvm-host's verity root; PXE's compressed root).
-            used = root[0][2]
+            used = root[2]
             ok = used < TARGETS["used"]
             bad += [] if ok else ["used"]
             print(f"  root fs          erofs (read-only), partition {mb(used)}  (target < {mb(TARGETS['used'])}: {'ok' if ok else 'MISSED'})")

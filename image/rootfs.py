@@ -15,7 +15,7 @@ import re
 import struct
 import subprocess
 
-from report import EROFS_MAGIC, gpt_partitions
+from report import EROFS_MAGIC, gpt_partitions, root_partition
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -40,10 +40,10 @@ def _tools_tree():
 
 class RootFs:
     def __init__(self, image):
-        root = [p for p in gpt_partitions(image) if p[0].startswith("root")]
+        root = root_partition(gpt_partitions(image))
         if not root:
             raise ValueError(f"no root partition in {image}")
-        self.image, self.offset = image, root[0][1]
+        self.image, self.offset = image, root[1]
         self.fs = _fs_type(image, self.offset)
         if self.fs is None:
             raise ValueError(f"{image}: root partition at {self.offset} is neither ext4 nor erofs")

@@ -49,15 +49,18 @@ if own or other or boot == "first":
 
 
 # The verified root and the writable state (issue 15, image/README.md "Trusted boot").
+# root-mount: findmnt's FSTYPE SOURCE OPTIONS of / (qa/probe.sh, the report's head).
 mount, dm = first("root-mount"), first("root-dm")
+fields = mount.split()
 check("root is erofs, read-only, on a dm-verity device (systemd-veritysetup's 'root')",
-      mount.split(" ")[1:2] == ["erofs"] and "ro" in mount.split(" ")[2].split(",") and
+      fields[:1] == ["erofs"] and "ro" in (fields[2:3] or [""])[0].split(",") and
       "name=root " in dm + " " and "uuid=CRYPT-VERITY-" in dm,
-      f"{mount or 'no answer'}; {dm or 'no dm answer'}")
-check("the root hash comes from the UKI's command line (roothash=), the device is active",
-      first("root-hash-cmdline") == "1" and first("root-veritysetup") == "active",
-      f"roothash= entries: {first('root-hash-cmdline') or '?'}; systemd-veritysetup@root: "
-      f"{first('root-veritysetup') or '?'}")
+      f"{' '.join(fields) or 'no answer'}; {dm or 'no dm answer'}")
+check("the root hash comes from the UKI's command line (roothash=); the initrd's "
+      "systemd-veritysetup@root opened the device",
+      first("root-hash-cmdline") == "1" and first("root-veritysetup") not in ("", "0"),
+      f"roothash= entries: {first('root-hash-cmdline') or '?'}; 'Finished systemd-veritysetup@root' "
+      f"lines: {first('root-veritysetup') or '?'}; {'; '.join(keys.get('root-verity-log', [])[:2])}")
 check("a write to the root is refused", first("root-write") == "refused", first("root-write") or "not tried")
 var = first("var-mount")
 check("/var is the ext4 state partition (gpuhost-state)",
@@ -65,11 +68,15 @@ check("/var is the ext4 state partition (gpuhost-state)",
 etc = first("etc-mount")
 check("/etc is an overlay whose upper directory is on the state partition",
       etc.startswith("overlay ") and "upperdir=/sysroot/var/lib/gpuhost-etc/upper" in etc, etc or "no answer")
-# boot-test.sh gives qemu a disk 1 GiB larger than the image: systemd-repart grows the state
-# partition into it at the first boot, systemd-growfs the ext4 (the image carries 1 GiB).
+home = first("root-home-mount")
+check("/root is writable root's home on the state partition (bind of /var/roothome)",
+      home.split(" ")[-1:] == ["ext4"] and "[/roothome]" in home, home or "no answer")
+# boot-test.sh gives qemu a disk 1 GiB larger than the image: gpuhost-grow-state.service
+# (systemd-repart) grows the state partition into it at the first boot, systemd-growfs the
+# ext4 (the image carries 1 GiB).
 size = int(first("var-size") or 0)
 check("the state partition took the disk's free space (more than 1.5 GiB)", size > 1.5 * 2**30,
-      f"/var {size / 2**30:.2f} GiB; systemd-repart: {first('repart') or '?'}; "
+      f"/var {size / 2**30:.2f} GiB; gpuhost-grow-state: {first('repart') or '?'}; "
       f"systemd-growfs@var: {first('growfs-var') or '?'}")
 
 checks.finish(f"trusted boot {boot}")

@@ -104,18 +104,20 @@ trusted_boot() {
     done
     # The verified root and the state under it (issue 15; qa/check_trusted_boot.py judges).
     # The root's device-mapper target: verity devices carry a "CRYPT-VERITY-" uuid (systemd-
-    # veritysetup names it "root"); the hash on the command line is what the UKI pins.
-    echo "root-mount: $(findmnt -no SOURCE,FSTYPE,OPTIONS / 2>&1 | tr -s ' ' ' ')"
+    # veritysetup names it "root"); the hash on the command line is what the UKI pins. The
+    # mount itself is the report's root-mount line (FSTYPE SOURCE OPTIONS).
     dev=$(basename "$(readlink -f "$(findmnt -no SOURCE /)")")
     echo "root-dm: name=$(cat /sys/block/$dev/dm/name 2>&1) uuid=$(cat /sys/block/$dev/dm/uuid 2>&1)"
     echo "root-hash-cmdline: $(tr ' ' '\n' </proc/cmdline | grep -c '^roothash=')"
-    echo "root-veritysetup: $(systemctl show -P ActiveState systemd-veritysetup@root.service 2>&1)"
-    journalctl -b -q --no-pager -o cat -u systemd-veritysetup@root.service 2>/dev/null | grep -iE 'signature|verif' |
-        head -n 3 | sed 's/^/root-verity-log: /'
+    # The initrd opened it (the unit is gone after the switch; its journal lines stay).
+    echo "root-veritysetup: $(journalctl -b -q --no-pager -o cat _PID=1 2>/dev/null | grep -c 'Finished systemd-veritysetup@root')"
+    journalctl -b -q --no-pager -o cat 2>/dev/null | grep -E 'systemd-veritysetup|veritysetup-generator' |
+        head -n 4 | sed 's/^/root-verity-log: /'
     echo "var-mount: $(findmnt -no SOURCE,FSTYPE /var 2>&1 | tr -s ' ' ' ') partlabel=$(lsblk -no PARTLABEL "$(findmnt -no SOURCE /var)" 2>&1)"
     echo "var-size: $(df -B1 --output=size /var 2>&1 | tail -n 1 | tr -d ' ')"
     echo "etc-mount: $(findmnt -no FSTYPE,OPTIONS /etc 2>&1 | tr -s ' ' ' ')"
-    echo "repart: $(systemctl show -P Result systemd-repart.service 2>&1) $(journalctl -b -q --no-pager -o cat -u systemd-repart.service 2>/dev/null | grep -iE 'grow|resiz|no changes|All done' | head -n 2 | tr '\n' ' ')"
+    echo "root-home-mount: $(findmnt -no SOURCE,FSTYPE /root 2>&1 | tr -s ' ' ' ')"
+    echo "repart: $(systemctl show -P ActiveState,Result gpuhost-grow-state.service 2>&1 | tr '\n' ' ')$(journalctl -b -q --no-pager -o cat -u gpuhost-grow-state.service 2>/dev/null | grep -iE 'grow|resiz|no changes|All done|fail|nothing|error' | head -n 3 | tr '\n' ' ')"
     echo "growfs-var: $(systemctl show -P Result systemd-growfs@var.service 2>&1)"
     # A write to the verified root must fail (read-only erofs), one to /etc must land on /var.
     touch /usr/.gpuhost-qa-write 2>/dev/null && echo "root-write: allowed" || echo "root-write: refused"

@@ -10,12 +10,13 @@
 # console said; fails when the boot gets past the root or no verity error appears in time.
 qa_tampered_boot() {
     local off pos orig flipped disk deadline seen=
+    qa_name=tampered
     off=$(python3 - "$qa_image" "$qa_root" <<'PY'
 import os, sys
 sys.path.insert(0, os.path.join(sys.argv[2], "image"))
-from report import gpt_partitions
-root = [p for p in gpt_partitions(sys.argv[1]) if p[0].startswith("root")]
-print(root[0][1] if root else "")
+from report import gpt_partitions, root_partition
+root = root_partition(gpt_partitions(sys.argv[1]))
+print(root[1] if root else "")
 PY
     )
     [[ -n $off ]] || qa_fail "tampered: no root partition in $qa_image"
@@ -26,10 +27,10 @@ PY
     qemu-img create -q -f qcow2 -b "$qa_image" -F raw "$disk"
     qemu-io -f qcow2 -c "write -P $flipped $pos 1" "$disk" >/dev/null ||
         qa_fail "tampered: qemu-io could not write the byte"
-    # The copy differs from the image in exactly that byte.
+    # The copy differs from the image, first in that byte's sector (qemu-img names the sector).
     local cmp
     cmp=$(qemu-img compare -f qcow2 -F raw "$disk" "$qa_image" 2>&1 || true)
-    [[ $cmp == *"offset $pos"* ]] ||
+    [[ $cmp == *"offset $(( pos / 512 * 512 ))!"* ]] ||
         qa_fail "tampered: the copy does not differ at $pos as written ($cmp)"
     qa_log "root partition at $off, byte $pos changed $orig -> $flipped"
     SNAPSHOT=off DISK_FORMAT=qcow2 qa_boot tampered "$disk"

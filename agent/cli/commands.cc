@@ -221,7 +221,7 @@ const std::vector<Command>& Commands() {
        "Serve the status page, JSON API and metrics from the agent's state directory.",
        "[--listen ADDR:PORT]... [--tls-cert FILE --tls-key FILE [--client-ca FILE]] "
        "[--token-file FILE] [--max-connections N] [--max-per-address N] "
-       "[--reserved-connections N] [--root DIR] [--state-dir DIR] "
+       "[--reserved-connections N] [--max-handshakes N] [--root DIR] [--state-dir DIR] "
        "[--libvirt-uri URI | --no-libvirt]",
        {kRoot,
         {"listen", true, true, "ADDR:PORT",
@@ -244,6 +244,9 @@ const std::vector<Command>& Commands() {
          "Ordinary connections from one client address (default 64)."},
         {"reserved-connections", true, false, "N",
          "Connections beyond those limits that may ask /healthz once each (default 16)."},
+        {"max-handshakes", true, false, "N",
+         "TLS handshakes in progress per event loop, at most half from one address; more wait "
+         "unread for their turn (default 8)."},
         {"state-dir", true, false, "DIR",
          "Where the agent's files are, under the root (default /var/lib/gpuhost)."},
         {"libvirt-uri", true, false, "URI",
@@ -566,7 +569,8 @@ int RunServe(const Args& args) {
   opts.token_file = ServeFile(args, "token-file", "gpuhost.token", files.token_file);
   if (!CountFlag(args, "max-connections", 1, &opts.limits.max_connections) ||
       !CountFlag(args, "max-per-address", 1, &opts.limits.max_per_address) ||
-      !CountFlag(args, "reserved-connections", 0, &opts.limits.reserved_connections)) {
+      !CountFlag(args, "reserved-connections", 0, &opts.limits.reserved_connections) ||
+      !CountFlag(args, "max-handshakes", 1, &opts.limits.max_handshakes)) {
     return 2;
   }
   opts.state_dir = args.Get("state-dir", "/var/lib/gpuhost");

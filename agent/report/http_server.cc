@@ -20,6 +20,7 @@
 #include <mutex>
 
 #include "base/strings.h"
+#include "report/handshake_gate.h"
 #include "report/http_head.h"
 
 #ifndef IPV6_FREEBIND
@@ -59,7 +60,7 @@ enum class Io { kOk, kWantRead, kWantWrite, kClosed, kError };
 // One epoll loop and the connections it accepted.
 class HttpServer::Loop {
  public:
-  explicit Loop(HttpServer& server) : s_(server) {}
+  explicit Loop(HttpServer& server) : s_(server), gate_(server.limits_.max_handshakes) {}
   ~Loop() {
     for (auto& [fd, c] : conns_) Close(c);
     // Handed to this loop after it stopped: never adopted, closed here.
@@ -140,6 +141,7 @@ class HttpServer::Loop {
         Sweep(now);
         next_sweep = now + 100;
       }
+      StartWaiting(now);
       for (int fd : dead_) {
         auto it = conns_.find(fd);
         if (it != conns_.end() && it->second.fd < 0) conns_.erase(it);
@@ -151,6 +153,7 @@ class HttpServer::Loop {
   int64_t heartbeat_ms() const { return heartbeat_ms_.load(); }
   // Ordinary and reserved connections this loop holds or was handed.
   int held() const { return held_.load(std::memory_order_relaxed); }
+  const HandshakeGate& gate() const { return gate_; }
 
   // From the thread of the loop that accepted `fd`: queues it for this loop
   // and wakes it. The caller counted it in held_ already.
@@ -182,9 +185,11 @@ class HttpServer::Loop {
     size_t scanned = 0;  // bytes of `in` searched for the end of the head
     std::string out;
     size_t sent = 0;
-    bool close_after = false;  // close once `out` is sent
-    bool peer_done = false;    // the client shut down its side
-    bool want_out = false;     // registered for EPOLLOUT instead of EPOLLIN
+    bool close_after = false;                // close once `out` is sent
+    bool peer_done = false;                  // the client shut down its side
+    uint32_t events = EPOLLIN | EPOLLRDHUP;  // what epoll watches for
+    bool handshaking = false;                // holds one of gate_'s slots
+    bool waiting = false;                    // its ClientHello arrived, queued in gate_ for a slot
     int requests = 0;
     uint64_t serial = 0;  // a refusal's place in refused_order_
   };
@@ -283,9 +288,8 @@ class HttpServer::Loop {
       return Flush(c, now);
     }
     if (s_.tls_) {
-      c.ssl = SSL_new(s_.tls_->ctx());
-      if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1) return Close(c);
-      SSL_set_accept_state(c.ssl);
+      // No SSL object yet: that waits for the ClientHello (Handshake()), so
+      // a connection that sends nothing holds no OpenSSL memory and no slot.
       c.phase = Phase::kHandshake;
       c.deadline_ms = now + HeadTimeout(c);
     } else {
@@ -298,10 +302,25 @@ class HttpServer::Loop {
     return SerializeReply(HttpReply::Text(status, std::move(body)), false, true, s_.fixed_headers_);
   }
 
+  // A TLS connection's events until its handshake is done. The first (its
+  // ClientHello, or its close) starts the handshake if gate_ has a slot, else
+  // the connection waits unread, watched only for the client hanging up;
+  // its deadline keeps running. Reserved connections do not wait: there
+  // are few (reserved_connections, 2 s each), and they are how /healthz
+  // answers while ordinary connections crowd the slots.
   void Handshake(Conn& c, int64_t now) {
+    if (!c.ssl) {
+      if (c.waiting) return Close(c);  // the client hung up while it waited
+      if (!Reserved(c)) {
+        if (!gate_.TryTake(c.ip)) return Queue(c);
+        c.handshaking = true;
+      }
+      if (!Begin(c)) return Close(c);
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(c.ssl);
     if (r == 1) {
+      EndHandshake(c);
       c.phase = Phase::kIdle;
       c.deadline_ms = now + IdleTimeout(c);
       Want(c, false);
@@ -315,7 +334,51 @@ class HttpServer::Loop {
         return Want(c, true);
       default:  // not TLS, a protocol or version we refuse, no client certificate
         ERR_clear_error();
-        return Close(c);
+        return Close(c);  // gives its slot back
+    }
+  }
+
+  bool Begin(Conn& c) {
+    c.ssl = SSL_new(s_.tls_->ctx());
+    if (!c.ssl || SSL_set_fd(c.ssl, c.fd) != 1) return false;
+    SSL_set_accept_state(c.ssl);
+    return true;
+  }
+
+  // Level-triggered epoll would wake for its unread ClientHello every round:
+  // it watches only for the client's close (RDHUP; HUP and ERR always).
+  void Queue(Conn& c) {
+    if (!Watch(c, EPOLLRDHUP)) return Close(c);
+    c.waiting = true;
+    gate_.Wait(c.fd, c.ip);
+  }
+
+  // Gives the handshake's slot back (once): done, failed, timed out or
+  // closed, every path ends here or in Close(). A slot kept would stop the
+  // loop's TLS clients for good.
+  void EndHandshake(Conn& c) {
+    if (!c.handshaking) return;
+    c.handshaking = false;
+    gate_.Give(c.ip);
+  }
+
+  // After each round: waiting connections take the slots given back. Their
+  // ClientHello is already in the socket, so the handshake goes on at once.
+  void StartWaiting(int64_t now) {
+    while (std::optional<HandshakeGate::Waiter> next = gate_.Next()) {
+      auto it = conns_.find(next->fd);
+      if (it == conns_.end() || it->second.fd < 0 || !it->second.waiting) {
+        gate_.Give(next->ip);  // not reached: Close() takes a connection out of the queue
+        continue;
+      }
+      Conn& c = it->second;
+      c.waiting = false;
+      c.handshaking = true;
+      if (!Watch(c, EPOLLIN | EPOLLRDHUP) || !Begin(c)) {
+        Close(c);
+        continue;
+      }
+      Handshake(c, now);
     }
   }
 
@@ -531,12 +594,16 @@ class HttpServer::Loop {
     c.deadline_ms = now + (c.in.empty() ? IdleTimeout(c) : HeadTimeout(c));
   }
 
-  void Want(Conn& c, bool out) {
-    if (c.want_out == out) return;
+  void Want(Conn& c, bool out) { Watch(c, out ? EPOLLOUT : EPOLLIN | EPOLLRDHUP); }
+
+  bool Watch(Conn& c, uint32_t events) {
+    if (c.events == events) return true;
     epoll_event ev{};
-    ev.events = out ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    ev.events = events;
     ev.data.u64 = static_cast<uint32_t>(c.fd);
-    if (epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev) == 0) c.want_out = out;
+    if (epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev) != 0) return false;
+    c.events = events;
+    return true;
   }
 
   void Sweep(int64_t now) {
@@ -558,6 +625,9 @@ class HttpServer::Loop {
     int fd = c.fd;
     if (fd < 0) return;
     epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+    EndHandshake(c);
+    if (c.waiting) gate_.Remove(fd);
+    c.waiting = false;
     if (c.ssl) SSL_free(c.ssl);
     c.ssl = nullptr;
     ::close(fd);
@@ -612,6 +682,7 @@ class HttpServer::Loop {
   };
 
   HttpServer& s_;
+  HandshakeGate gate_;  // TLS handshakes this loop runs at once
   int ep_ = -1;
   int wake_fd_ = -1;  // eventfd: readable when inbox_ holds connections
   std::atomic<int> held_{0};
@@ -754,6 +825,24 @@ std::vector<int> HttpServer::connections_per_loop() const {
   std::vector<int> held;
   for (const auto& loop : loops_) held.push_back(loop->held());
   return held;
+}
+
+std::vector<int> HttpServer::handshakes_per_loop() const {
+  std::vector<int> out;
+  for (const auto& loop : loops_) out.push_back(loop->gate().in_flight());
+  return out;
+}
+
+int HttpServer::handshakes_peak() const {
+  int peak = 0;
+  for (const auto& loop : loops_) peak = std::max(peak, loop->gate().peak());
+  return peak;
+}
+
+int HttpServer::handshakes_waiting() const {
+  int waiting = 0;
+  for (const auto& loop : loops_) waiting += loop->gate().waiting();
+  return waiting;
 }
 
 bool HttpServer::LoopsAlive(std::chrono::milliseconds max_age) const {

@@ -28,6 +28,12 @@
 // for a reserved path (/healthz), within reserved_timeout_ms. Beyond that it
 // is answered 503 and closed (plain HTTP) or closed (TLS). Everything is
 // answered, never reset: closes are lingering, after the answer is sent.
+//
+// TLS handshakes: each loop runs at most max_handshakes at once, one
+// address at most half of them (report/handshake_gate.h); beyond that a
+// connection's ClientHello waits unread until a handshake ends. A handshake
+// holds ~35 KB in OpenSSL until the client's Finished, and a burst of them
+// was serve's peak RSS. Reserved connections do not wait.
 #pragma once
 
 #include <atomic>
@@ -60,6 +66,7 @@ struct HttpLimits {
   int max_per_address = 64;        // ordinary connections from one client address
   int reserved_connections = 16;   // beyond those: one request for a reserved path each
   int reserved_timeout_ms = 2000;  // a reserved connection's whole life
+  int max_handshakes = 8;          // TLS handshakes in progress per loop; more wait their turn
   int max_requests_per_connection = 10000;
   int send_buffer_bytes = 65536;  // SO_SNDBUF of each connection; 0: the kernel's default
 };
@@ -102,6 +109,11 @@ class HttpServer {
   // The same per loop, in loop order (refusals left out). Empty before
   // Start(); call from any thread.
   std::vector<int> connections_per_loop() const;
+  // TLS handshakes in progress (ordinary connections), per loop in loop
+  // order; the most one loop ever ran at once; connections waiting for one.
+  std::vector<int> handshakes_per_loop() const;
+  int handshakes_peak() const;
+  int handshakes_waiting() const;
 
  private:
   class Loop;

@@ -19,6 +19,9 @@ struct HttpResponse {
 
 // A blocking loopback connection with 5 s send/receive timeouts; -1 on failure.
 int ConnectLoopback(int port);
+// The same from another loopback address (127.0.0.2, ...): a second client
+// address for the per-address limits.
+int ConnectLoopbackFrom(int port, const std::string& source_ip);
 bool SendAll(int fd, const std::string& bytes);
 // Reads one response: the head, then Content-Length bytes of body (none
 // for HEAD). Returns status 0 if the connection closed or timed out first.

@@ -8,8 +8,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "base/fileio.h"
 #include "report/agent_process.h"
@@ -167,6 +170,42 @@ TEST(ServeBinaryTest, BeyondLoopbackWithoutTlsExitsWithAMessage) {
   EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("--max-per-address '0': want a whole number 1..1000000"), std::string::npos)
       << out;
+  out = RunCommand(AgentBinary() + " serve --listen 127.0.0.1:0 --max-handshakes 0 2>&1", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("--max-handshakes '0': want a whole number 1..1000000"), std::string::npos)
+      << out;
+}
+
+// --max-handshakes reaches the front end: with one slot per loop and one
+// loop's slot held by a stalled client, two more clients cannot both finish
+// until it hangs up (serve runs two loops; tests/report/tls_handshake_test.cc
+// covers the cap itself).
+TEST(ServeBinaryTest, MaxHandshakesIsTheFrontEndsCap) {
+  TempDir dir, certs;
+  ASSERT_TRUE(MakeTestCerts(certs.path()));
+  ASSERT_TRUE(WriteFileAtomic(certs.path() + "/token", "fedcba9876543210fedcba9876543210\n").ok());
+  WriteState(dir.path(), H200State());
+  ServeProcess server(dir.path(), {"--tls-cert", certs.path() + "/server.crt", "--tls-key",
+                                   certs.path() + "/server.key", "--token-file",
+                                   certs.path() + "/token", "--max-handshakes", "1"});
+  ASSERT_NE(server.port(), 0);
+  TlsClientOptions client;
+  client.ca_file = certs.path() + "/ca.crt";
+  std::vector<std::unique_ptr<StalledTlsClient>> stalled;
+  for (int a = 2; a <= 3; ++a) {  // one per loop: the loops share connections evenly
+    stalled.push_back(
+        std::make_unique<StalledTlsClient>(server.port(), "127.0.0." + std::to_string(a)));
+    ASSERT_TRUE(stalled.back()->ok());
+  }
+  std::atomic<int> answered{0};
+  std::thread waiting([&] {
+    if (TlsGet(server.port(), "/healthz", client).status != 0) ++answered;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_EQ(answered.load(), 0) << "answered while both loops' one slot was held";
+  stalled.clear();
+  waiting.join();
+  EXPECT_EQ(answered.load(), 1);
 }
 
 TEST(ServeBinaryTest, BadListenAddressExitsWithAMessage) {

@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -75,7 +76,7 @@ HttpResponse TlsExchange(int port, const std::string& request, const TlsClientOp
     SSL_CTX_use_PrivateKey_file(ctx, opts.key.c_str(), SSL_FILETYPE_PEM);
   }
   HttpResponse r;
-  int fd = ConnectLoopback(port);
+  int fd = ConnectLoopbackFrom(port, opts.source_ip);
   SSL* ssl = fd >= 0 ? SSL_new(ctx) : nullptr;
   if (!ssl) {
     err = fd < 0 ? "connect failed" : "SSL_new: " + Errors();
@@ -98,6 +99,43 @@ HttpResponse TlsExchange(int port, const std::string& request, const TlsClientOp
   if (fd >= 0) close(fd);
   SSL_CTX_free(ctx);
   return r;
+}
+
+StalledTlsClient::StalledTlsClient(int port, const std::string& source_ip) {
+  // The ClientHello is made into a memory BIO and sent by hand: with the
+  // socket under OpenSSL, a fast server's answer could arrive while
+  // SSL_connect still runs, and it would finish the handshake.
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
+  std::string hello;
+  if (ssl) {
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl, in, out);  // owned by ssl from here
+    if (SSL_connect(ssl) == -1) {
+      char* data = nullptr;
+      long n = BIO_get_mem_data(out, &data);
+      if (n > 0) hello.assign(data, static_cast<size_t>(n));
+    }
+  }
+  ERR_clear_error();
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  if (hello.empty()) return;
+  fd_ = ConnectLoopbackFrom(port, source_ip);
+  ok_ = fd_ >= 0 && SendAll(fd_, hello);
+}
+
+StalledTlsClient::~StalledTlsClient() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void StalledTlsClient::Reset() {
+  if (fd_ < 0) return;
+  linger now{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+  close(fd_);
+  fd_ = -1;
 }
 
 HttpResponse TlsGet(int port, const std::string& path, const TlsClientOptions& opts,

@@ -14,10 +14,11 @@ namespace gpuhost::testing {
 bool MakeTestCerts(const std::string& dir);
 
 struct TlsClientOptions {
-  std::string ca_file;    // the server must chain to this; empty: no check
-  std::string cert, key;  // a client certificate, for mutual TLS
-  int max_version = 0;    // e.g. TLS1_1_VERSION to try an old protocol; 0: any
-  bool read = true;       // false: send the request and hang up without reading
+  std::string ca_file;                  // the server must chain to this; empty: no check
+  std::string cert, key;                // a client certificate, for mutual TLS
+  int max_version = 0;                  // e.g. TLS1_1_VERSION to try an old protocol; 0: any
+  bool read = true;                     // false: send the request and hang up without reading
+  std::string source_ip = "127.0.0.1";  // the client's address (127.0.0.0/8)
 };
 
 // Connects to 127.0.0.1:port, completes the handshake (verifying the server
@@ -25,6 +26,24 @@ struct TlsClientOptions {
 // *error set when the handshake or the exchange fails.
 HttpResponse TlsExchange(int port, const std::string& request, const TlsClientOptions& opts,
                          std::string* error = nullptr, bool head_request = false);
+
+// A client that sends its ClientHello and never goes on: the server holds
+// the handshake, waiting for the client's next flight, until its timeout or
+// until this client closes (a FIN on destruction, or Reset()).
+class StalledTlsClient {
+ public:
+  StalledTlsClient(int port, const std::string& source_ip);
+  ~StalledTlsClient();
+  StalledTlsClient(const StalledTlsClient&) = delete;
+  StalledTlsClient& operator=(const StalledTlsClient&) = delete;
+  bool ok() const { return ok_; }  // connected and the ClientHello sent
+  // Closes with a reset (RST) instead of a FIN.
+  void Reset();
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
 
 // GET `path` over TLS, with "Authorization: Bearer <token>" when token is set.
 HttpResponse TlsGet(int port, const std::string& path, const TlsClientOptions& opts,
