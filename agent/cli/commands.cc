@@ -160,6 +160,42 @@ const std::vector<Command>& Commands() {
         {"state-dir", true, false, "DIR",
          "Where original-drivers.json is, under the root (default /var/lib/gpuhost)."}},
        RunRestore},
+      {"bless",
+       "Judge this boot for systemd's boot counting: exit 0 only when the agent's run of this "
+       "boot finished healthy (what /healthz says), and record the verdict "
+       "(docs/updates.md). gpuhost-bless.service runs it on counted boots.",
+       "[--root DIR] [--state-dir DIR]",
+       {kRoot,
+        {"state-dir", true, false, "DIR",
+         "Where state.json is and the verdicts go, under the root (default /var/lib/gpuhost)."}},
+       RunBless},
+      {"update",
+       "Run systemd-sysupdate once and record how it went for the page and /metrics: the "
+       "version installed (read from the ESP before and after), the result, the time "
+       "(docs/updates.md).",
+       "[--reboot] [--timeout-s N] [--sysupdate PATH] [--root DIR] [--state-dir DIR]",
+       {kRoot,
+        {"reboot", false, false, "", "Reboot into the new version when one was installed."},
+        {"timeout-s", true, false, "N", "Stop systemd-sysupdate after N seconds (default 3600)."},
+        {"sysupdate", true, false, "PATH",
+         "systemd-sysupdate to run (default /usr/lib/systemd/systemd-sysupdate)."},
+        {"state-dir", true, false, "DIR",
+         "Where update.json goes, under the root (default /var/lib/gpuhost)."}},
+       RunUpdateCommand},
+      {"update-source",
+       "Point systemd-sysupdate at this node's update server: write the image's "
+       "/usr/lib/sysupdate.d transfers into /run/sysupdate.d with the URL and boot tries "
+       "(docs/updates.md). Without a URL, updates stay off.",
+       "[--url URL] [--tries N] [--policy FILE] [--root DIR]",
+       {kRoot,
+        kPolicy,
+        {"url", true, false, "URL",
+         "The directory with SHA256SUMS and the versions (https://, or http://). Default: the "
+         "credential gpuhost.update-url, else the policy's update.url."},
+        {"tries", true, false, "N",
+         "Boot tries of a new version, 1..9. Default: the credential gpuhost.update-tries, "
+         "else the policy's update.tries, else the image's 3."}},
+       RunUpdateSource},
       {"gpu-status",
        "Read each NVIDIA GPU through NVML (model, driver, memory, utilisation, temperature, MIG).",
        "[--root DIR] [--json]",

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "base/strings.h"
+#include "fleet/update_source.h"
 #include "fleet/url_template.h"
 #include "plan/policy_json.h"
 #include "plan/policy_values.h"
@@ -335,12 +336,35 @@ Status ParseFleet(const Reader& r, const json& f, Policy* p) {
   return Status::Ok();
 }
 
+// "update": {"url": URL, "tries": 1..9}.
+Status ParseUpdate(const Reader& r, const json& u, Policy* p) {
+  if (Status s = r.Object(u, "update", {"url", "tries", "comment"}); !s.ok()) return s;
+  if (u.contains("comment")) {
+    if (auto c = r.String(u.at("comment"), "update.comment"); !c.ok()) return c.status();
+  }
+  if (u.contains("url")) {
+    auto v = r.String(u.at("url"), "update.url", "an https:// or http:// URL");
+    if (!v.ok()) return v.status();
+    auto url = fleet::CheckUpdateUrl(*v);
+    if (!url.ok()) return r.AtValue("update.url", "update.url: " + url.status().message());
+    p->update.url = *url;
+  }
+  if (u.contains("tries")) {
+    const json& t = u.at("tries");
+    if (!t.is_number_integer()) return r.WrongType("update.tries", t, "a number 1..9");
+    auto tries = fleet::CheckUpdateTries(std::to_string(t.get<int64_t>()));
+    if (!tries.ok()) return r.AtValue("update.tries", "update.tries: " + tries.status().message());
+    p->update.tries = *tries;
+  }
+  return Status::Ok();
+}
+
 Result<Policy> ParseTree(const Reader& r, const json& j, const std::string& source) {
   Policy p;
   p.source = source;
   if (Status s = r.Object(j, "",
                           {"gpus", "devices", "kernel_params", "hugepages", "hardening",
-                           "status_page", "reboot", "fleet", "comment"});
+                           "status_page", "reboot", "fleet", "update", "comment"});
       !s.ok()) {
     return s;
   }
@@ -370,6 +394,9 @@ Result<Policy> ParseTree(const Reader& r, const json& j, const std::string& sour
   }
   if (j.contains("fleet")) {
     if (Status s = ParseFleet(r, j.at("fleet"), &p); !s.ok()) return s;
+  }
+  if (j.contains("update")) {
+    if (Status s = ParseUpdate(r, j.at("update"), &p); !s.ok()) return s;
   }
   return p;
 }

@@ -55,6 +55,14 @@ struct Policy {
   struct FleetUrls {
     std::string policy_url, default_url, ca_file;
   } fleet;
+  // Where image updates come from (docs/updates.md, section 3): the URL of
+  // the directory with SHA256SUMS, checked by fleet::CheckUpdateUrl ("":
+  // not set), and a new version's boot tries (0: the image's). The
+  // credentials gpuhost.update-url and gpuhost.update-tries come first.
+  struct UpdateSource {
+    std::string url;
+    int tries = 0;
+  } update;
 };
 
 // Parses policy text: any bytes in, a Policy or an Invalid status out, never

@@ -124,6 +124,59 @@ void VirtMetrics(Exposition& m, const View& v, const State& s) {
 }
 
 // The host's NVIDIA GPUs as NVML reads them (serve's own reading).
+// The image's version, the installed versions and whether this boot is a
+// rollback (docs/updates.md); only when the run recorded a boot state.
+void BootMetrics(Exposition& m, const View& v, const State& s) {
+  if (v.last_update) {
+    const boot::UpdateAttempt& a = *v.last_update;
+    m.Family("gpuhost_update_last_attempt_result", "gauge",
+             "The last gpuhost-agent update: 1 for its result, 0 for the others.");
+    for (const char* r : {"updated", "no-update", "failed"}) {
+      m.Sample(Label("result", r), a.result == r ? 1 : 0);
+    }
+    m.Family("gpuhost_update_last_attempt_duration_seconds", "gauge",
+             "How long the last gpuhost-agent update took, in seconds.");
+    m.Sample(a.duration_s);
+    if (double t = ParseRfc3339Utc(a.finished_at); t >= 0) {
+      m.Family("gpuhost_update_last_attempt_timestamp_seconds", "gauge",
+               "When the last gpuhost-agent update finished, in seconds since the epoch.");
+      m.Sample(t);
+    }
+  }
+  if (!s.boot) return;
+  const boot::BootState& b = *s.boot;
+  m.Family("gpuhost_image_info", "gauge", "The running image's id and version (always 1).");
+  m.Sample(Label("image_id", b.image_id) + "," + Label("version", b.running_version), 1);
+  m.Family("gpuhost_boot_status", "gauge",
+           "The boot's state: 1 for the one it is in, 0 for the others (docs/updates.md).");
+  for (const char* st : {"blessed", "on-trial", "update-pending", "rolled-back", "older-selected",
+                         "no-esp", "not-an-image"}) {
+    m.Sample(Label("status", st), b.status == st ? 1 : 0);
+  }
+  m.Family("gpuhost_boot_rolled_back", "gauge",
+           "1 when the node fell back from a newer version whose tries were used up.");
+  m.Sample(b.rolled_back_from.empty() ? 0 : 1);
+  if (!b.rolled_back_from.empty()) {
+    m.Family("gpuhost_boot_rollback_info", "gauge",
+             "The version the node fell back from and the one it runs (always 1).");
+    m.Sample(Label("from_version", b.rolled_back_from) + "," +
+                 Label("to_version", b.running_version) + "," +
+                 Label("tries", std::to_string(b.rollback_tries)),
+             1);
+  }
+  m.Family("gpuhost_image_installed", "gauge",
+           "One series per version installed in the ESP with its boot counter's state (always "
+           "1).");
+  for (const auto& i : b.installed) {
+    m.Sample(Label("version", i.version) + "," + Label("state", boot::UkiStateName(i.state)), 1);
+  }
+  if (const boot::Verdict* verdict = ThisBootVerdict(v)) {
+    m.Family("gpuhost_boot_blessed", "gauge",
+             "This counted boot's verdict: 1 blessed, 0 refused; absent until it was judged.");
+    m.Sample(verdict->blessed ? 1 : 0);
+  }
+}
+
 void NvidiaMetrics(Exposition& m, const View& v) {
   NvidiaStatus st = EffectiveNvidia(v);
   m.Family("gpuhost_nvidia_gpus", "gauge", "NVIDIA GPUs the inventory found (host and vfio).");
@@ -274,6 +327,7 @@ std::string RenderMetrics(const View& v) {
   }
   VirtMetrics(m, v, *s);
   NvidiaMetrics(m, v);
+  BootMetrics(m, v, *s);
   m.Family("gpuhost_iommu_groups", "gauge", "IOMMU groups the kernel reports.");
   m.Sample(static_cast<double>(s->inventory.iommu_groups.size()));
 

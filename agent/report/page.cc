@@ -4,6 +4,7 @@
 
 #include "base/strings.h"
 #include "inventory/redact.h"
+#include "report/boot_section.h"
 #include "report/freshness.h"
 #include "report/nvidia_rows.h"
 #include "report/policy_section.h"
@@ -380,6 +381,7 @@ std::string RenderPage(const View& v) {
     Summary(h, *s);
     Problems(h, *s);
     h.Raw(RenderPolicySection(*s));
+    h.Raw(RenderBootSection(v));
     Gpus(h, *s);
     h.Raw(RenderNvidiaSection(v));
     h.Raw(RenderVirtSections(v));

@@ -57,6 +57,28 @@ View LoadView(const std::string& path, const std::string& hostname, const BuildI
   return v;
 }
 
+std::string VerdictPathBeside(const std::string& state_path) {
+  size_t slash = state_path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : state_path.substr(0, slash);
+  return dir + "/" + boot::kVerdictFileName;
+}
+
+std::vector<boot::Verdict> LoadVerdicts(const std::string& verdict_path) {
+  size_t slash = verdict_path.rfind('/');
+  if (slash == std::string::npos) return {};
+  // The file sits in the state directory; read it with the state's jail.
+  RootFs dir(slash == 0 ? "/" : verdict_path.substr(0, slash));
+  return boot::ReadVerdicts(dir, "").value_or({});
+}
+
+std::optional<boot::UpdateAttempt> LoadUpdateAttempt(const std::string& state_path) {
+  size_t slash = state_path.rfind('/');
+  if (slash == std::string::npos) return std::nullopt;
+  RootFs dir(slash == 0 ? "/" : state_path.substr(0, slash));
+  auto a = boot::ReadUpdateAttempt(dir, "");
+  return a.ok() ? *a : std::nullopt;
+}
+
 Snapshot Render(const View& v) {
   Snapshot s;
   s.health = Evaluate(v);
@@ -77,6 +99,8 @@ SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, Build
     : path_(std::move(state_path)),
       root_(root),
       marker_path_(root_.HostPath(result::kRunMarkerPath)),
+      verdict_path_(VerdictPathBeside(path_)),
+      update_path_(path_.substr(0, path_.rfind('/') + 1) + boot::kUpdateAttemptFileName),
       boot_id_(result::ReadBootId(root_).value_or("")),
       hostname_(std::move(hostname)),
       build_(std::move(build)),
@@ -98,6 +122,8 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   Key key;
   key.state = Stat(path_);
   key.marker = Stat(marker_path_);
+  key.verdicts = Stat(verdict_path_);
+  key.update = Stat(update_path_);
   std::shared_ptr<const virt::Reading> reading = libvirt_ ? libvirt_->Latest() : nullptr;
   if (reading) key.virt_version = reading->version;
   std::vector<inventory::PciAddress> nvidia_gpus;
@@ -124,6 +150,8 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
       view.run_marker_error = marker.status().message();
     }
   }
+  if (key.verdicts.err != ENOENT) view.verdicts = LoadVerdicts(verdict_path_);
+  if (key.update.err != ENOENT) view.last_update = LoadUpdateAttempt(path_);
   view.live_virt = std::move(reading);
   // The state names the host NVIDIA GPUs: ask NVML about those (a first
   // reading, or a new set, starts in the background and shows on a later request).

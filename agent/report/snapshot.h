@@ -25,6 +25,15 @@ struct Snapshot {
 // the reason) when it cannot be read or is not a valid state file.
 View LoadView(const std::string& path, const std::string& hostname, const BuildInfo& build);
 
+// The blessing's verdict file in the directory of the state file `state_path`.
+std::string VerdictPathBeside(const std::string& state_path);
+// Its verdicts; none when it is missing or cannot be parsed (the page then
+// shows no verdict rather than no page).
+std::vector<boot::Verdict> LoadVerdicts(const std::string& verdict_path);
+// The last update attempt in the directory of the state file `state_path`;
+// none when missing or unreadable.
+std::optional<boot::UpdateAttempt> LoadUpdateAttempt(const std::string& state_path);
+
 Snapshot Render(const View& v);
 
 class SnapshotCache {
@@ -63,6 +72,8 @@ class SnapshotCache {
   struct Key {
     FileKey state;
     FileKey marker;
+    FileKey verdicts;           // boot-assessment.json beside the state file
+    FileKey update;             // update.json beside it
     uint64_t virt_version = 0;  // of the libvirt reading; 0: none
     uint64_t nvml_version = 0;  // of the NVML reading; 0: none
     bool operator==(const Key&) const = default;
@@ -70,8 +81,10 @@ class SnapshotCache {
 
   const std::string path_;
   RootFs root_;
-  const std::string marker_path_;  // the run marker as the OS sees it, for stat()
-  std::string boot_id_;            // "" when unreadable (serve's sandbox hides /proc/sys)
+  const std::string marker_path_;   // the run marker as the OS sees it, for stat()
+  const std::string verdict_path_;  // the blessing's verdicts beside the state file
+  const std::string update_path_;   // the last update attempt beside it
+  std::string boot_id_;             // "" when unreadable (serve's sandbox hides /proc/sys)
   const std::string hostname_;
   const BuildInfo build_;
   virt::Watcher* const libvirt_;

@@ -215,6 +215,16 @@ json FreshnessJson(const View& v) {
           {"last_run_started", started}};
 }
 
+// The run's boot state with this boot's verdict (gpuhost-bless.service's,
+// which comes after the run); null when the run recorded none.
+json BootJson(const View& v) {
+  if (!v.state || !v.state->boot) return nullptr;
+  json j = boot::ToJson(*v.state->boot);
+  const boot::Verdict* verdict = ThisBootVerdict(v);
+  j["verdict"] = verdict ? boot::ToJson(*verdict) : json(nullptr);
+  return j;
+}
+
 }  // namespace
 
 json StatusJson(const View& v) {
@@ -241,6 +251,10 @@ json StatusJson(const View& v) {
   // Where the policy came from (docs/fleet.md); null in older results.
   j["policy"] = s.policy.source.empty() && s.policy.url_template.empty() ? json(nullptr)
                                                                          : fleet::ToJson(s.policy);
+  // The image's version and boot state (docs/updates.md); null in older results.
+  j["boot"] = BootJson(v);
+  // The last `gpuhost-agent update`; null before the first.
+  j["last_update"] = v.last_update ? boot::ToJson(*v.last_update) : json(nullptr);
   j["warnings"] = Warnings(AllWarnings(s));
   j["errors"] = Warnings(s.errors);
   return j;

@@ -173,4 +173,13 @@ std::vector<std::pair<std::string, int>> OutcomeCounts(const State& s) {
   return {counts.begin(), counts.end()};
 }
 
+const boot::Verdict* ThisBootVerdict(const View& v) {
+  std::string boot = v.state ? v.state->boot_id : v.boot_id;
+  if (boot.empty()) return nullptr;
+  for (auto it = v.verdicts.rbegin(); it != v.verdicts.rend(); ++it) {
+    if (it->boot_id == boot) return &*it;
+  }
+  return nullptr;
+}
+
 }  // namespace gpuhost::report

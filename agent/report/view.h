@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "boot/update_attempt.h"
+#include "boot/verdict.h"
 #include "libvirt/watcher.h"
 #include "nvml/watcher.h"
 #include "result/run_marker.h"
@@ -50,7 +52,18 @@ struct View {
   // What NVML says now about the host's NVIDIA GPUs (serve's own reading),
   // null when serve has none (no host NVIDIA GPU, or not read yet).
   std::shared_ptr<const nvml::Reading> live_nvml;
+  // The blessing's verdicts beside the state file (boot/verdict.h): the run
+  // records the boot state before gpuhost-bless.service judges the boot, so
+  // whether this boot was blessed comes from here.
+  std::vector<boot::Verdict> verdicts;
+  // The last `gpuhost-agent update` (update.json beside the state file);
+  // null before the first.
+  std::optional<boot::UpdateAttempt> last_update;
 };
+
+// This boot's verdict (the newest naming the result's boot), or null: not a
+// counted boot, or not judged yet.
+const boot::Verdict* ThisBootVerdict(const View& v);
 
 // The answer of GET /healthz. Decision:
 //  - "stale": the result is another boot's, or names none: 503, "stale:

@@ -62,6 +62,7 @@ json StateToJson(const State& s) {
       {"policy", s.policy.source.empty() && s.policy.url_template.empty()
                      ? json(nullptr)
                      : fleet::ToJson(s.policy)},
+      {"boot", s.boot ? boot::ToJson(*s.boot) : json(nullptr)},
   };
 }
 
@@ -129,6 +130,11 @@ Result<State> StateFromJson(const json& j) {
     auto origin = fleet::PolicyOriginFromJson(j.at("policy"));
     if (!origin.ok()) return origin.status();
     s.policy = std::move(*origin);
+  }
+  if (j.contains("boot") && !j.at("boot").is_null()) {  // absent from older files
+    auto b = boot::BootStateFromJson(j.at("boot"));
+    if (!b.ok()) return Status::Invalid("state: " + b.status().message());
+    s.boot = std::move(*b);
   }
   if (!r.status().ok()) return r.status();
   return s;

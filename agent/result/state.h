@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "boot/boot_state.h"
 #include "fleet/policy_origin.h"
 #include "inventory/model.h"
 #include "plan/model.h"
@@ -58,6 +60,10 @@ struct State {
   // Where the policy came from (a fleet's node file, ...); source "" when the
   // run did not get that far or an older agent wrote the file.
   fleet::PolicyOrigin policy;
+  // The image's version, the versions installed in the ESP and whether this
+  // boot is blessed, on trial or a rollback (boot/boot_state.h); null in
+  // files of older agents.
+  std::optional<boot::BootState> boot;
 };
 
 // One action with its outcome, as in state.json's "actions".

@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "apply/apply.h"
+#include "boot/read_boot.h"
 #include "host/child_module_loader.h"
 #include "libvirt/virt.h"
 #include "plan/plan.h"
@@ -219,6 +220,9 @@ int RunAgentSteps(const RunOptions& opts, const RunHost& host) {
   if (!early.errors.empty()) st.result = "failed";
   if (!early.warnings.empty() && st.result == "ok") st.result = "degraded";
   st.policy = origin;
+  // Which version runs and whether this boot is on trial or a rollback: read
+  // here, as root, because serve cannot read the ESP (docs/updates.md).
+  st.boot = boot::ReadBootState(fs, opts.state_dir);
   st.boot_id = marker.boot_id;
   st.run_id = marker.run_id;
   st.agent_version = GPUHOST_VERSION;

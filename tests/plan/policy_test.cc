@@ -162,6 +162,30 @@ TEST(PolicyTest, WrongTypesAreErrorsWithPlaceAndPathNeverExceptions) {
   });
 }
 
+// Where image updates come from (docs/updates.md): checked as the
+// credentials are, since each value becomes a line of a sysupdate transfer.
+TEST(PolicyTest, UpdateSource) {
+  auto p = ParsePolicy(
+      R"({"update": {"url": "https://updates.example.net/gpuhost", "tries": 2, "comment": "x"}})",
+      "policy.json");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->update.url, "https://updates.example.net/gpuhost/");
+  EXPECT_EQ(p->update.tries, 2);
+  auto none = ParsePolicy("{}", "x");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->update.url, "");
+  EXPECT_EQ(none->update.tries, 0);
+  ExpectRefused({
+      {R"({"update": {"url": @"ftp://updates.example.net/"}})",
+       "update.url: update URL must start with https:// or http://"},
+      {R"({"update": {"url": @"https://a/b c"}})", "update.url: update URL has a space"},
+      {R"({"update": {"tries": @0}})", "update.tries: update tries must be a number 1..9"},
+      {R"({"update": {"tries": @"3"}})", "update.tries must be a number 1..9"},
+      {R"({"update": {@"server": "https://a/"}})", "unknown key 'server' in update"},
+      {R"({"update": @null})", "update must be an object"},
+  });
+}
+
 TEST(PolicyTest, NullAnywhereIsAnError) {
   ExpectRefused({
       {"@null", "the policy must be an object, not null"},

@@ -5,7 +5,9 @@
 // no capabilities; the agent may write where its config files go and
 // nowhere else in /etc; the policy fetch has IP and no capability, the
 // agent capabilities and no IP, and the agent reads the record where the
-// fetch writes it.
+// fetch writes it. The update machinery (docs/updates.md): the blessing unit
+// judges counted boots only and reboots a refused one, the watchdog is
+// armed, and the UKI names sysupdate writes are the names the agent reads.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +15,9 @@
 #include "apply/reboot_guard.h"
 #include "base/fileio.h"
 #include "base/strings.h"
+#include "boot/efivar.h"
+#include "boot/uki_name.h"
+#include "boot/verdict.h"
 #include "plan/config_files.h"
 #include "run/fetch_record.h"
 #include "support/test_env.h"
@@ -164,6 +169,137 @@ TEST(AgentUnitTest, NoIpTheFetchUnitsRecordAndItsSettings) {
         "\nImportCredential=gpuhost.policy-ca\n"}) {
     EXPECT_NE(unit->find(line), std::string::npos) << line;
   }
+}
+
+std::string LibPath(const std::string& rel) {
+  return TestDataDir() + "/../../overlays/base/usr/lib/" + rel;
+}
+
+TEST(BlessUnitTest, ExposureAtMostTwo) {
+  ExpectExposureAtMost(UnitPath("gpuhost-bless.service"), 20);
+}
+
+// Before boot-complete.target and required by it, after the agent's run, only
+// on counted boots (the variable systemd-boot sets, as the agent reads it),
+// and a refusal reboots: that is what spends a bad version's tries.
+TEST(BlessUnitTest, JudgesCountedBootsAfterTheRunAndRebootsARefusal) {
+  auto unit = ReadFileAt(UnitPath("gpuhost-bless.service"));
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  EXPECT_EQ(Values(*unit, "ConditionPathExists"),
+            (std::vector<std::string>{boot::LoaderVariablePath("LoaderBootCountPath")}));
+  EXPECT_EQ(Values(*unit, "ExecStart"),
+            (std::vector<std::string>{"/usr/bin/gpuhost-agent", "bless"}));
+  for (const char* line :
+       {"\nAfter=gpuhost-agent.service\n", "\nBefore=boot-complete.target\n", "\nType=oneshot\n",
+        "\nFailureAction=reboot\n", "\nRequiredBy=boot-complete.target\n",
+        "\nStateDirectory=gpuhost\n", "\nCapabilityBoundingSet=\n", "\nPrivateNetwork=yes\n"}) {
+    EXPECT_NE(unit->find(line), std::string::npos) << line;
+  }
+  // /proc/sys/kernel/random/boot_id names this boot: a pid-only /proc hides it.
+  EXPECT_TRUE(Values(*unit, "ProcSubset").empty());
+  auto preset = ReadFileAt(LibPath("systemd/system-preset/50-gpuhost.preset"));
+  ASSERT_TRUE(preset.ok()) << preset.status().ToString();
+  EXPECT_NE(preset->find("\nenable gpuhost-bless.service\n"), std::string::npos);
+}
+
+TEST(WatchdogTest, RuntimeWatchdogArmed) {
+  auto conf = ReadFileAt(LibPath("systemd/system.conf.d/50-gpuhost-watchdog.conf"));
+  ASSERT_TRUE(conf.ok()) << conf.status().ToString();
+  EXPECT_NE(conf->find("\n[Manager]\n"), std::string::npos);
+  EXPECT_EQ(Values(*conf, "RuntimeWatchdogSec"), (std::vector<std::string>{"30s"}));
+  EXPECT_EQ(Values(*conf, "RebootWatchdogSec"), (std::vector<std::string>{"2min"}));
+}
+
+// Each transfer fetches from the placeholder only (the agent renders the
+// node's URL into /run/sysupdate.d), protects the running version and keeps
+// two instances: A and B.
+TEST(SysupdateTest, TransfersUseThePlaceholderAndKeepTwoSlots) {
+  for (const char* name : {"10-root.transfer", "11-root-verity.transfer",
+                           "12-root-verity-sig.transfer", "90-uki.transfer"}) {
+    auto t = ReadFileAt(LibPath(std::string("sysupdate.d/") + name));
+    ASSERT_TRUE(t.ok()) << name << ": " << t.status().ToString();
+    EXPECT_EQ(Values(*t, "Path").front(), "https://gpuhost-updates.invalid/") << name;
+    EXPECT_EQ(Values(*t, "ProtectVersion"), (std::vector<std::string>{"%A"})) << name;
+    EXPECT_EQ(Values(*t, "InstancesMax"), (std::vector<std::string>{"2"})) << name;
+    EXPECT_EQ(Values(*t, "Type").front(), "url-file") << name;
+  }
+}
+
+// sysupdate's target patterns, filled in as sysupdate and systemd-boot fill
+// them, give names the agent parses back to the same version and counter.
+TEST(SysupdateTest, UkiNamesAreTheOnesTheAgentReads) {
+  auto t = ReadFileAt(LibPath("sysupdate.d/90-uki.transfer"));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(Values(*t, "TriesLeft"), (std::vector<std::string>{"3"}));
+  EXPECT_EQ(Values(*t, "PathRelativeTo"), (std::vector<std::string>{"boot"}));
+  auto patterns = Values(*t, "MatchPattern");
+  ASSERT_EQ(patterns.size(), 4u);  // the source's, then the target's three
+  EXPECT_EQ(patterns[0], "%M_@v.efi");
+  auto fill = [](std::string p) {
+    const std::vector<std::pair<std::string, std::string>> values = {
+        {"%M", "gpuhost-kvm-host"}, {"@v", "20261201.054200"}, {"@l", "0"}, {"@d", "3"}};
+    for (const auto& [from, to] : values) {
+      if (size_t at = p.find(from); at != std::string::npos) p.replace(at, from.size(), to);
+    }
+    return p;
+  };
+  auto used = boot::ParseUkiName(fill(patterns[1]), "gpuhost-kvm-host");
+  ASSERT_TRUE(used) << fill(patterns[1]);
+  EXPECT_EQ(used->version, "20261201.054200");
+  EXPECT_EQ(boot::StateOf(*used), boot::UkiState::kBad);
+  EXPECT_EQ(used->tries_done, 3);
+  auto good = boot::ParseUkiName(fill(patterns[3]), "gpuhost-kvm-host");
+  ASSERT_TRUE(good) << fill(patterns[3]);
+  EXPECT_EQ(boot::StateOf(*good), boot::UkiState::kGood);
+}
+
+TEST(UpdateSourceUnitTest, ExposureAtMostTwo) {
+  ExpectExposureAtMost(UnitPath("gpuhost-update-source.service"), 20);
+}
+
+// Before sysupdate, writing only /run/sysupdate.d, which sysupdate reads
+// before the image's transfers; the URL from a credential or the policy.
+TEST(UpdateSourceUnitTest, WritesTheNodesTransfersBeforeSysupdate) {
+  auto unit = ReadFileAt(UnitPath("gpuhost-update-source.service"));
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  for (const char* line :
+       {"\nBefore=systemd-sysupdate.service\n", "\nImportCredential=gpuhost.update-url\n",
+        "\nImportCredential=gpuhost.update-tries\n", "\nImportCredential=gpuhost.policy\n",
+        "\nRuntimeDirectory=sysupdate.d\n", "\nRuntimeDirectoryPreserve=yes\n",
+        "\nProtectSystem=strict\n", "\nCapabilityBoundingSet=\n"}) {
+    EXPECT_NE(unit->find(line), std::string::npos) << line;
+  }
+  EXPECT_EQ(Values(*unit, "ExecStart"),
+            (std::vector<std::string>{"/usr/bin/gpuhost-agent", "update-source"}));
+  auto dropin = ReadFileAt(UnitPath("systemd-sysupdate.service.d/50-gpuhost-source.conf"));
+  ASSERT_TRUE(dropin.ok()) << dropin.status().ToString();
+  EXPECT_NE(dropin->find("\nWants=gpuhost-update-source.service\n"), std::string::npos);
+  EXPECT_NE(dropin->find("\nAfter=gpuhost-update-source.service\n"), std::string::npos);
+}
+
+// The periodic update: the timer starts the recorded run (not systemd's own
+// sysupdate timer), only with a URL, after the transfers were written.
+TEST(UpdateUnitTest, TimerRunsTheRecordedUpdateAfterTheSource) {
+  auto unit = ReadFileAt(UnitPath("gpuhost-update.service"));
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  EXPECT_EQ(Values(*unit, "ExecStart"),
+            (std::vector<std::string>{"/usr/bin/gpuhost-agent", "update", "--reboot"}));
+  for (const char* line :
+       {"\nConditionPathExistsGlob=/run/sysupdate.d/*.transfer\n", "\nType=oneshot\n",
+        "\nStateDirectory=gpuhost\n", "\nNoNewPrivileges=yes\n"}) {
+    EXPECT_NE(unit->find(line), std::string::npos) << line;
+  }
+  auto after = Values(*unit, "After");
+  EXPECT_NE(std::find(after.begin(), after.end(), "gpuhost-update-source.service"), after.end());
+  auto timer = ReadFileAt(UnitPath("gpuhost-update.timer"));
+  ASSERT_TRUE(timer.ok()) << timer.status().ToString();
+  EXPECT_NE(timer->find("\nPersistent=yes\n"), std::string::npos);
+  EXPECT_NE(timer->find("\nWantedBy=timers.target\n"), std::string::npos);
+  EXPECT_TRUE(Values(*timer, "Unit").empty()) << "the timer starts gpuhost-update.service";
+  auto preset = ReadFileAt(LibPath("systemd/system-preset/50-gpuhost.preset"));
+  ASSERT_TRUE(preset.ok()) << preset.status().ToString();
+  EXPECT_NE(preset->find("\nenable gpuhost-update.timer\n"), std::string::npos);
+  EXPECT_EQ(preset->find("enable systemd-sysupdate.timer"), std::string::npos);
 }
 
 }  // namespace
