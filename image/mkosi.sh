@@ -129,6 +129,14 @@ fi
 # scripts). Not part of mkosi's incremental cache key, so a new commit keeps the cache.
 sde=${SOURCE_DATE_EPOCH:-$(git -C "$root" log -1 --format=%ct "${GPUHOST_SRC_REV:-HEAD}")}
 args+=(--source-date-epoch="$sde")
+# The image's version (issue 16, docs/updates.md): GPUHOST_IMAGE_VERSION (make qa-update builds
+# 1, 2, 3), else the commit time as YYYYMMDD.HHMMSS, so a rebuild of a commit has the same
+# version and a later commit a higher one. Digits and dots only: systemd's version order, and
+# sysupdate's @v and boot counting's "+" and "-" must not meet anything else in a UKI's name.
+version=${GPUHOST_IMAGE_VERSION:-$(date -u -d "@$sde" +%Y%m%d.%H%M%S)}
+[[ $version =~ ^[0-9]+(\.[0-9]+)*$ ]] ||
+    { echo "mkosi.sh: GPUHOST_IMAGE_VERSION must be digits and dots (got '$version')" >&2; exit 1; }
+args+=(--image-version="$version")
 # Trusted boot (issue 15): mkosi signs systemd-boot and every UKI with the image's key pair
 # (image/secureboot-key.sh: the operator's, or build/secureboot/ made once). No auto-enrolment
 # files on the ESP: on a VM in setup mode systemd-boot would make our certificate PK, KEK and db

@@ -11,8 +11,12 @@ keyring; and where the probe was handed modules (qa/module_sign.py, the first bo
 signed with the image's key loaded, the one signed with an unknown key was refused by the
 signature check. The root is erofs on a dm-verity device whose hash the UKI's command line
 carries, writes to it fail; /var is the state partition, grown into the disk's free space at
-the first boot, and /etc an overlay with its upper directory there.
+the first boot, and /etc an overlay with its upper directory there. The A/B slots (issue 16):
+two 2 GiB root slots, the running one labelled with the running version, the other empty; the
+ESP's UKI named after the version; the page's boot state says this version is blessed.
 """
+import json
+import os
 import sys
 
 from probe_report import Checks, cert_cn, load_report
@@ -78,5 +82,46 @@ size = int(first("var-size") or 0)
 check("the state partition took the disk's free space (more than 1.5 GiB)", size > 1.5 * 2**30,
       f"/var {size / 2**30:.2f} GiB; gpuhost-grow-state: {first('repart') or '?'}; "
       f"systemd-growfs@var: {first('growfs-var') or '?'}")
+
+# The A/B slots (issue 16, docs/updates.md): two root slots of 2 GiB with 32 MiB hash partitions,
+# the running one labelled with the running version, the other "_empty" until the first update;
+# the UKI in the ESP named <image id>_<version>.efi (what systemd-sysupdate's transfer matches).
+ROOT, ROOT_VERITY = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5"
+ROOT_SIG = "41092b05-9fc8-4523-994f-2def0408b176"
+image_id, _, version = first("image-version").partition(" ")
+parts = [p.split(" ") for p in keys.get("partition", [])]
+parts = [(p[0], p[1].lower(), p[2] if len(p) > 3 else "", int(p[-1])) for p in parts if len(p) >= 3 and p[-1].isdigit()]
+roots = [p for p in parts if p[1] == ROOT]
+hashes = [p for p in parts if p[1] == ROOT_VERITY]
+sigs = [p for p in parts if p[1] == ROOT_SIG]
+check("two root slots of 2 GiB, each with a 32 MiB hash and a signature partition",
+      len(roots) == 2 and all(p[3] == 2 * 2**30 for p in roots) and len(hashes) == 2 and
+      all(p[3] == 32 * 2**20 for p in hashes) and len(sigs) == 2,
+      "; ".join(f"{p[0]} {p[2] or '-'} {p[3]}" for p in roots + hashes + sigs) or "no partition lines")
+slot = first("root-slot")
+check(f"the running root is the slot labelled with the running version (gpuhost_{version})",
+      version not in ("", "?") and slot.endswith(f"partlabel=gpuhost_{version}"), f"{slot or 'no answer'}; version {version or '?'}")
+if boot in ("first", "second"):
+    # Before any update the other slot is free (qa-update's boots check the slots after one).
+    check("the other slot and its verity partitions are labelled _empty",
+          sorted(p[2] for p in roots + hashes + sigs).count("_empty") == 3,
+          "; ".join(f"{p[0]} {p[2] or '-'}" for p in roots + hashes + sigs))
+ukis = first("esp-ukis").split()
+check(f"the ESP's UKI is {image_id}_{version}.efi", f"{image_id}_{version}.efi" in ukis,
+      " ".join(ukis) or "no UKI found under /efi or /boot")
+
+# What the agent makes of it (agent/boot/, /api/v1/status "boot"): this version blessed (its UKI has
+# no counter), read from the ESP, the only one installed.
+try:
+    with open(os.path.join(d, "http", "api_v1_status.body")) as f:
+        bs = json.load(f).get("boot") or {}
+except (OSError, ValueError) as e:
+    bs = {"error": str(e)}
+inst = [(i.get("version"), i.get("state")) for i in bs.get("installed", [])]
+check(f"the page's boot state: version {version} blessed, the only one installed, not a counted boot",
+      bs.get("status") == "blessed" and bs.get("running_version") == version and
+      inst == [(version, "good")] and bs.get("counted_boot") is False,
+      f"status {bs.get('status')}, running {bs.get('running_version')}, installed {inst}, "
+      f"counted {bs.get('counted_boot')}; {bs.get('summary') or bs.get('error') or ''}")
 
 checks.finish(f"trusted boot {boot}")

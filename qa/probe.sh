@@ -119,6 +119,15 @@ trusted_boot() {
     echo "root-home-mount: $(findmnt -no SOURCE,FSTYPE /root 2>&1 | tr -s ' ' ' ')"
     echo "repart: $(systemctl show -P ActiveState,Result gpuhost-grow-state.service 2>&1 | tr '\n' ' ')$(journalctl -b -q --no-pager -o cat -u gpuhost-grow-state.service 2>/dev/null | grep -iE 'grow|resiz|no changes|All done|fail|nothing|error' | head -n 3 | tr '\n' ' ')"
     echo "growfs-var: $(systemctl show -P Result systemd-growfs@var.service 2>&1)"
+    # The A/B slots (issue 16, docs/updates.md): the running version (the verified os-release),
+    # every partition of the boot disk (type uuid, label, bytes), the slot under the verity device
+    # and the ESP's UKIs.
+    echo "image-version: $(. /usr/lib/os-release; echo "${IMAGE_ID:-?} ${IMAGE_VERSION:-?}")"
+    data=$(ls /sys/block/$dev/slaves 2>/dev/null | head -n 1)
+    echo "root-slot: dev=$data partlabel=$(lsblk -no PARTLABEL "/dev/$data" 2>&1)"
+    disk=$(lsblk -no PKNAME "/dev/$data" 2>/dev/null | head -n 1)
+    lsblk -rnbo NAME,PARTTYPE,PARTLABEL,SIZE "/dev/$disk" 2>&1 | sed -n '2,$s/^/partition: /p'
+    echo "esp-ukis: $(ls /efi/EFI/Linux /boot/EFI/Linux 2>/dev/null | grep '\.efi$' | tr '\n' ' ')"
     # A write to the verified root must fail (read-only erofs), one to /etc must land on /var.
     touch /usr/.gpuhost-qa-write 2>/dev/null && echo "root-write: allowed" || echo "root-write: refused"
 }
