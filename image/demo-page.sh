@@ -89,7 +89,14 @@ case ${1:-} in
     "") echo "$dir" ;;
     --smbios)
         cred() { printf 'type=11,value=io.systemd.credential.binary:%s=%s\n' "$1" "$(base64 -w0 <"$2")"; }
-        printf '0.0.0.0:8080\n' >"$dir/listen"
+        # Atomically and only when it differs: qa/fleet-test.sh boots its nodes at once, and a
+        # plain ">" here truncated the file while another node's vm.sh read it (that node got an
+        # empty gpuhost.listen credential, its serve exited: CI of 2026-12-01).
+        if [[ "$(cat "$dir/listen" 2>/dev/null)" != 0.0.0.0:8080 ]]; then
+            tmp=$(mktemp "$dir/.listen.XXXXXX")
+            printf '0.0.0.0:8080\n' >"$tmp"
+            mv -f "$tmp" "$dir/listen"
+        fi
         for pair in gpuhost.listen:listen gpuhost.tls-cert:page.crt gpuhost.tls-key:page.key gpuhost.token:token; do
             echo "-smbios"
             cred "${pair%%:*}" "$dir/${pair#*:}"
