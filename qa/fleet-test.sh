@@ -176,8 +176,13 @@ unset EXTRA_HOSTFWD
 first_t0=${t0[${fleet_nodes[0]}]}
 expect=()
 for n in "${fleet_nodes[@]}"; do expect+=("${uuid[$n]}=${health[$n]}"); done
+# Its exit status goes to a file: by the time the nodes are judged (minutes of forks later) the
+# PID can have been reused on these machines (pid_max 32768), and bash then forgets the finished
+# child's status: `wait` said 127 for a scrape that had printed success (2026-12-01).
+rm -f "$qa_work/prometheus.rc"
 python3 -u "$qa_here/fleet/prometheus_scrape.py" "$qa_work/prometheus" "$qa_work/fleet/targets.json" \
-    "$demo/ca.crt" "$demo/token" "$first_t0" "$qa_timeout" "${expect[@]}" >"$qa_work/prometheus.out" 2>&1 &
+    "$demo/ca.crt" "$demo/token" "$first_t0" "$qa_timeout" "${expect[@]}" >"$qa_work/prometheus.out" 2>&1 \
+    && echo 0 >"$qa_work/prometheus.rc" || echo "$?" >"$qa_work/prometheus.rc" &
 prom_pid=$!
 
 use_node() {  # lib.sh's functions work on one boot at a time: this node's
@@ -229,7 +234,10 @@ fetched=$(grep -c '"GET /image.rootfs.raw HTTP/1.[01]" 200' "$http_log" || true)
 qa_log "each node fetched the bundle over HTTP and its own policy over HTTPS: $(sort "$policy_log" | uniq -c | tr -s ' ' | tr '\n' ',' | sed 's/,$//')"
 
 # ---- Prometheus's view ----
-wait "$prom_pid" || { cat "$qa_work/prometheus.out"; qa_fail "Prometheus did not see every node as intended"; }
+wait "$prom_pid" 2>/dev/null || true
+for _ in $(seq 30); do [[ -s $qa_work/prometheus.rc ]] && break; sleep 1; done
+[[ $(cat "$qa_work/prometheus.rc" 2>/dev/null) == 0 ]] ||
+    { cat "$qa_work/prometheus.out"; qa_fail "Prometheus did not see every node as intended (exit status: $(cat "$qa_work/prometheus.rc" 2>/dev/null || echo none))"; }
 prom_pid=
 sed 's/^/  /' "$qa_work/prometheus.out"
 
