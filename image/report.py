@@ -37,8 +37,11 @@ def mb(n):
     return f"{n / 1e6:.1f} MB ({n / 2**20:.1f} MiB)"
 
 
-# The discoverable partitions specification's root type for x86-64 (systemd-repart's "root").
+# The discoverable partitions specification's types for x86-64 (systemd-repart's "root",
+# "root-verity", "root-verity-sig"); qa/check_trusted_boot.py judges the A/B slots by them too.
 ROOT_X86_64 = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709"
+ROOT_X86_64_VERITY = "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5"
+ROOT_X86_64_VERITY_SIG = "41092b05-9fc8-4523-994f-2def0408b176"
 
 
 def gpt_partitions(path):

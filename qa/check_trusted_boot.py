@@ -21,6 +21,10 @@ import sys
 
 from probe_report import Checks, cert_cn, load_report
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "image"))
+from report import ROOT_X86_64 as ROOT, ROOT_X86_64_VERITY as ROOT_VERITY  # noqa: E402
+from report import ROOT_X86_64_VERITY_SIG as ROOT_SIG  # noqa: E402
+
 boot, d, cert = sys.argv[1], sys.argv[2], sys.argv[3]
 checks = Checks()
 check = checks.check
@@ -86,8 +90,6 @@ check("the state partition took the disk's free space (more than 1.5 GiB)", size
 # The A/B slots (issue 16, docs/updates.md): two root slots of 2 GiB with 32 MiB hash partitions,
 # the running one labelled with the running version, the other "_empty" until the first update;
 # the UKI in the ESP named <image id>_<version>.efi (what systemd-sysupdate's transfer matches).
-ROOT, ROOT_VERITY = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5"
-ROOT_SIG = "41092b05-9fc8-4523-994f-2def0408b176"
 image_id, _, version = first("image-version").partition(" ")
 parts = [p.split(" ") for p in keys.get("partition", [])]
 parts = [(p[0], p[1].lower(), p[2] if len(p) > 3 else "", int(p[-1])) for p in parts if len(p) >= 3 and p[-1].isdigit()]
