@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 BUILD_DEPS := cmake g++ make pkg-config python3 pciutils pci.ids umockdev kmod \
               libpci-dev libkmod-dev libsystemd-dev libvirt-dev libssl-dev libcpp-httplib-dev \
               nlohmann-json3-dev libgtest-dev \
-              chromium prometheus systemd openssl
+              chromium prometheus systemd openssl gpg gpgv xz-utils
 
 .PHONY: all deps build test clean format
 

@@ -23,6 +23,11 @@
 #                       for PROFILE=pxe what a node fetches per boot (budget 200 MB)
 #   make image-lock     record the mirror's current packages in the recipe's lock (a record: builds
 #                       follow the mirror and print what moved; GPUHOST_LOCK=strict makes it a gate)
+#   make image-publish DEST=DIR [PUBLISH_XZ=yes]
+#                       put the built image's update artifacts (UKI, root slot partitions) into
+#                       the update directory DIR under their versioned names and sign its
+#                       SHA256SUMS with the update key (image/publish.py, docs/updates.md)
+#   make qa-update      A/B update and rollback end to end under qemu (qa/update-test.sh)
 #   make image-repro    build the commit twice without caches; the manifests must be identical
 #   make image-clean    remove the built image; image-distclean also the tools tree and caches
 #
@@ -47,7 +52,7 @@ IMAGE_RAW := $(IMAGE_OUT)/image.raw
 # Host packages: mmdebstrap bootstraps the trixie tools tree (mkosi itself comes from trixie,
 # inside that tree); qemu/ovmf boot the image; curl and python3 drive the checks; qa makes an
 # SSH key (openssh-client) and reads the image's root file system with debugfs (e2fsprogs).
-IMAGE_DEPS := mmdebstrap debian-archive-keyring qemu-system-x86 qemu-utils ovmf zstd curl python3 util-linux \
+IMAGE_DEPS := mmdebstrap debian-archive-keyring gpg gpgv xz-utils qemu-system-x86 qemu-utils ovmf zstd curl python3 util-linux \
               openssh-client e2fsprogs openssl libvirt-clients
 
 # What the image is made of: a change to any of these makes `make image` rebuild (vm.sh and
@@ -59,7 +64,7 @@ IMAGE_INPUTS := $(shell find $(IMAGE_RECIPES) overlays image agent -type f ! -na
                 $(wildcard CMakeLists.txt)
 
 .PHONY: image image-force image-deps tools-tree run qa qa-run qa-data-disk qa-secureboot qa-held qa-boot-time qa-pxe qa-fleet image-clean image-distclean qa-compare \
-        image-report image-lock image-repro
+        image-report image-lock image-repro image-publish qa-update
 
 image-deps:
 	$(call apt-install-missing,image pipeline dependencies,$(IMAGE_DEPS))
@@ -155,6 +160,20 @@ image-report: image
 image-lock: image
 	image/packages-lock.py write $(IMAGE_OUT)/image.manifest \
 	    recipes/$(PROFILE)/packages$(if $(IMAGE_PROFILES),+$(subst $(comma),+,$(IMAGE_PROFILES))).lock
+
+# An update directory (docs/updates.md, "What the build publishes"): this build's UKI and root
+# slot partitions under their versioned names, SHA256SUMS over every version in DEST, signed
+# with the update key (image/update-key.sh). PUBLISH_XZ=yes compresses the partitions.
+PUBLISH_XZ ?= no
+image-publish: image
+	@test -n "$(DEST)" || { echo "usage: make image-publish DEST=DIR [PUBLISH_XZ=yes] (docs/updates.md)" >&2; exit 2; }
+	image/publish.py --build $(IMAGE_OUT) --dest $(DEST) $(if $(filter yes,$(PUBLISH_XZ)),--xz)
+
+# A/B update and rollback under qemu (qa/update-test.sh): N is this image; N+1 and N+2 are
+# built incrementally into build/qa-update-n1/ and -n2/, published and served to the guest.
+QA_UPDATE_PORT ?= 18680
+qa-update: image
+	IMAGE=$(IMAGE_RAW) QA_PORT=$(QA_PORT) QA_UPDATE_PORT=$(QA_UPDATE_PORT) ACCEL=$(ACCEL) qa/update-test.sh
 
 image-repro: image-deps
 	PROFILE=$(PROFILE) IMAGE_PROFILES=$(IMAGE_PROFILES) image/repro-check.sh

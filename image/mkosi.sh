@@ -36,6 +36,11 @@
 #                          mode; image/repro-check.sh proves a stale lock does not fail a build)
 #   GPUHOST_OUTPUT_NAME    output/cache directory name instead of <recipe>[+<profile>...]
 #                          (image/repro-check.sh builds a second, cache-less copy that way)
+#   GPUHOST_OUTPUT_DIR_NAME  output directory name only (build/NAME/); the cache stays the
+#                          variant's, so the build is incremental (make qa-update's versions)
+#   GPUHOST_IMAGE_VERSION  the image's version (default: the commit time, YYYYMMDD.HHMMSS)
+#   GPUHOST_UPDATE_GNUPGHOME  the GnuPG home whose public key the image trusts for updates
+#                          (image/update-key.sh; default build/update-key/, made once)
 #   GPUHOST_VERIFY_IMAGE_ARGS  extra flags for the build-time `gpuhost-agent verify-image`
 #                          (a recipe sets them with mkosi's Environment=; this overrides)
 # After a successful build, image/sums.sh writes build/<variant>/SHA256SUMS over the outputs.
@@ -88,15 +93,20 @@ profiles=${IMAGE_PROFILES:-}
 [[ -z $profiles ]] || variant+="+${profiles//,/+}"
 lock="recipes/$profile/packages${variant#"$profile"}.lock"
 variant=${GPUHOST_OUTPUT_NAME:-$variant}
+# The output directory alone, the cache kept (make qa-update builds versions N+1 and N+2 of
+# kvm-host incrementally from kvm-host's cache into build/qa-update-*/, leaving build/kvm-host/).
+outdir=${GPUHOST_OUTPUT_DIR_NAME:-$variant}
+[[ $outdir =~ ^[A-Za-z0-9][A-Za-z0-9._+-]*$ ]] ||
+    { echo "mkosi.sh: GPUHOST_OUTPUT_DIR_NAME must be a plain directory name (got '$outdir')" >&2; exit 1; }
 # The agent's build directory ($BUILDDIR of mkosi.build.chroot) is one for all variants: kvm-host,
 # pxe and nvidia compile the same sources with the same trixie compiler, so the second and third
 # image of a `make qa` + `make qa-nvidia` run link what the first compiled instead of compiling
 # it again (about 3 min each on 2 cores). Builds of one checkout never overlap (the lock below).
-mkdir -p "$root/build/$variant" "$cache/workspace" "$cache/mkosi/$variant" "$cache/builddir/agent"
+mkdir -p "$root/build/$outdir" "$cache/workspace" "$cache/mkosi/$variant" "$cache/builddir/agent"
 args=(
     --directory="$recipe"
     --sandbox-tree="$sandbox"
-    --output-directory="$b/$variant"
+    --output-directory="$b/$outdir"
     --workspace-directory="$b/cache/workspace"
     --cache-directory="$b/cache/mkosi/$variant"
     --build-directory="$b/cache/builddir/agent"
@@ -169,6 +179,18 @@ for sb_what in key cert; do
     fi
     args+=(--environment="GPUHOST_SECUREBOOT_${sb_what^^}=$sb_seen")
 done
+# The public key that verifies the update directory's SHA256SUMS.gpg (issue 16): the image
+# carries it as /usr/lib/systemd/import-pubring.gpg (mkosi.finalize.d/05-update-keyring.chroot).
+# Only the exported public keyring is a build source, never the GnuPG home with the secret key.
+mapfile -t upd < <("$here/update-key.sh")
+(( ${#upd[@]} == 2 )) || { echo "mkosi.sh: image/update-key.sh failed" >&2; exit 1; }
+upd_pub=${upd[1]}
+if [[ -z ${GPUHOST_SRC_REV:-} && $upd_pub == "$root"/* ]]; then
+    args+=(--environment="GPUHOST_UPDATE_PUBRING=/work/src/${upd_pub#"$root"/}")
+else
+    args+=(--build-sources="$(dirname "$upd_pub"):build/.update-key"
+           --environment="GPUHOST_UPDATE_PUBRING=/work/src/build/.update-key/$(basename "$upd_pub")")
+fi
 if [[ -n ${GPUHOST_ROOT_PASSWORD:-} ]]; then
     args+=(--root-password="$GPUHOST_ROOT_PASSWORD")
     # mkosi.finalize.d/20-no-machine-identity.chroot otherwise fails on a set password.
@@ -212,21 +234,21 @@ unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
         LANG=C.UTF-8 /bin/sh -c "cd \"\$0\" && exec mkosi \"\$@\"" "$root" "$@"
 ' mkosi.sh "${args[@]}" "$@"
 # Checksums over what this build wrote (still under the lock: the next build must not race them).
-if [[ $verb == build && -f "$root/build/$variant/image.raw" ]]; then
+if [[ $verb == build && -f "$root/build/$outdir/image.raw" ]]; then
     # What moved on the mirror since the recipe's lock was recorded: a few lines, never fatal
     # (strict builds already stopped in the finalize check when anything differed).
     # Recipes without a lock (recipes/bare-trixie, a boot-time baseline, not a product image)
     # have nothing to compare and write no manifest.
     lock_file=${GPUHOST_PACKAGES_LOCK_FILE:-${src:-$root}/$lock}
     if [[ -n ${GPUHOST_PACKAGES_LOCK_FILE:-} || -f $lock_file ]]; then
-        python3 "$here/packages-lock.py" compare "$root/build/$variant/image.manifest" "$lock_file" \
-            --out "$root/build/$variant/packages.moved"
+        python3 "$here/packages-lock.py" compare "$root/build/$outdir/image.manifest" "$lock_file" \
+            --out "$root/build/$outdir/packages.moved"
     else
         echo "packages-lock: $lock: none for this recipe, nothing compared"
     fi
     # After packages.moved: a rebuild rewrites it, and sums taken before would not match it.
-    "$here/secureboot-vars.sh" "$root/build/$variant" "$sb_cert"
-    "$here/sums.sh" "$root/build/$variant"
+    "$here/secureboot-vars.sh" "$root/build/$outdir" "$sb_cert"
+    "$here/sums.sh" "$root/build/$outdir"
     echo "$(date -u +%FT%TZ) $variant $kind $(( $(date +%s) - t0 ))s $(git -C "$root" rev-parse --short HEAD)" \
         >>"$cache/build-times.log"
 fi

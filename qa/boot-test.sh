@@ -69,6 +69,10 @@
 #   state partition, grown into the disk's extra 1 GiB at the first boot; /etc is an overlay
 #   with its upper directory there (so machine-id, host keys and the defined VM of the second
 #   boot's checks come from the state partition).
+# Updates (qa/check_trusted_boot.py, both boots; issue 16): the image's update keyring is
+#   image/update-key.sh's public key and gpg is there (systemd-pull verifies SHA256SUMS.gpg
+#   with them); PID 1 armed qemu's i6300esb watchdog (active, 30 s). The update itself, the
+#   blessing and the rollback: make qa-update (qa/update-test.sh).
 # Before booting: build/<variant>/SHA256SUMS matches the outputs.
 # Boot 2 ("second", the same disk and data disk again) checks the same, and: every action in
 #   state.json is unchanged/missing/skipped (no "done"), the bind actions are "unchanged" and the
@@ -143,6 +147,14 @@ for m in own other; do
     module_args+=(-fw_cfg "name=opt/io.systemd.credentials/gpuhost-qa.module-$m,file=$qa_work/modules/$m.ko")
 done
 
+# Updates (issue 16): the image carries the update key's public half (qa/check_trusted_boot.py
+# compares it with image/update-key.sh's), and PID 1 arms the hardware watchdog: qemu's i6300esb,
+# last on the command line so no other device's address moves. A watchdog reset under -no-reboot
+# ends qemu, which fails the boot loudly.
+mapfile -t upd_key < <("$qa_root/image/update-key.sh")
+export QA_UPDATE_PUBRING=${upd_key[1]} QA_WATCHDOG=yes
+watchdog_args=(-device i6300esb -action watchdog=reset)
+
 summary=()
 prev=
 for b in $boots; do
@@ -159,7 +171,7 @@ for b in $boots; do
         extra=("${module_args[@]}")
         unset EXTRA_HOSTFWD
     fi
-    qa_boot "$b" "$disk" "${data_disk_args[@]}" "${extra[@]}"
+    qa_boot "$b" "$disk" "${data_disk_args[@]}" "${extra[@]}" "${watchdog_args[@]}"
     qa_wait_http
     qa_fetch_http
     qa_page "$qa_port" / -s -m 10 -o "$qa_dir/http/page.body" 2>/dev/null || true

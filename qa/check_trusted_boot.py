@@ -15,6 +15,7 @@ the first boot, and /etc an overlay with its upper directory there. The A/B slot
 two 2 GiB root slots, the running one labelled with the running version, the other empty; the
 ESP's UKI named after the version; the page's boot state says this version is blessed.
 """
+import hashlib
 import json
 import os
 import sys
@@ -111,6 +112,23 @@ if boot in ("first", "second"):
 ukis = first("esp-ukis").split()
 check(f"the ESP's UKI is {image_id}_{version}.efi", f"{image_id}_{version}.efi" in ukis,
       " ".join(ukis) or "no UKI found under /efi or /boot")
+
+# Updates (docs/updates.md): the image trusts the key that signs the update directory's SHA256SUMS
+# (image/update-key.sh's public keyring, QA_UPDATE_PUBRING), and carries gpg, which systemd-pull
+# runs to verify; the hardware watchdog is armed by PID 1 where the machine has one (QA_WATCHDOG:
+# qa/boot-test.sh adds qemu's i6300esb).
+pubring = os.environ.get("QA_UPDATE_PUBRING")
+if pubring:
+    with open(pubring, "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest()
+    have = first("update-keyring")
+    check("the image's update keyring is the update key's public half, and gpg is there",
+          have.startswith(want + " gpg=/"), f"{have or 'no answer'}; want {want[:16]}... ({pubring})")
+if os.environ.get("QA_WATCHDOG") == "yes":
+    wd = first("watchdog").split()
+    check("the hardware watchdog is armed by PID 1: i6300ESB active, 30 s",
+          wd[:1] == ["i6300ESB"] and "active" in wd and "30" in wd and "runtime=30s" in wd,
+          " ".join(wd) or "no answer")
 
 # What the agent makes of it (agent/boot/, /api/v1/status "boot"): this version blessed (its UKI has
 # no counter), read from the ESP, the only one installed.

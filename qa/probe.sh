@@ -128,6 +128,10 @@ trusted_boot() {
     disk=$(lsblk -no PKNAME "/dev/$data" 2>/dev/null | head -n 1)
     lsblk -rnbo NAME,PARTTYPE,PARTLABEL,SIZE "/dev/$disk" 2>&1 | sed -n '2,$s/^/partition: /p'
     echo "esp-ukis: $(ls /efi/EFI/Linux /boot/EFI/Linux 2>/dev/null | grep '\.efi$' | tr '\n' ' ')"
+    # What verifies an update's SHA256SUMS.gpg (systemd-pull runs gpg with this keyring), and the
+    # hardware watchdog PID 1 arms (system.conf.d/50-gpuhost-watchdog.conf).
+    echo "update-keyring: $(sha256sum /usr/lib/systemd/import-pubring.gpg 2>&1 | cut -d' ' -f1) gpg=$(command -v gpg || echo none)"
+    echo "watchdog: $(cat /sys/class/watchdog/watchdog0/identity /sys/class/watchdog/watchdog0/state /sys/class/watchdog/watchdog0/timeout 2>&1 | tr '\n' ' ')runtime=$(systemctl show -P RuntimeWatchdogUSec 2>&1)"
     # A write to the verified root must fail (read-only erofs), one to /etc must land on /var.
     touch /usr/.gpuhost-qa-write 2>/dev/null && echo "root-write: allowed" || echo "root-write: refused"
 }

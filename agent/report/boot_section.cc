@@ -61,8 +61,9 @@ std::string LastUpdate(const boot::UpdateAttempt& a) {
 }  // namespace
 
 std::string RenderBootSection(const View& v) {
-  if (!v.state || !v.state->boot) return "";
-  const boot::BootState& b = *v.state->boot;
+  std::optional<boot::BootState> effective = EffectiveBootState(v);
+  if (!effective) return "";
+  const boot::BootState& b = *effective;
   std::string h =
       "<section id=\"boot\"><h2>Image and updates <small>the running version and the ones "
       "installed beside it</small></h2><dl>";

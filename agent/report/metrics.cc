@@ -126,7 +126,7 @@ void VirtMetrics(Exposition& m, const View& v, const State& s) {
 // The host's NVIDIA GPUs as NVML reads them (serve's own reading).
 // The image's version, the installed versions and whether this boot is a
 // rollback (docs/updates.md); only when the run recorded a boot state.
-void BootMetrics(Exposition& m, const View& v, const State& s) {
+void BootMetrics(Exposition& m, const View& v) {
   if (v.last_update) {
     const boot::UpdateAttempt& a = *v.last_update;
     m.Family("gpuhost_update_last_attempt_result", "gauge",
@@ -143,8 +143,9 @@ void BootMetrics(Exposition& m, const View& v, const State& s) {
       m.Sample(t);
     }
   }
-  if (!s.boot) return;
-  const boot::BootState& b = *s.boot;
+  std::optional<boot::BootState> effective = EffectiveBootState(v);
+  if (!effective) return;
+  const boot::BootState& b = *effective;
   m.Family("gpuhost_image_info", "gauge", "The running image's id and version (always 1).");
   m.Sample(Label("image_id", b.image_id) + "," + Label("version", b.running_version), 1);
   m.Family("gpuhost_boot_status", "gauge",
@@ -327,7 +328,7 @@ std::string RenderMetrics(const View& v) {
   }
   VirtMetrics(m, v, *s);
   NvidiaMetrics(m, v);
-  BootMetrics(m, v, *s);
+  BootMetrics(m, v);
   m.Family("gpuhost_iommu_groups", "gauge", "IOMMU groups the kernel reports.");
   m.Sample(static_cast<double>(s->inventory.iommu_groups.size()));
 

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "base/fileio.h"
 #include "report/metrics.h"
@@ -63,19 +64,25 @@ std::string VerdictPathBeside(const std::string& state_path) {
   return dir + "/" + boot::kVerdictFileName;
 }
 
+// serve reads these two files by their full path through a jail on "/":
+// its seccomp filter refuses openat2 (EPERM), and a jail rooted anywhere
+// else would then refuse to read at all (base/jail.h), where "/" has nothing
+// above it to escape to and reads plainly. The path is serve's own
+// configuration (beside --state), not a request's.
 std::vector<boot::Verdict> LoadVerdicts(const std::string& verdict_path) {
-  size_t slash = verdict_path.rfind('/');
+  std::string abs = std::filesystem::absolute(verdict_path).lexically_normal().string();
+  size_t slash = abs.rfind('/');
   if (slash == std::string::npos) return {};
-  // The file sits in the state directory; read it with the state's jail.
-  RootFs dir(slash == 0 ? "/" : verdict_path.substr(0, slash));
-  return boot::ReadVerdicts(dir, "").value_or({});
+  RootFs fs("/");
+  return boot::ReadVerdicts(fs, slash == 0 ? "/" : abs.substr(0, slash)).value_or({});
 }
 
 std::optional<boot::UpdateAttempt> LoadUpdateAttempt(const std::string& state_path) {
-  size_t slash = state_path.rfind('/');
+  std::string abs = std::filesystem::absolute(state_path).lexically_normal().string();
+  size_t slash = abs.rfind('/');
   if (slash == std::string::npos) return std::nullopt;
-  RootFs dir(slash == 0 ? "/" : state_path.substr(0, slash));
-  auto a = boot::ReadUpdateAttempt(dir, "");
+  RootFs fs("/");
+  auto a = boot::ReadUpdateAttempt(fs, slash == 0 ? "/" : abs.substr(0, slash));
   return a.ok() ? *a : std::nullopt;
 }
 

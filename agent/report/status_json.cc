@@ -218,8 +218,9 @@ json FreshnessJson(const View& v) {
 // The run's boot state with this boot's verdict (gpuhost-bless.service's,
 // which comes after the run); null when the run recorded none.
 json BootJson(const View& v) {
-  if (!v.state || !v.state->boot) return nullptr;
-  json j = boot::ToJson(*v.state->boot);
+  std::optional<boot::BootState> b = EffectiveBootState(v);
+  if (!b) return nullptr;
+  json j = boot::ToJson(*b);
   const boot::Verdict* verdict = ThisBootVerdict(v);
   j["verdict"] = verdict ? boot::ToJson(*verdict) : json(nullptr);
   return j;

@@ -182,4 +182,25 @@ const boot::Verdict* ThisBootVerdict(const View& v) {
   return nullptr;
 }
 
+std::optional<boot::BootState> EffectiveBootState(const View& v) {
+  if (!v.state || !v.state->boot) return std::nullopt;
+  boot::BootState b = *v.state->boot;
+  const boot::Verdict* verdict = ThisBootVerdict(v);
+  if (b.status != "on-trial" || verdict == nullptr || !verdict->blessed) return b;
+  b.status = "blessed";
+  b.summary = "Version " + b.running_version + " was blessed on this boot at " + verdict->at +
+              ": its agent run was healthy, so systemd-bless-boot keeps it.";
+  for (auto& i : b.installed) {
+    if (i.version != b.running_version) continue;
+    i.state = boot::UkiState::kGood;
+    i.tries_left.reset();
+    i.tries_done = 0;
+    // The file systemd-bless-boot renamed it to: the counter dropped.
+    if (size_t plus = i.file.rfind('+'); plus != std::string::npos && i.file.ends_with(".efi")) {
+      i.file = i.file.substr(0, plus) + ".efi";
+    }
+  }
+  return b;
+}
+
 }  // namespace gpuhost::report

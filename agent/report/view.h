@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "boot/boot_state.h"
 #include "boot/update_attempt.h"
 #include "boot/verdict.h"
 #include "libvirt/watcher.h"
@@ -64,6 +65,14 @@ struct View {
 // This boot's verdict (the newest naming the result's boot), or null: not a
 // counted boot, or not judged yet.
 const boot::Verdict* ThisBootVerdict(const View& v);
+
+// The run's boot state as it stands now: the run records it before
+// gpuhost-bless.service judges the boot, so on a counted boot it says
+// "on-trial" even after this boot was blessed and systemd-bless-boot took
+// the counter off the UKI. With a blessed verdict for this boot the running
+// version is shown blessed (status "blessed", its UKI good, no counter);
+// null when the run recorded no boot state.
+std::optional<boot::BootState> EffectiveBootState(const View& v);
 
 // The answer of GET /healthz. Decision:
 //  - "stale": the result is another boot's, or names none: 503, "stale:

@@ -106,6 +106,21 @@ TEST(BootReportTest, ThisBootsVerdict) {
             std::string::npos);
   EXPECT_EQ(report::StatusJson(v)["boot"]["verdict"]["blessed"], true);
   EXPECT_TRUE(HasLine(report::RenderMetrics(v), "gpuhost_boot_blessed 1"));
+  // The run recorded "on-trial" before the blessing; once blessed, the boot
+  // state shown is the blessed one, with the counter gone from the UKI as
+  // systemd-bless-boot renames it.
+  EXPECT_EQ(s.boot->status, "on-trial");
+  auto j = report::StatusJson(v);
+  EXPECT_EQ(j["boot"]["status"], "blessed") << j["boot"].dump(2);
+  EXPECT_EQ(j["boot"]["installed"][0]["state"], "good");
+  EXPECT_EQ(j["boot"]["installed"][0]["file"], "gpuhost-kvm-host_3.efi");
+  EXPECT_TRUE(j["boot"]["installed"][0]["tries_left"].is_null());
+  std::string m = report::RenderMetrics(v);
+  EXPECT_TRUE(HasLine(m, "gpuhost_boot_status{status=\"blessed\"} 1")) << m;
+  EXPECT_TRUE(HasLine(m, "gpuhost_boot_status{status=\"on-trial\"} 0"));
+  // A refused boot stays on trial (the node reboots into its next try).
+  v.verdicts.back().blessed = false;
+  EXPECT_EQ(report::StatusJson(v)["boot"]["status"], "on-trial");
 }
 
 TEST(BootReportTest, OlderResultsHaveNoBootState) {

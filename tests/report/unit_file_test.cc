@@ -291,6 +291,16 @@ TEST(UpdateUnitTest, TimerRunsTheRecordedUpdateAfterTheSource) {
   }
   auto after = Values(*unit, "After");
   EXPECT_NE(std::find(after.begin(), after.end(), "gpuhost-update-source.service"), after.end());
+  // One routable link, waited for by the unit itself: network-online.target
+  // would start wait-online for every link (2 minutes held in qa-update).
+  for (const auto& u : after) EXPECT_NE(u, "network-online.target");
+  for (const auto& u : Values(*unit, "Wants")) EXPECT_NE(u, "network-online.target");
+  EXPECT_NE(unit->find("\nExecStartPre=-/usr/lib/systemd/systemd-networkd-wait-online --any "
+                       "--operational-state=routable --timeout=120\n"),
+            std::string::npos);
+  auto families = Values(*unit, "RestrictAddressFamilies");
+  EXPECT_NE(std::find(families.begin(), families.end(), "AF_NETLINK"), families.end())
+      << "wait-online reads the links over netlink";
   auto timer = ReadFileAt(UnitPath("gpuhost-update.timer"));
   ASSERT_TRUE(timer.ok()) << timer.status().ToString();
   EXPECT_NE(timer->find("\nPersistent=yes\n"), std::string::npos);
