@@ -428,6 +428,32 @@ def default_route(b):
 
 
 # ---- second boot: nothing changes ----
+def vfio_pin(ran):
+    """gpuhost-vfio-pin.service: skipped on a first boot (no rules yet); on a later boot it pinned
+    every vfio function and finished before udev's coldplug was queued."""
+    def check(b):
+        pin = dict(v.split("=", 1) for v in b.keys.get("vfio-pin", []) if "=" in v)
+        shown = " ".join(f"{k}={v}" for k, v in pin.items() if "Timestamp" not in k)
+        if not ran:
+            b.check("gpuhost-vfio-pin skipped (no rules before the first apply)",
+                    pin.get("ConditionResult") == "no" and pin.get("Result") == "success", shown)
+            return
+        b.check("gpuhost-vfio-pin succeeded", pin.get("ConditionResult") == "yes"
+                and pin.get("Result") == "success" and pin.get("ExecMainStatus") == "0", shown)
+        done, trigger = pin.get("ExecMainExitTimestampMonotonic", ""), b.first("udev-trigger-start")
+        b.check("gpuhost-vfio-pin finished before systemd-udev-trigger started",
+                done.isdigit() and trigger.isdigit() and 0 < int(done) <= int(trigger),
+                f"pin done {int(done) / 1e6 if done.isdigit() else done} s, "
+                f"trigger {int(trigger) / 1e6 if trigger.isdigit() else trigger} s")
+        log = b.sec.get("vfio-pin-log", "")
+        for role in VFIO_ROLES:
+            f = b.one(role)
+            if f:
+                line = next((l for l in log.splitlines() if l.startswith(f["address"] + ":")), "")
+                b.check(f"gpuhost-vfio-pin pinned {role}", "pinned to vfio-pci" in line, line or log.strip()[:200])
+    return check
+
+
 def nothing_changed(b):
     if not b.state:
         return
@@ -621,9 +647,10 @@ def disk_boot(binds, *own):
 
 
 SCENARIOS = {
-    "first": disk_boot(vfio_binds(VFIO_ROLES, bind_outcome("done")))
+    "first": disk_boot(vfio_binds(VFIO_ROLES, bind_outcome("done")), vfio_pin(False))
     + [first_boot_checks, libvirt_checks, timings],
-    "second": disk_boot(vfio_binds(VFIO_ROLES, bind_outcome("unchanged"), on_vfio_at_inventory), nothing_changed)
+    "second": disk_boot(vfio_binds(VFIO_ROLES, bind_outcome("unchanged"), on_vfio_at_inventory),
+                        vfio_pin(True), nothing_changed)
     + [first_boot_checks, libvirt_checks, timings],
     "pxe": disk_boot(vfio_binds(VFIO_ROLES, bind_outcome("done")), pxe_root) + [timings],
     "held": [devices_present, units_agent_failed, result_failed, state_warnings, state_errors_info,

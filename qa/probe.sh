@@ -205,6 +205,11 @@ fi
     for p in Result ExecMainStatus ExecMainCode ActiveState SubState ExecMainStartTimestampMonotonic ExecMainExitTimestampMonotonic; do
         echo "agent-unit: $p=$(systemctl show -P "$p" gpuhost-agent.service)"
     done
+    # The pin before udev's coldplug (gpuhost-vfio-pin.service) and the coldplug it must precede.
+    for p in Result ConditionResult ActiveState ExecMainStatus ExecMainExitTimestampMonotonic; do
+        echo "vfio-pin: $p=$(systemctl show -P "$p" gpuhost-vfio-pin.service)"
+    done
+    echo "udev-trigger-start: $(systemctl show -P ExecMainStartTimestampMonotonic systemd-udev-trigger.service)"
     echo "default-route: $(ip -4 route show default | head -n 1)"
     # Name resolution (issue 18: a policy URL with a host name): where /etc/resolv.conf points,
     # the DNS servers systemd-resolved got per link (DHCP's), and one lookup through them (10 s at
@@ -222,6 +227,7 @@ fi
     trusted_boot
     echo "state-dir: $(ls /var/lib/gpuhost 2>/dev/null | tr '\n' ' ')"
     section udev-rules cat /etc/udev/rules.d/70-gpuhost-vfio.rules
+    section vfio-pin-log journalctl -b -u gpuhost-vfio-pin.service --no-pager -o cat -q
     section modprobe-conf cat /etc/modprobe.d/gpuhost.conf
     section modules-load cat /etc/modules-load.d/gpuhost.conf
     section agent-err journalctl -b -u gpuhost-agent.service -p err --no-pager -o short-monotonic -q

@@ -160,6 +160,14 @@ const std::vector<Command>& Commands() {
         {"state-dir", true, false, "DIR",
          "Where original-drivers.json is, under the root (default /var/lib/gpuhost)."}},
        RunRestore},
+      {"pin-vfio",
+       "Set driver_override to vfio-pci on the passthrough functions an earlier apply wrote "
+       "into /etc/udev/rules.d/70-gpuhost-vfio.rules, before udev's coldplug loads drivers "
+       "(gpuhost-vfio-pin.service). Unbinds nothing; a slot holding another device is left "
+       "alone.",
+       "[--root DIR]",
+       {kRoot},
+       RunPinVfio},
       {"bless",
        "Judge this boot for systemd's boot counting: exit 0 only when the agent's run of this "
        "boot finished healthy (what /healthz says), and record the verdict "

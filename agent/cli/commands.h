@@ -42,6 +42,7 @@ int RunRemoteLibvirt(const Args& args);  // cli/remote_command.cc
 int RunCheckPolicy(const Args& args);    // cli/policy_commands.cc
 int RunFetchPolicy(const Args& args);    // cli/fetch_command.cc
 int RunBless(const Args& args);          // cli/bless_command.cc
+int RunPinVfio(const Args& args);        // cli/pin_command.cc
 int RunUpdateSource(const Args& args);   // cli/update_source_command.cc
 int RunUpdateCommand(const Args& args);  // cli/update_command.cc
 

@@ -1,5 +1,7 @@
 #include "plan/config_files.h"
 
+#include <cstdio>
+
 namespace gpuhost::plan {
 namespace {
 
@@ -41,14 +43,27 @@ std::string ModulesLoadConf(const std::vector<std::string>& modules) {
   return s;
 }
 
-std::string UdevRules(const std::vector<PciAddress>& vfio_functions) {
+namespace {
+
+std::string Hex4(uint16_t v) {
+  char buf[5];
+  std::snprintf(buf, sizeof buf, "%04x", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string UdevRules(const std::vector<VfioFunction>& vfio_functions) {
   std::string s = kHeader;
   s += "# Each passthrough function is claimed by address (never by vendor:device,\n"
-       "# which would also take a host GPU of the same model). vfio-pci may have\n"
-       "# registered before this event set the override (modules-load.d runs early),\n"
-       "# so the device is probed again once the override is in place.\n";
-  for (const auto& a : vfio_functions) {
-    s += "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"" + a.ToString() +
+       "# which would also take a host GPU of the same model) and only while the\n"
+       "# device there is the one the policy saw. vfio-pci may have registered\n"
+       "# before this event set the override (modules-load.d runs early), so the\n"
+       "# device is probed again once the override is in place.\n";
+  for (const auto& f : vfio_functions) {
+    s += "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"" + f.address.ToString() +
+         "\", ATTR{vendor}==\"0x" + Hex4(f.vendor_id) + "\", ATTR{device}==\"0x" +
+         Hex4(f.device_id) +
          "\", ATTR{driver_override}=\"vfio-pci\", RUN+=\"/bin/sh -c 'modprobe -q vfio-pci; echo "
          "$kernel > /sys/bus/pci/drivers_probe'\"\n";
   }

@@ -50,10 +50,14 @@ std::vector<std::string> BootModules(const inventory::Inventory& inv) {
 }
 
 // Persistence first: a run killed after these still binds at next boot.
-void AddBootFiles(const Policy& policy, const Decisions& d, bool host_nvidia,
-                  const std::vector<std::string>& boot_modules, Plan* plan) {
-  std::vector<PciAddress> vfio;
-  for (const auto& [a, why] : d.vfio_functions) vfio.push_back(a);
+void AddBootFiles(const inventory::Inventory& inv, const Policy& policy, const Decisions& d,
+                  bool host_nvidia, const std::vector<std::string>& boot_modules, Plan* plan) {
+  std::vector<VfioFunction> vfio;
+  for (const auto& [a, why] : d.vfio_functions) {
+    const auto* f = inv.Find(a);  // decided from the inventory: always found
+    vfio.push_back(
+        {a, f != nullptr ? f->vendor_id : uint16_t{0}, f != nullptr ? f->device_id : uint16_t{0}});
+  }
   Add(plan, act::WriteFile{kModprobeConf, ModprobeConf(host_nvidia)},
       "vfio-pci before GPU drivers; nouveau blacklisted");
   Add(plan, act::WriteFile{kModulesLoadConf, ModulesLoadConf(boot_modules)},
@@ -202,7 +206,7 @@ Plan MakePlan(const inventory::Inventory& inv, const Policy& policy) {
   }
   const std::vector<PciAddress> host_nvidia = HostNvidiaGpus(inv, d);
   const std::vector<std::string> boot_modules = BootModules(inv);
-  AddBootFiles(policy, d, !host_nvidia.empty(), boot_modules, &plan);
+  AddBootFiles(inv, policy, d, !host_nvidia.empty(), boot_modules, &plan);
   for (const auto& m : boot_modules) {
     Add(&plan, act::LoadModule{m, ""}, "KVM host and GPU passthrough");
   }

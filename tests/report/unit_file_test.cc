@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "apply/reboot_guard.h"
 #include "base/fileio.h"
@@ -200,6 +201,34 @@ TEST(BlessUnitTest, JudgesCountedBootsAfterTheRunAndRebootsARefusal) {
   auto preset = ReadFileAt(LibPath("systemd/system-preset/50-gpuhost.preset"));
   ASSERT_TRUE(preset.ok()) << preset.status().ToString();
   EXPECT_NE(preset->find("\nenable gpuhost-bless.service\n"), std::string::npos);
+}
+
+TEST(PinUnitTest, ExposureAtMostTwo) {
+  ExpectExposureAtMost(UnitPath("gpuhost-vfio-pin.service"), 20);
+}
+
+// Before udev's coldplug and modules-load on every boot the agent's rules
+// exist, pulled in by sysinit.target (presets cannot enable an early unit
+// without [Install]), reading the same rules file apply writes.
+TEST(PinUnitTest, RunsBeforeColdplugFromTheAgentsRules) {
+  auto unit = ReadFileAt(UnitPath("gpuhost-vfio-pin.service"));
+  ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+  EXPECT_EQ(Values(*unit, "ConditionPathExists"), (std::vector<std::string>{plan::kUdevRules}));
+  EXPECT_EQ(Values(*unit, "ExecStart"),
+            (std::vector<std::string>{"/usr/bin/gpuhost-agent", "pin-vfio"}));
+  for (const char* line : {"\nDefaultDependencies=no\n", "\nType=oneshot\n",
+                           "\nCapabilityBoundingSet=\n", "\nPrivateNetwork=yes\n"}) {
+    EXPECT_NE(unit->find(line), std::string::npos) << line;
+  }
+  std::vector<std::string> before = Values(*unit, "Before");
+  for (const char* u : {"systemd-udev-trigger.service", "systemd-modules-load.service"}) {
+    EXPECT_NE(std::find(before.begin(), before.end(), u), before.end()) << u;
+  }
+  std::error_code ec;
+  auto link =
+      std::filesystem::read_symlink(UnitPath("sysinit.target.wants/gpuhost-vfio-pin.service"), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(link.string(), "../gpuhost-vfio-pin.service");
 }
 
 TEST(WatchdogTest, RuntimeWatchdogArmed) {
