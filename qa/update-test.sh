@@ -115,6 +115,18 @@ guest() {
     ssh -q -i "$qa_work/id_ed25519" -p "$ssh_port" -o BatchMode=yes -o ConnectTimeout=20 \
         -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@127.0.0.1 "$@"
 }
+# sshd starts after the page (sshd-keygen makes the host keys on a first boot, ordered after
+# gpuhost-serve): the page can answer a minute before SSH does.
+wait_ssh() {
+    local t0
+    t0=$(qa_now)
+    until guest true 2>/dev/null; do
+        qa_alive || qa_fail "qemu exited while waiting for SSH"
+        (( $(qa_now) - t0 < 300000 )) || qa_fail "SSH on 127.0.0.1:$ssh_port did not answer within 300s"
+        sleep 2
+    done
+    qa_log "SSH answers $(qa_since "$qa_t0")s after start"
+}
 # The page's boot state (GET /api/v1/status) as one line: status running verdict rolled-back-from.
 api() { qa_page "$qa_port" api/v1/status -s -m 10 2>/dev/null; }
 boot_line() {
@@ -173,7 +185,8 @@ boots=$((boots + 1))
 qa_wait_http
 t_plain=$qa_t_health
 wait_boot_state "blessed $n None None"
-wd=$(guest 'cat /sys/class/watchdog/watchdog0/state /sys/class/watchdog/watchdog0/timeout; systemctl show -p RuntimeWatchdogUSec --value' | tr '\n' ' ')
+wait_ssh
+wd=$(guest 'cat /sys/class/watchdog/watchdog0/state /sys/class/watchdog/watchdog0/timeout; systemctl show -p RuntimeWatchdogUSec --value' | tr '\n' ' ' || true)
 check "watchdog armed by PID 1" "$([[ $wd == "active 30 30s "* ]]; echo $?)" "state timeout RuntimeWatchdog = $wd"
 check "update source rendered" "$(guest 'grep -q "^Path=http://10.0.2.2:'"$upd_port"'/$" /run/sysupdate.d/10-root.transfer'; echo $?)" \
     "/run/sysupdate.d/10-root.transfer points at http://10.0.2.2:$upd_port/"
@@ -187,16 +200,17 @@ boots=$((boots + 1))
 qa_wait_http
 t_n1=$qa_t_health
 wait_boot_state "blessed $n1 True None"
+wait_ssh
 api >"$qa_dir/http/status.json"
 upd=$(python3 -c 'import json,sys; u=json.load(open(sys.argv[1]))["last_update"]; print(u["result"], u["from_version"], u["to_version"], u["duration_s"])' "$qa_dir/http/status.json")
 check "last update on the page" "$([[ $upd == "updated $n $n1 "* ]]; echo $?)" "result from to seconds = $upd"
 dur_n1=${upd##* }
 for _ in $(seq 1 60); do has_ukis "gpuhost-kvm-host_$n.efi" "gpuhost-kvm-host_$n1.efi" && break; sleep 2; done
 check "N+1 blessed by systemd-bless-boot" "$(has_ukis "gpuhost-kvm-host_$n.efi" "gpuhost-kvm-host_$n1.efi"; echo $?)" "ESP: $(esp_ukis)"
-slots=$(guest 'for l in gpuhost_'"$n"' gpuhost_'"$n1"'; do printf "%s=%s " "$l" "$(blkid -t PARTLABEL=$l -o device | head -1)"; done; findmnt -no SOURCE /usr 2>/dev/null || findmnt -no SOURCE /')
+slots=$(guest 'for l in gpuhost_'"$n"' gpuhost_'"$n1"'; do printf "%s=%s " "$l" "$(blkid -t PARTLABEL=$l -o device | head -1)"; done; findmnt -no SOURCE /usr 2>/dev/null || findmnt -no SOURCE /' || true)
 qa_log "slots and root: $slots"
 check "both versions on disk" "$([[ $slots == *"gpuhost_$n=/dev/"*"gpuhost_$n1=/dev/"* ]]; echo $?)" "$slots"
-guest 'systemd-sysupdate list --no-pager' >"$qa_dir/sysupdate-list.txt" 2>&1 || true
+guest '/usr/lib/systemd/systemd-sysupdate list --no-pager' >"$qa_dir/sysupdate-list.txt" 2>&1 || true
 qa_log "systemd-sysupdate list: $(tr -s ' \n' ' ' <"$qa_dir/sysupdate-list.txt" | head -c 300)"
 t=$(date +%s)
 bytes_n2=$(publish qa-update-n2)
