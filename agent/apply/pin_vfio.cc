@@ -1,7 +1,5 @@
 #include "apply/pin_vfio.h"
 
-#include <cstdio>
-
 #include "apply/holders.h"
 #include "base/strings.h"
 
@@ -56,11 +54,8 @@ std::optional<uint16_t> ReadId(const Fs& fs, const std::string& path) {
   return static_cast<uint16_t>(*v);
 }
 
-std::string Ids(uint16_t vendor, uint16_t device) {
-  char buf[10];
-  std::snprintf(buf, sizeof buf, "%04x:%04x", vendor, device);
-  return buf;
-}
+// "10de:26b9", as lspci -n and the messages write IDs.
+std::string Ids(uint16_t vendor, uint16_t device) { return Hex(vendor, 4) + ":" + Hex(device, 4); }
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 #include "plan/config_files.h"
 
-#include <cstdio>
+#include "base/strings.h"
 
 namespace gpuhost::plan {
 namespace {
@@ -43,16 +43,6 @@ std::string ModulesLoadConf(const std::vector<std::string>& modules) {
   return s;
 }
 
-namespace {
-
-std::string Hex4(uint16_t v) {
-  char buf[5];
-  std::snprintf(buf, sizeof buf, "%04x", v);
-  return buf;
-}
-
-}  // namespace
-
 std::string UdevRules(const std::vector<VfioFunction>& vfio_functions) {
   std::string s = kHeader;
   s += "# Each passthrough function is claimed by address (never by vendor:device,\n"
@@ -62,8 +52,8 @@ std::string UdevRules(const std::vector<VfioFunction>& vfio_functions) {
        "# device is probed again once the override is in place.\n";
   for (const auto& f : vfio_functions) {
     s += "ACTION==\"add\", SUBSYSTEM==\"pci\", KERNEL==\"" + f.address.ToString() +
-         "\", ATTR{vendor}==\"0x" + Hex4(f.vendor_id) + "\", ATTR{device}==\"0x" +
-         Hex4(f.device_id) +
+         "\", ATTR{vendor}==\"0x" + Hex(f.vendor_id, 4) + "\", ATTR{device}==\"0x" +
+         Hex(f.device_id, 4) +
          "\", ATTR{driver_override}=\"vfio-pci\", RUN+=\"/bin/sh -c 'modprobe -q vfio-pci; echo "
          "$kernel > /sys/bus/pci/drivers_probe'\"\n";
   }

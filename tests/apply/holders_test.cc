@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "apply/apply.h"
+#include "apply/apply_helpers.h"
 #include "inventory/inventory_test_util.h"
 #include "plan/plan.h"
 #include "plan/plan_fixtures.h"
@@ -23,11 +24,6 @@ namespace {
 using result::Outcome;
 
 constexpr const char* kAhci = "0000:00:17.0";  // in the AMD GPU's group 5
-
-class NoCommands : public CommandRunner {
- public:
-  Status Run(const std::vector<std::string>&, int) override { return Status::Ok(); }
-};
 
 std::vector<std::string> HoldersOf(const std::string& root, const std::string& address) {
   RootFs fs(root);

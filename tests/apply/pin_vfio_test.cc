@@ -31,32 +31,8 @@ constexpr const char* kHostGpu = "0000:17:00.0";
 constexpr const char* kTwin = "0000:81:00.0";
 constexpr const char* kTwinAudio = "0000:81:00.1";
 
-class NoCommands : public CommandRunner {
- public:
-  Status Run(const std::vector<std::string>&, int) override { return Status::Ok(); }
-};
-
-plan::Policy FirstGpuOnHost() {
-  plan::Policy p;
-  plan::GpuRule rule;
-  rule.match.address = inventory::PciAddress::Parse(kHostGpu);
-  rule.assign = plan::Assignment::kHost;
-  rule.name = "gpus[0]";
-  p.gpus.push_back(rule);
-  return p;
-}
-
 result::State Apply(const std::string& root) {
-  FakeKernelFs fs(root);
-  FakeModuleLoader modules(fs);
-  NoCommands commands;
-  inventory::Inventory inv = CollectFromRoot(root);
-  apply::Env env{fs, modules, commands, nullptr, nullptr};
-  return apply::Apply(inv, plan::MakePlan(inv, FirstGpuOnHost()), env, apply::Options());
-}
-
-std::string Override(const std::string& root, const std::string& addr) {
-  return std::string(Trim(*ReadFileAt(root + "/sys/bus/pci/devices/" + addr + "/driver_override")));
+  return ApplyWith(root, KeepGpuOnHost(kHostGpu)).state;
 }
 
 std::vector<std::string> Devices(const std::string& root) {
@@ -102,6 +78,15 @@ std::vector<apply::PinTarget> Rules(const std::string& root) {
   auto t = apply::ParseVfioRules(text.ok() ? *text : "", plan::kUdevRules);
   EXPECT_TRUE(t.ok()) << t.status().ToString();
   return t.ok() ? *t : std::vector<apply::PinTarget>{};
+}
+
+// The server after one apply and a reboot: the rules' functions, nothing bound yet.
+std::vector<apply::PinTarget> AppliedThenRebooted(const std::string& root) {
+  BuildGpuServer(root);
+  Apply(root);
+  std::vector<apply::PinTarget> targets = Rules(root);
+  Reboot(root);
+  return targets;
 }
 
 TEST(PinVfioTest, TheRulesFunctionsArePinnedBeforeAHostDriverLoadsAndApplyChangesNothing) {
@@ -164,10 +149,7 @@ TEST(PinVfioTest, TheRulesFunctionsArePinnedBeforeAHostDriverLoadsAndApplyChange
 
 TEST(PinVfioTest, ASlotHoldingAnotherCardIsLeftAlone) {
   TempDir dir;
-  BuildGpuServer(dir.path());
-  Apply(dir.path());
-  std::vector<apply::PinTarget> targets = Rules(dir.path());
-  Reboot(dir.path());
+  std::vector<apply::PinTarget> targets = AppliedThenRebooted(dir.path());
   // An RTX 4090 (10de:2684) where the L40S was.
   ASSERT_TRUE(
       WriteFileAtomic(dir.path() + "/sys/bus/pci/devices/" + kTwin + "/device", "0x2684\n", 0644)
@@ -184,10 +166,7 @@ TEST(PinVfioTest, ASlotHoldingAnotherCardIsLeftAlone) {
 
 TEST(PinVfioTest, AFunctionBoundBeforeThePinIsLeftForApply) {
   TempDir dir;
-  BuildGpuServer(dir.path());
-  Apply(dir.path());
-  std::vector<apply::PinTarget> targets = Rules(dir.path());
-  Reboot(dir.path());
+  std::vector<apply::PinTarget> targets = AppliedThenRebooted(dir.path());
   LoadDriver(dir.path(), "nvidia", "0x10de");  // as if the initrd had loaded it
   FakeKernelFs fs(dir.path());
   bool seen = false;

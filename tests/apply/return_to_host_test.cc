@@ -28,46 +28,8 @@ namespace {
 using result::Outcome;
 
 constexpr const char* kGpu = "0000:17:00.0";  // a Turing card the default sends to vfio
-
-class NoCommands : public CommandRunner {
- public:
-  Status Run(const std::vector<std::string>&, int) override { return Status::Ok(); }
-};
-
-// Policy B: the GPU (and with it its audio function) stays on the host.
-plan::Policy KeepGpuOnHost() {
-  plan::Policy p;
-  plan::GpuRule rule;
-  rule.match.address = inventory::PciAddress::Parse(kGpu);
-  rule.assign = plan::Assignment::kHost;
-  rule.name = "gpus[0]";
-  p.gpus.push_back(rule);
-  return p;
-}
-
-struct AgentRun {
-  result::State state;
-  std::vector<std::string> log;
-};
-
-AgentRun ApplyWith(const std::string& root, const plan::Policy& policy, int die_at = 0,
-                   const std::function<void(inventory::Inventory*)>& edit = nullptr) {
-  FakeKernelFs fs(root);
-  fs.set_die_at(die_at);
-  FakeModuleLoader modules(fs);
-  NoCommands commands;
-  inventory::Inventory inv = CollectFromRoot(root);
-  if (edit) edit(&inv);
-  apply::Env env{fs, modules, commands, nullptr, nullptr};
-  apply::Options opts;
-  AgentRun r{apply::Apply(inv, plan::MakePlan(inv, policy), env, opts), {}};
-  r.log = fs.log();
-  return r;
-}
-
-std::string Override(const std::string& root, const std::string& addr) {
-  return std::string(Trim(*ReadFileAt(root + "/sys/bus/pci/devices/" + addr + "/driver_override")));
-}
+// Policy A is the default; policy B, KeepGpuOnHost(kGpu), keeps the GPU (and with it its audio
+// function) on the host.
 
 TEST(ReturnToHostTest, PolicyBGivesTheGpuBackLiveAndASecondRunChangesNothing) {
   TempDir dir;
@@ -76,7 +38,7 @@ TEST(ReturnToHostTest, PolicyBGivesTheGpuBackLiveAndASecondRunChangesNothing) {
   ASSERT_EQ(DriverOf(dir.path(), kGpu), "vfio-pci\n");
   ASSERT_NE(ReadFileAt(dir.path() + plan::kUdevRules)->find(kGpu), std::string::npos);
 
-  AgentRun b = ApplyWith(dir.path(), KeepGpuOnHost());
+  AgentRun b = ApplyWith(dir.path(), KeepGpuOnHost(kGpu));
   const auto* back = Find(b.state, plan::ActionKind::kKeepOnHost, kGpu);
   ASSERT_NE(back, nullptr) << "no keep-on-host action in the plan";
   EXPECT_EQ(back->outcome, Outcome::kDone) << back->message;
@@ -102,7 +64,7 @@ TEST(ReturnToHostTest, PolicyBGivesTheGpuBackLiveAndASecondRunChangesNothing) {
   ASSERT_TRUE(record.ok());
   EXPECT_EQ(record->count(kGpu), 0u) << "released functions leave the record";
 
-  AgentRun again = ApplyWith(dir.path(), KeepGpuOnHost());
+  AgentRun again = ApplyWith(dir.path(), KeepGpuOnHost(kGpu));
   EXPECT_TRUE(again.log.empty()) << again.log[0];
   EXPECT_EQ(Find(again.state, plan::ActionKind::kKeepOnHost, kGpu)->outcome, Outcome::kUnchanged)
       << "on its host driver: nothing to give back";
@@ -133,7 +95,7 @@ TEST(ReturnToHostTest, KilledAtEveryStepOfTheReleaseTheNextRunCompletesIt) {
   TempDir reference;
   BuildGpuServer(reference.path());
   ApplyWith(reference.path(), plan::Policy());
-  AgentRun full = ApplyWith(reference.path(), KeepGpuOnHost());
+  AgentRun full = ApplyWith(reference.path(), KeepGpuOnHost(kGpu));
   std::string want = Snapshot(reference.path());
   const int steps = static_cast<int>(full.log.size());
   ASSERT_GE(steps, 6) << "two functions: override, unbind, probe, bind each";
@@ -145,14 +107,14 @@ TEST(ReturnToHostTest, KilledAtEveryStepOfTheReleaseTheNextRunCompletesIt) {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      ApplyWith(dir.path(), KeepGpuOnHost(), n);
+      ApplyWith(dir.path(), KeepGpuOnHost(kGpu), n);
       _exit(0);
     }
     int st = 0;
     waitpid(pid, &st, 0);
     ASSERT_TRUE(WIFEXITED(st));
     ASSERT_EQ(WEXITSTATUS(st), 99) << "run was not killed at step " << n;
-    AgentRun rest = ApplyWith(dir.path(), KeepGpuOnHost());
+    AgentRun rest = ApplyWith(dir.path(), KeepGpuOnHost(kGpu));
     EXPECT_TRUE(rest.state.errors.empty()) << "step " << n << ": " << rest.state.errors[0].message;
     std::string got = Snapshot(dir.path());
     ASSERT_TRUE(got == want) << "killed at step " << n << " (" << full.log[n - 1] << "), differs:\n"
@@ -171,7 +133,7 @@ TEST(ReturnToHostTest, AFunctionAVmUsesStaysOnVfioWithAWarning) {
          true,
          {*inventory::PciAddress::Parse(kGpu), *inventory::PciAddress::Parse("0000:17:00.1")}});
   };
-  AgentRun b = ApplyWith(dir.path(), KeepGpuOnHost(), 0, vm);
+  AgentRun b = ApplyWith(dir.path(), KeepGpuOnHost(kGpu), 0, vm);
   const auto* held = Find(b.state, plan::ActionKind::kKeepOnHost, kGpu);
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->outcome, Outcome::kHeld);
