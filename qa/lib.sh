@@ -133,7 +133,7 @@ qa_boot() {
     # systemd's status lines too (systemd-stub appends the SMBIOS cmdline-extra without Secure Boot).
     SERIAL="$qa_dir/serial.log" HOST_PORT="$qa_port" VARS="$vars" IMAGE="$disk" EXTRA_GPU=yes \
         SECBOOT_VARS="$(dirname "$qa_image")/OVMF_VARS.secboot.fd" \
-        CMDLINE_EXTRA="console=ttyS0 no_timer_check" \
+        CMDLINE_EXTRA="${QA_CMDLINE_EXTRA:+$QA_CMDLINE_EXTRA }console=ttyS0 no_timer_check" \
         BOOT_TIMING="$qa_dir/timing.txt" \
         "$qa_root/image/vm.sh" \
         -no-reboot \

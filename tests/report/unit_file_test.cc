@@ -231,6 +231,45 @@ TEST(PinUnitTest, RunsBeforeColdplugFromTheAgentsRules) {
   EXPECT_EQ(link.string(), "../gpuhost-vfio-pin.service");
 }
 
+bool Has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// The path to the page (issue 19): the agent, the policy fetch it waits for
+// (ordering holds even when the fetch's condition fails) and serve are ordered
+// after what they read, not after sysinit.target or basic.target, which on a
+// first boot also wait for the boot loader update, ldconfig and the journal
+// catalogue; they are still stopped before shutdown.
+TEST(PathToPageTest, AgentFetchAndServeWaitOnlyForWhatTheyRead) {
+  for (const char* name :
+       {"gpuhost-agent.service", "gpuhost-policy-fetch.service", "gpuhost-serve.service"}) {
+    auto unit = ReadFileAt(UnitPath(name));
+    ASSERT_TRUE(unit.ok()) << unit.status().ToString();
+    EXPECT_NE(unit->find("\nDefaultDependencies=no\n"), std::string::npos) << name;
+    EXPECT_EQ(Values(*unit, "Conflicts"), (std::vector<std::string>{"shutdown.target"})) << name;
+    EXPECT_TRUE(Has(Values(*unit, "Before"), "shutdown.target")) << name;
+    auto after = Values(*unit, "After");
+    for (const char* need : {"local-fs.target", "systemd-tmpfiles-setup.service"}) {
+      EXPECT_TRUE(Has(after, need)) << name << " After= lacks " << need;
+    }
+    for (const char* never :
+         {"sysinit.target", "basic.target", "network-online.target", "multi-user.target"}) {
+      EXPECT_FALSE(Has(after, never)) << name << " waits for " << never;
+    }
+  }
+  auto agent = ReadFileAt(UnitPath("gpuhost-agent.service"));
+  ASSERT_TRUE(agent.ok());
+  for (const char* need : {"systemd-udev-trigger.service", "systemd-modules-load.service",
+                           "systemd-sysctl.service", "gpuhost-policy-fetch.service"}) {
+    EXPECT_TRUE(Has(Values(*agent, "After"), need)) << need;
+  }
+  auto serve = ReadFileAt(UnitPath("gpuhost-serve.service"));
+  ASSERT_TRUE(serve.ok());
+  for (const char* need : {"gpuhost-agent.service", "network.target"}) {
+    EXPECT_TRUE(Has(Values(*serve, "After"), need)) << need;
+  }
+}
+
 TEST(WatchdogTest, RuntimeWatchdogArmed) {
   auto conf = ReadFileAt(LibPath("systemd/system.conf.d/50-gpuhost-watchdog.conf"));
   ASSERT_TRUE(conf.ok()) << conf.status().ToString();
