@@ -157,6 +157,8 @@ run_wrk() {
 }
 
 echo "serve_bench: $(nproc) CPUs${PIN:+, PIN=$PIN}, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, nginx worker_processes $NGINX_WORKERS"
+# serve's own line says how many event loops it chose (one per CPU it may run on, at most 4).
+echo "serve: $(sed -n 's/.*listening on.*(\([0-9]* event loops*\))$/\1/p' "$TMP/serve.log" | head -1)"
 echo "bodies: /api/v1/status $(stat -c %s "$TMP/www/api/v1/status") bytes, /metrics $(stat -c %s "$TMP/www/metrics") bytes"
 printf '%-22s %14s %10s %14s %10s %8s\n' endpoint "serve req/s" "p99 ms" "nginx req/s" "p99 ms" ratio
 met=1

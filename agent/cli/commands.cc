@@ -229,7 +229,8 @@ const std::vector<Command>& Commands() {
        "Serve the status page, JSON API and metrics from the agent's state directory.",
        "[--listen ADDR:PORT]... [--tls-cert FILE --tls-key FILE [--client-ca FILE]] "
        "[--token-file FILE] [--max-connections N] [--max-per-address N] "
-       "[--reserved-connections N] [--max-handshakes N] [--root DIR] [--state-dir DIR] "
+       "[--reserved-connections N] [--max-handshakes N] [--event-loops N] [--root DIR] "
+       "[--state-dir DIR] "
        "[--libvirt-uri URI | --no-libvirt]",
        {kRoot,
         {"listen", true, true, "ADDR:PORT",
@@ -255,6 +256,9 @@ const std::vector<Command>& Commands() {
         {"max-handshakes", true, false, "N",
          "TLS handshakes in progress per event loop, at most half from one address; more wait "
          "unread for their turn (default 8)."},
+        {"event-loops", true, false, "N",
+         "Threads serving connections, 1..64 (default: one per CPU serve may run on, at most "
+         "4)."},
         {"state-dir", true, false, "DIR",
          "Where the agent's files are, under the root (default /var/lib/gpuhost)."},
         {"libvirt-uri", true, false, "URI",
@@ -520,12 +524,12 @@ std::string ServeFile(const Args& args, const char* flag, const char* credential
 }
 
 // --max-connections and friends: a positive count, or the default.
-bool CountFlag(const Args& args, const char* flag, int low, int* out) {
+bool CountFlag(const Args& args, const char* flag, int low, int* out, int high = 1000000) {
   if (!args.Has(flag)) return true;
   auto n = ParseInt(args.Get(flag));
-  if (!n || *n < low || *n > 1000000) {
+  if (!n || *n < low || *n > high) {
     Err("serve", std::string("--") + flag + " '" + args.Get(flag) + "': want a whole number " +
-                     std::to_string(low) + "..1000000");
+                     std::to_string(low) + ".." + std::to_string(high));
     return false;
   }
   *out = static_cast<int>(*n);
@@ -578,7 +582,8 @@ int RunServe(const Args& args) {
   if (!CountFlag(args, "max-connections", 1, &opts.limits.max_connections) ||
       !CountFlag(args, "max-per-address", 1, &opts.limits.max_per_address) ||
       !CountFlag(args, "reserved-connections", 0, &opts.limits.reserved_connections) ||
-      !CountFlag(args, "max-handshakes", 1, &opts.limits.max_handshakes)) {
+      !CountFlag(args, "max-handshakes", 1, &opts.limits.max_handshakes) ||
+      !CountFlag(args, "event-loops", 1, &opts.threads, 64)) {
     return 2;
   }
   opts.state_dir = args.Get("state-dir", "/var/lib/gpuhost");

@@ -96,6 +96,8 @@ class HttpServer {
   // IP_FREEBIND so an address not configured yet binds too. Returns the port
   // bound. Before or after Start(): a listener added later joins the loops.
   Result<int> Listen(const std::string& host, int port);
+  int threads() const { return threads_; }
+
   // Starts the loop threads.
   Status Start();
   // Stops accepting, closes every connection and joins the threads.

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "base/strings.h"
+#include "report/event_loops.h"
 #include "report/metrics.h"
 
 #ifndef GPUHOST_VERSION
@@ -121,7 +122,7 @@ StatusServer::StatusServer(ServeOptions opts)
              opts_.hostname.empty() ? LocalHostname() : opts_.hostname,
              BuildInfo{GPUHOST_VERSION, TlsLibraryVersion()}, libvirt_.get(), nvml_.get(),
              opts_.root),
-      http_(opts_.limits, opts_.threads) {
+      http_(opts_.limits, opts_.threads > 0 ? opts_.threads : AutoEventLoops(CpusAllowed())) {
   if (opts_.hostname.empty()) opts_.hostname = LocalHostname();
   Configure();
 }
@@ -306,7 +307,8 @@ Status Serve(const ServeOptions& opts) {
     }
   }
   sd_notifyf(0, "READY=1\nSTATUS=serving on%s", where.c_str());
-  std::fprintf(stderr, "gpuhost-agent serve: listening on%s\n", where.c_str());
+  std::fprintf(stderr, "gpuhost-agent serve: listening on%s (%d event loop%s)\n", where.c_str(),
+               server.http().threads(), server.http().threads() == 1 ? "" : "s");
 
   // This thread is the watchdog's timer: it wakes at half of WATCHDOG_USEC
   // and pings only while every event loop went round in that time.

@@ -34,7 +34,9 @@ struct ServeOptions {
   // The machine (or tree) whose boot id and run marker say whether the
   // result is current (report/freshness.h).
   std::string root = "/";
-  int threads = 2;  // event loops; bounded 1..64
+  // Event loops, 1..64; 0: one per CPU in the affinity mask, at most four
+  // (report/event_loops.h).
+  int threads = 0;
   HttpLimits limits;
   std::string hostname;  // empty: gethostname()
   // Read libvirt (qemu:///system, read-only) while its daemon runs, at most

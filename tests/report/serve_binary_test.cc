@@ -174,20 +174,24 @@ TEST(ServeBinaryTest, BeyondLoopbackWithoutTlsExitsWithAMessage) {
   EXPECT_EQ(status, 2);
   EXPECT_NE(out.find("--max-handshakes '0': want a whole number 1..1000000"), std::string::npos)
       << out;
+  out = RunCommand(AgentBinary() + " serve --listen 127.0.0.1:0 --event-loops 65 2>&1", &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(out.find("--event-loops '65': want a whole number 1..64"), std::string::npos) << out;
 }
 
 // --max-handshakes reaches the front end: with one slot per loop and one
 // loop's slot held by a stalled client, two more clients cannot both finish
-// until it hangs up (serve runs two loops; tests/report/tls_handshake_test.cc
-// covers the cap itself).
+// until it hangs up (two loops asked for, whatever the CPUs;
+// tests/report/tls_handshake_test.cc covers the cap itself).
 TEST(ServeBinaryTest, MaxHandshakesIsTheFrontEndsCap) {
   TempDir dir, certs;
   ASSERT_TRUE(MakeTestCerts(certs.path()));
   ASSERT_TRUE(WriteFileAtomic(certs.path() + "/token", "fedcba9876543210fedcba9876543210\n").ok());
   WriteState(dir.path(), H200State());
-  ServeProcess server(dir.path(), {"--tls-cert", certs.path() + "/server.crt", "--tls-key",
-                                   certs.path() + "/server.key", "--token-file",
-                                   certs.path() + "/token", "--max-handshakes", "1"});
+  ServeProcess server(
+      dir.path(),
+      {"--tls-cert", certs.path() + "/server.crt", "--tls-key", certs.path() + "/server.key",
+       "--token-file", certs.path() + "/token", "--max-handshakes", "1", "--event-loops", "2"});
   ASSERT_NE(server.port(), 0);
   TlsClientOptions client;
   client.ca_file = certs.path() + "/ca.crt";
