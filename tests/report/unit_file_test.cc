@@ -57,6 +57,10 @@ std::vector<std::string> Values(const std::string& unit, const std::string& key)
   return out;
 }
 
+bool Has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
 TEST(ServeUnitTest, ExposureAtMostTwo) { ExpectExposureAtMost(UnitPath(), 20); }
 
 TEST(ServeUnitTest, NotifyWatchdogAndNoCapabilities) {
@@ -222,17 +226,13 @@ TEST(PinUnitTest, RunsBeforeColdplugFromTheAgentsRules) {
   }
   std::vector<std::string> before = Values(*unit, "Before");
   for (const char* u : {"systemd-udev-trigger.service", "systemd-modules-load.service"}) {
-    EXPECT_NE(std::find(before.begin(), before.end(), u), before.end()) << u;
+    EXPECT_TRUE(Has(before, u)) << u;
   }
   std::error_code ec;
   auto link =
       std::filesystem::read_symlink(UnitPath("sysinit.target.wants/gpuhost-vfio-pin.service"), ec);
   EXPECT_FALSE(ec) << ec.message();
   EXPECT_EQ(link.string(), "../gpuhost-vfio-pin.service");
-}
-
-bool Has(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
 }
 
 // The path to the page (issue 19): the agent, the policy fetch it waits for
