@@ -5,7 +5,11 @@
 # with the same certificate; wrk sends the token to both, keep-alive connections).
 #
 # Usage: bench/serve_bench.sh [BUILD_DIR]      (as root: nginx runs from a temp config)
-#   DURATION=10s CONNECTIONS=64 WRK_THREADS=2 NGINX_WORKERS=auto
+#   DURATION=10s CONNECTIONS=64 WRK_THREADS=2 NGINX_WORKERS=auto ROUNDS=3
+#   ROUNDS: wrk runs per endpoint and server, serve and nginx alternating; the
+#   table shows each one's median requests/s and median p99 (the p99 range
+#   below it): on these shared 2-core machines one 10-s run of the same binary
+#   swings by 2x, so a single run compares the machine's moments, not servers.
 #   PIN=1: servers on the last CPU, wrk on the others (needs 2+ CPUs): less
 #   noise from wrk and the servers taking turns on the same cores.
 #
@@ -21,6 +25,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 AGENT=$BUILD/agent/gpuhost-agent
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-64}
 WRK_THREADS=${WRK_THREADS:-2}
 NGINX_WORKERS=${NGINX_WORKERS:-auto}
@@ -156,7 +161,10 @@ run_wrk() {
   echo "$rps $p99 $errors"
 }
 
-echo "serve_bench: $(nproc) CPUs${PIN:+, PIN=$PIN}, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, nginx worker_processes $NGINX_WORKERS"
+# The median of the numbers given (the lower middle one of an even count).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+echo "serve_bench: $(nproc) CPUs${PIN:+, PIN=$PIN}, wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, nginx worker_processes $NGINX_WORKERS, $ROUNDS rounds (medians)"
 # serve's own line says how many event loops it chose (one per CPU it may run on, at most 4).
 echo "serve: $(sed -n 's/.*listening on.*(\([0-9]* event loops*\))$/\1/p' "$TMP/serve.log" | head -1)"
 echo "bodies: /api/v1/status $(stat -c %s "$TMP/www/api/v1/status") bytes, /metrics $(stat -c %s "$TMP/www/metrics") bytes"
@@ -165,10 +173,17 @@ met=1
 for mode in http https; do
   for path in /api/v1/status /metrics; do
     if [ "$mode" = http ]; then sp=$SERVE_PORT np=$NGINX_PORT; else sp=$SERVE_TLS_PORT np=$NGINX_TLS_PORT; fi
-    read -r s_rps s_p99 s_err < <(run_wrk "$mode://127.0.0.1:$sp$path")
-    read -r n_rps n_p99 n_err < <(run_wrk "$mode://127.0.0.1:$np$path")
+    s_rpss="" s_p99s="" n_rpss="" n_p99s="" s_err="" n_err=""
+    for _ in $(seq "$ROUNDS"); do
+      read -r rps p99 err < <(run_wrk "$mode://127.0.0.1:$sp$path")
+      s_rpss="$s_rpss $rps" s_p99s="$s_p99s $p99" s_err="$s_err$err"
+      read -r rps p99 err < <(run_wrk "$mode://127.0.0.1:$np$path")
+      n_rpss="$n_rpss $rps" n_p99s="$n_p99s $p99" n_err="$n_err$err"
+    done
+    s_rps=$(median $s_rpss) s_p99=$(median $s_p99s) n_rps=$(median $n_rpss) n_p99=$(median $n_p99s)
     ratio=$(awk -v a="$s_rps" -v b="$n_rps" 'BEGIN {printf "%.2f", a / b}')
     printf '%-22s %14s %10s %14s %10s %8s\n' "$mode $path" "$s_rps" "$s_p99" "$n_rps" "$n_p99" "$ratio"
+    [ "$ROUNDS" -gt 1 ] && echo "  p99 ms per round: serve$s_p99s, nginx$n_p99s"
     [ -n "$s_err" ] && echo "  serve: $s_err"
     [ -n "$n_err" ] && echo "  nginx: $n_err"
     awk -v r="$ratio" -v p="$s_p99" 'BEGIN {exit !(r >= 0.5 && p < 5)}' || met=0

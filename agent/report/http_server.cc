@@ -449,10 +449,12 @@ class HttpServer::Loop {
           c.deadline_ms = now + HeadTimeout(c);
         }
         c.in.append(buf, n);
-        // Plain: a short read emptied the socket, skip the recv that would
-        // say EAGAIN (epoll is level-triggered). TLS keeps reading: decrypted
-        // bytes may wait inside OpenSSL where epoll cannot see them.
-        if (!c.ssl && n < sizeof buf) break;
+        // A short read emptied the socket: skip the read that would say
+        // EAGAIN (epoll is level-triggered, and reports what is left in the
+        // kernel). TLS reads on only while OpenSSL holds bytes epoll cannot
+        // see (a decrypted rest, or records read ahead: report/tls.cc), so
+        // a request in one record costs one SSL_read, and one read().
+        if (n < sizeof buf && (!c.ssl || !SSL_has_pending(c.ssl))) break;
         if (c.in.size() > s_.limits_.max_head_bytes + sizeof buf) break;  // enough to judge
         continue;
       }

@@ -151,5 +151,24 @@ TEST(HttpServerTest, HandedTlsConnectionsCompleteTheirHandshake) {
   for (int fd : idle) close(fd);
 }
 
+// TLS records that arrive together (read ahead into OpenSSL in one read, where
+// epoll cannot see them) are all answered, not only the first.
+TEST(HttpServerTest, TlsRequestsArrivingInOneSegmentAreAllAnswered) {
+  TempDir certs;
+  ASSERT_TRUE(MakeTestCerts(certs.path()));
+  auto tls =
+      report::TlsContext::Load({certs.path() + "/server.crt", certs.path() + "/server.key", ""});
+  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
+  int port = 0;
+  auto server = StartServer(1, &port, std::shared_ptr<report::TlsContext>(std::move(*tls)));
+  ASSERT_NE(port, 0);
+  TlsClientOptions client;
+  client.ca_file = certs.path() + "/ca.crt";
+  std::string error;
+  EXPECT_EQ(TlsPipelined(port, {kRequest, kRequest, kRequest}, 3, client, &error), 3) << error;
+  // And the requests of one record.
+  EXPECT_EQ(TlsPipelined(port, {kRequest + kRequest}, 2, client, &error), 2) << error;
+}
+
 }  // namespace
 }  // namespace gpuhost::testing

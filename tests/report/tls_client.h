@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "report/http_client.h"
 
@@ -26,6 +27,14 @@ struct TlsClientOptions {
 // *error set when the handshake or the exchange fails.
 HttpResponse TlsExchange(int port, const std::string& request, const TlsClientOptions& opts,
                          std::string* error = nullptr, bool head_request = false);
+
+// Connects and completes the handshake like TlsExchange, then sends each of
+// `records` (one or more requests each) as its own TLS record, all in one
+// TCP segment (TCP_CORK), and reads until `responses` responses came or the
+// read timed out (5 s). Returns how many status lines came; *error says why
+// it stopped short.
+int TlsPipelined(int port, const std::vector<std::string>& records, int responses,
+                 const TlsClientOptions& opts, std::string* error = nullptr);
 
 // A client that sends its ClientHello and never goes on: the server holds
 // the handshake, waiting for the client's next flight, until its timeout or
