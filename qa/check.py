@@ -427,6 +427,20 @@ def default_route(b):
             b.first("default-route"))
 
 
+def policy_fetch_order(b):
+    """The policy fetch, which the agent waits for on every boot, is ordered after
+    systemd-networkd only on a fleet node (the credential gpuhost.policy-url, added by
+    gpuhost-fleet-generator): elsewhere the agent and the page do not wait for networkd."""
+    after = b.first("policy-fetch-after").split()
+    ordered = "systemd-networkd.service" in after
+    if b.pxe:
+        b.check("fleet node: policy fetch ordered after systemd-networkd (generator drop-in)",
+                ordered and "nss-lookup.target" in after, " ".join(after) or "(none)")
+    else:
+        b.check("policy fetch (skipped, not a fleet node) not ordered after systemd-networkd",
+                bool(after) and not ordered, " ".join(after) or "(none)")
+
+
 # ---- second boot: nothing changes ----
 def vfio_pin(ran):
     """gpuhost-vfio-pin.service: skipped on a first boot (no rules yet); on a later boot it pinned
@@ -643,7 +657,7 @@ def disk_boot(binds, *own):
     default route."""
     return [devices_present, units_healthy, result_ok, state_warnings, state_errors_fail, state_inventory,
             binds, iommu_groups(), kept_untouched, no_bind_outside_policy, vfio_exactly_policy, default_route,
-            *own, *SYSTEM_AND_HTTP, journal_no_errors, healthz_ok, api_status, metrics_healthy("1")]
+            policy_fetch_order, *own, *SYSTEM_AND_HTTP, journal_no_errors, healthz_ok, api_status, metrics_healthy("1")]
 
 
 SCENARIOS = {

@@ -210,6 +210,9 @@ fi
         echo "vfio-pin: $p=$(systemctl show -P "$p" gpuhost-vfio-pin.service)"
     done
     echo "udev-trigger-start: $(systemctl show -P ExecMainStartTimestampMonotonic systemd-udev-trigger.service)"
+    # What the policy fetch (and so the agent) is ordered after: the network stack on a fleet node
+    # only (gpuhost-fleet-generator's drop-in), never on other boots (issue 19).
+    echo "policy-fetch-after: $(systemctl show -P After gpuhost-policy-fetch.service)"
     echo "default-route: $(ip -4 route show default | head -n 1)"
     # Name resolution (issue 18: a policy URL with a host name): where /etc/resolv.conf points,
     # the DNS servers systemd-resolved got per link (DHCP's), and one lookup through them (10 s at

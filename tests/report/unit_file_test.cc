@@ -132,7 +132,6 @@ TEST(PolicyFetchUnitTest, NoCapabilitiesOnlyOnFleetNodesWritesItsRecord) {
         "\nCapabilityBoundingSet=\n", "\nAmbientCapabilities=\n", "\nNoNewPrivileges=yes\n",
         "\nProtectSystem=strict\n", "\nRuntimeDirectory=gpuhost-policy\n",
         "\nRuntimeDirectoryMode=0700\n", "\nBefore=gpuhost-agent.service\n",
-        "\nAfter=systemd-networkd.service\n",
         "\nExecStartPre=-/usr/lib/systemd/systemd-networkd-wait-online --any "
         "--operational-state=routable --timeout=120\n",
         "\nImportCredential=gpuhost.policy\n", "\nImportCredential=gpuhost.policy-url\n",
@@ -142,8 +141,10 @@ TEST(PolicyFetchUnitTest, NoCapabilitiesOnlyOnFleetNodesWritesItsRecord) {
   }
   for (const char* key : {"After", "Wants", "Requires"}) {
     for (const auto& u : Values(*unit, key)) {
-      EXPECT_NE(u, "network-online.target")
-          << key << "=: ordering applies even when the condition fails: every boot would wait";
+      // Ordering applies even when the condition fails: every boot's agent would wait.
+      // gpuhost-fleet-generator orders it after networkd on fleet nodes only.
+      EXPECT_NE(u, "network-online.target") << key;
+      EXPECT_NE(u, "systemd-networkd.service") << key;
     }
   }
   EXPECT_EQ(Values(*unit, "ExecStart"),
@@ -267,6 +268,44 @@ TEST(PathToPageTest, AgentFetchAndServeWaitOnlyForWhatTheyRead) {
   ASSERT_TRUE(serve.ok());
   for (const char* need : {"gpuhost-agent.service", "network.target"}) {
     EXPECT_TRUE(Has(Values(*serve, "After"), need)) << need;
+  }
+}
+
+// The generator adds the fetch's ordering after the network stack where systemd
+// hands it the credential gpuhost.policy-url (plain or encrypted), and nowhere else.
+TEST(FleetGeneratorTest, OrdersTheFetchAfterTheNetworkOnFleetNodesOnly) {
+  const std::string gen = TestDataDir() +
+                          "/../../overlays/base/usr/lib/systemd/system-generators/"
+                          "gpuhost-fleet-generator";
+  TempDir dir;
+  const std::string creds = dir.path() + "/creds", none = dir.path() + "/none";
+  std::filesystem::create_directories(creds);
+  std::filesystem::create_directories(none);
+  auto run = [&](const std::string& env, const std::string& out) {
+    int status = -1;
+    std::string log = RunCommand(
+        env + " " + gen + " " + out + " " + out + ".early " + out + ".late 2>&1", &status);
+    EXPECT_EQ(status, 0) << log;
+  };
+  const std::string dropin = "/gpuhost-policy-fetch.service.d/50-fleet-network.conf";
+  // Not a fleet node: no credential where systemd put them, nothing written.
+  run("CREDENTIALS_DIRECTORY=" + none + " ENCRYPTED_CREDENTIALS_DIRECTORY=" + none,
+      dir.path() + "/plain");
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/plain" + dropin));
+  ASSERT_TRUE(WriteFileAtomic(creds + "/gpuhost.policy-url", "https://policy.example/%u\n").ok());
+  for (const char* env : {"CREDENTIALS_DIRECTORY=", "ENCRYPTED_CREDENTIALS_DIRECTORY="}) {
+    const std::string out = dir.path() + "/" + std::string(env).substr(0, 9);
+    const std::string other = std::string(env) == "CREDENTIALS_DIRECTORY="
+                                  ? "ENCRYPTED_CREDENTIALS_DIRECTORY="
+                                  : "CREDENTIALS_DIRECTORY=";
+    run(env + creds + " " + other + none, out);
+    auto conf = ReadFileAt(out + dropin);
+    ASSERT_TRUE(conf.ok()) << env << ": " << conf.status().ToString();
+    EXPECT_NE(conf->find("\n[Unit]\n"), std::string::npos);
+    EXPECT_EQ(Values(*conf, "After"),
+              (std::vector<std::string>{"systemd-networkd.service", "nss-lookup.target"}))
+        << env;
+    EXPECT_FALSE(std::filesystem::exists(out + dropin + ".tmp"));
   }
 }
 
