@@ -38,6 +38,22 @@ std::unique_ptr<report::HttpServer> StartServer(int loops, int* port,
   return server;
 }
 
+// The same over TLS, with test certificates made in `certs` (ca.crt there
+// verifies the server); port 0 when the certificates or the server failed.
+std::unique_ptr<report::HttpServer> StartTlsServer(int loops, const std::string& certs, int* port) {
+  *port = 0;
+  if (!MakeTestCerts(certs)) {
+    ADD_FAILURE() << "cannot make test certificates in " << certs;
+    return nullptr;
+  }
+  auto tls = report::TlsContext::Load({certs + "/server.crt", certs + "/server.key", ""});
+  if (!tls.ok()) {
+    ADD_FAILURE() << tls.status().ToString();
+    return nullptr;
+  }
+  return StartServer(loops, port, std::shared_ptr<report::TlsContext>(std::move(*tls)));
+}
+
 // Opens `n` keep-alive connections, all before the first request, then
 // asks once on each, so every one was accepted and taken by its loop.
 std::vector<int> OpenAndAsk(int port, int n) {
@@ -123,12 +139,8 @@ TEST(HttpServerTest, NewConnectionsGoWhereConnectionsClosed) {
 
 TEST(HttpServerTest, HandedTlsConnectionsCompleteTheirHandshake) {
   TempDir certs;
-  ASSERT_TRUE(MakeTestCerts(certs.path()));
-  auto tls =
-      report::TlsContext::Load({certs.path() + "/server.crt", certs.path() + "/server.key", ""});
-  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
   int port = 0;
-  auto server = StartServer(2, &port, std::shared_ptr<report::TlsContext>(std::move(*tls)));
+  auto server = StartTlsServer(2, certs.path(), &port);
   ASSERT_NE(port, 0);
   // Connections that never start their handshake hold one loop's count up,
   // so the TLS clients after them are handed to the other loop.
@@ -155,12 +167,8 @@ TEST(HttpServerTest, HandedTlsConnectionsCompleteTheirHandshake) {
 // epoll cannot see them) are all answered, not only the first.
 TEST(HttpServerTest, TlsRequestsArrivingInOneSegmentAreAllAnswered) {
   TempDir certs;
-  ASSERT_TRUE(MakeTestCerts(certs.path()));
-  auto tls =
-      report::TlsContext::Load({certs.path() + "/server.crt", certs.path() + "/server.key", ""});
-  ASSERT_TRUE(tls.ok()) << tls.status().ToString();
   int port = 0;
-  auto server = StartServer(1, &port, std::shared_ptr<report::TlsContext>(std::move(*tls)));
+  auto server = StartTlsServer(1, certs.path(), &port);
   ASSERT_NE(port, 0);
   TlsClientOptions client;
   client.ca_file = certs.path() + "/ca.crt";

@@ -293,12 +293,15 @@ TEST(FleetGeneratorTest, OrdersTheFetchAfterTheNetworkOnFleetNodesOnly) {
       dir.path() + "/plain");
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/plain" + dropin));
   ASSERT_TRUE(WriteFileAtomic(creds + "/gpuhost.policy-url", "https://policy.example/%u\n").ok());
-  for (const char* env : {"CREDENTIALS_DIRECTORY=", "ENCRYPTED_CREDENTIALS_DIRECTORY="}) {
-    const std::string out = dir.path() + "/" + std::string(env).substr(0, 9);
-    const std::string other = std::string(env) == "CREDENTIALS_DIRECTORY="
-                                  ? "ENCRYPTED_CREDENTIALS_DIRECTORY="
-                                  : "CREDENTIALS_DIRECTORY=";
-    run(env + creds + " " + other + none, out);
+  // The credential in the plain directory, then in the encrypted one.
+  for (const auto& [name, env] :
+       {std::pair<std::string, std::string>{
+            "plain-cred",
+            "CREDENTIALS_DIRECTORY=" + creds + " ENCRYPTED_CREDENTIALS_DIRECTORY=" + none},
+        {"encrypted-cred",
+         "CREDENTIALS_DIRECTORY=" + none + " ENCRYPTED_CREDENTIALS_DIRECTORY=" + creds}}) {
+    const std::string out = dir.path() + "/" + name;
+    run(env, out);
     auto conf = ReadFileAt(out + dropin);
     ASSERT_TRUE(conf.ok()) << env << ": " << conf.status().ToString();
     EXPECT_NE(conf->find("\n[Unit]\n"), std::string::npos);
