@@ -27,6 +27,13 @@ std::string OneLine(std::string s) {
   return s + "\n";
 }
 
+// The directory a file is in, as a path inotify can watch.
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
 
 View LoadView(const std::string& path, const std::string& hostname, const BuildInfo& build) {
@@ -112,25 +119,25 @@ SnapshotCache::SnapshotCache(std::string state_path, std::string hostname, Build
       hostname_(std::move(hostname)),
       build_(std::move(build)),
       libvirt_(libvirt),
-      nvidia_(nvidia) {}
+      nvidia_(nvidia),
+      watch_({DirOf(path_), DirOf(marker_path_)}) {}
 
 SnapshotCache::FileKey SnapshotCache::Stat(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return {.err = errno};
+  if (lstat(path.c_str(), &st) != 0) return {.err = errno};
+  bool link = S_ISLNK(st.st_mode);
+  if (link && stat(path.c_str(), &st) != 0) return {.err = errno, .link = true};
   return {0,
           st.st_dev,
           st.st_ino,
           st.st_size,
           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-          static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+          static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec,
+          link};
 }
 
 std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   Key key;
-  key.state = Stat(path_);
-  key.marker = Stat(marker_path_);
-  key.verdicts = Stat(verdict_path_);
-  key.update = Stat(update_path_);
   std::shared_ptr<const virt::Reading> reading = libvirt_ ? libvirt_->Latest() : nullptr;
   if (reading) key.virt_version = reading->version;
   std::vector<inventory::PciAddress> nvidia_gpus;
@@ -141,9 +148,34 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   std::shared_ptr<const nvml::Reading> nvml_reading =
       nvidia_ ? nvidia_->Latest(nvidia_gpus) : nullptr;
   if (nvml_reading) key.nvml_version = nvml_reading->version;
+  // Whether the files must be stat()ed: the watch is read under the lock,
+  // after the request was, so a change made before the request was sent is
+  // seen (base/dir_watch.h).
+  uint64_t round = 0, changes = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (current_ && key == key_) return current_;
+    if (watch_.MaybeChanged()) ++changes_;
+    if (current_ && verified_ == changes_ && !key_.has_link() &&
+        key_.virt_version == key.virt_version && key_.nvml_version == key.nvml_version) {
+      return current_;
+    }
+    round = ++checks_;
+    changes = changes_;
+  }
+  key.state = Stat(path_);
+  key.marker = Stat(marker_path_);
+  key.verdicts = Stat(verdict_path_);
+  key.update = Stat(update_path_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_ && key == key_) {
+      // Rounds may finish out of order: only a newer one vouches for key_.
+      if (round > installed_) {
+        installed_ = round;
+        verified_ = changes;
+      }
+      return current_;
+    }
   }
   // Render outside the lock: concurrent callers may render the same version
   // twice, which is harmless; none waits behind a slow parse.
@@ -168,10 +200,16 @@ std::shared_ptr<const Snapshot> SnapshotCache::Current() {
   view.live_nvml = std::move(nvml_reading);
   auto snap = std::make_shared<const Snapshot>(Render(view));
   std::lock_guard<std::mutex> lock(mu_);
-  nvidia_gpus_ = std::move(gpus);
-  key_ = key;
-  current_ = snap;
-  ++loads_;
+  // A round that stat()ed earlier than the installed one must not replace it
+  // with an older version of the files.
+  if (round > installed_) {
+    installed_ = round;
+    verified_ = changes;
+    nvidia_gpus_ = std::move(gpus);
+    key_ = key;
+    current_ = snap;
+    ++loads_;
+  }
   return snap;
 }
 

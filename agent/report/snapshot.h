@@ -1,5 +1,5 @@
 // The answers `serve` gives, rendered once per version of the state file so
-// that a request costs one stat() and a copy.
+// that a request costs one read() of an inotify descriptor and a copy.
 #pragma once
 
 #include <sys/types.h>
@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/dir_watch.h"
 #include "host/fs.h"
 #include "report/view.h"
 
@@ -47,11 +48,13 @@ class SnapshotCache {
                 virt::Watcher* libvirt = nullptr, nvml::Watcher* nvidia = nullptr,
                 const std::string& root = "/");
 
-  // The snapshot for the file as it is now. Stats the file and the run
-  // marker on every call and re-reads and re-renders only when either's
-  // inode, size, mtime or ctime changed (or it appeared or vanished), or
-  // libvirt's reading changed. Safe to call from any thread; never waits
-  // for libvirt.
+  // The snapshot for the files as they are now. Stats the state file, the
+  // run marker, the verdicts and the update attempt only when the inotify
+  // watch on their directories says something there may have changed (or
+  // cannot tell), and re-reads and re-renders only when one's inode, size,
+  // mtime or ctime changed (or it appeared or vanished), or libvirt's or
+  // NVML's reading changed. Safe to call from any thread; never waits for
+  // libvirt.
   std::shared_ptr<const Snapshot> Current();
 
   // How many times the file was (re)loaded: for tests.
@@ -66,6 +69,9 @@ class SnapshotCache {
     off_t size = 0;
     int64_t mtime_ns = 0;
     int64_t ctime_ns = 0;
+    // A symbolic link: its target's directory is not watched, so every
+    // call stats while one is.
+    bool link = false;
     bool operator==(const FileKey&) const = default;
   };
   static FileKey Stat(const std::string& path);
@@ -77,6 +83,7 @@ class SnapshotCache {
     uint64_t virt_version = 0;  // of the libvirt reading; 0: none
     uint64_t nvml_version = 0;  // of the NVML reading; 0: none
     bool operator==(const Key&) const = default;
+    bool has_link() const { return state.link || marker.link || verdicts.link || update.link; }
   };
 
   const std::string path_;
@@ -92,6 +99,13 @@ class SnapshotCache {
   // The host NVIDIA GPUs of the state file as last loaded: what NVML is asked.
   std::vector<inventory::PciAddress> nvidia_gpus_;
   mutable std::mutex mu_;
+  // Guarded by mu_. The directories of the four files: a call whose watch
+  // reports nothing since the last verified stat() reuses current_.
+  DirWatch watch_;
+  uint64_t changes_ = 0;    // bumped whenever watch_ says something may have changed
+  uint64_t verified_ = 0;   // the changes_ that key_ was stat()ed after
+  uint64_t checks_ = 0;     // stat() rounds started, in order
+  uint64_t installed_ = 0;  // the newest round whose key_ is installed
   Key key_;
   std::shared_ptr<const Snapshot> current_;
   int loads_ = 0;

@@ -194,20 +194,11 @@ TEST(ApplyTest, MissingVfioModuleSkipsBindsAndFails) {
   EXPECT_EQ(r.state.result, "failed");
 }
 
-// Snapshot of everything apply may touch: files with contents, links with
-// targets. Temporary files from atomic writes must never remain.
-std::string Snapshot(const std::string& root) {
-  return RunCommand("cd '" + root +
-                    "' && find etc sys/bus sys/devices sys/module proc/sys run var "
-                    "\\( -type f -printf '%p %s ' -exec md5sum {} \\; \\) -o "
-                    "\\( -type l -printf '%p -> %l\\n' \\) 2>/dev/null | sort");
-}
-
 TEST(ApplyKillTest, KilledAtEveryStepTheNextRunCompletesTheWork) {
   TempDir reference;
   BuildGpuServer(reference.path());
   ApplyRun full = ApplyOnce(reference.path());
-  std::string want = Snapshot(reference.path());
+  std::string want = TreeSnapshot(reference.path());
   const int steps = static_cast<int>(full.log.size());
   ASSERT_GT(steps, 30);
   std::printf("kill test: %d mutating steps, killed before each in turn\n", steps);
@@ -228,7 +219,7 @@ TEST(ApplyKillTest, KilledAtEveryStepTheNextRunCompletesTheWork) {
     ASSERT_EQ(WEXITSTATUS(st), 99) << "run was not killed at step " << n;
     ApplyRun rest = ApplyOnce(dir.path());
     EXPECT_TRUE(rest.state.errors.empty()) << "step " << n << ": " << rest.state.errors[0].message;
-    std::string got = Snapshot(dir.path());
+    std::string got = TreeSnapshot(dir.path());
     EXPECT_EQ(got.find(".gpuhost-tmp"), std::string::npos) << "step " << n;
     ASSERT_EQ(got, want) << "killed at step " << n << " (" << full.log[n - 1] << ")";
   }

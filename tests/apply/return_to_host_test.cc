@@ -70,14 +70,6 @@ TEST(ReturnToHostTest, PolicyBGivesTheGpuBackLiveAndASecondRunChangesNothing) {
       << "on its host driver: nothing to give back";
 }
 
-// Everything apply may touch, as in apply_test's kill test.
-std::string Snapshot(const std::string& root) {
-  return RunCommand("cd '" + root +
-                    "' && find etc sys/bus sys/devices sys/module proc/sys run var "
-                    "\\( -type f -printf '%p %s ' -exec md5sum {} \\; \\) -o "
-                    "\\( -type l -printf '%p -> %l\\n' \\) 2>/dev/null | sort");
-}
-
 // The lines only one snapshot has, marked - (wanted) and + (got).
 std::string Differences(const std::string& want, const std::string& got) {
   auto w = Split(want, '\n'), g = Split(got, '\n');
@@ -96,7 +88,7 @@ TEST(ReturnToHostTest, KilledAtEveryStepOfTheReleaseTheNextRunCompletesIt) {
   BuildGpuServer(reference.path());
   ApplyWith(reference.path(), plan::Policy());
   AgentRun full = ApplyWith(reference.path(), KeepGpuOnHost(kGpu));
-  std::string want = Snapshot(reference.path());
+  std::string want = TreeSnapshot(reference.path());
   const int steps = static_cast<int>(full.log.size());
   ASSERT_GE(steps, 6) << "two functions: override, unbind, probe, bind each";
   std::printf("return-to-host kill test: %d mutating steps, killed before each in turn\n", steps);
@@ -116,7 +108,7 @@ TEST(ReturnToHostTest, KilledAtEveryStepOfTheReleaseTheNextRunCompletesIt) {
     ASSERT_EQ(WEXITSTATUS(st), 99) << "run was not killed at step " << n;
     AgentRun rest = ApplyWith(dir.path(), KeepGpuOnHost(kGpu));
     EXPECT_TRUE(rest.state.errors.empty()) << "step " << n << ": " << rest.state.errors[0].message;
-    std::string got = Snapshot(dir.path());
+    std::string got = TreeSnapshot(dir.path());
     ASSERT_TRUE(got == want) << "killed at step " << n << " (" << full.log[n - 1] << "), differs:\n"
                              << Differences(want, got);
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,9 @@ PolicyServer::PolicyServer(const std::string& dir) : dir_(dir + "/policy-server"
   if (pipe(out) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
+    // A test that crashes never runs the destructor: the server must not
+    // outlive it, holding ctest's output pipe open until ctest's timeout.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(out[1], 1);
     close(out[0]);
     close(out[1]);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ ServeProcess::ServeProcess(const std::string& state_dir, std::vector<std::string
   if (pipe2(pipefd, O_CLOEXEC) != 0) return;
   pid_ = fork();
   if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives a crashed test (ctest's pipe)
     dup2(pipefd[1], 2);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);

@@ -3,9 +3,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <sstream>
 
 namespace gpuhost::testing {
@@ -44,6 +48,33 @@ std::string RunCommand(const std::string& command, int* exit_status) {
   } else if (code != 0) {
     ADD_FAILURE() << "command failed (" << code << "): " << command;
   }
+  return out;
+}
+
+std::string TreeSnapshot(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> lines;
+  for (const char* top :
+       {"etc", "sys/bus", "sys/devices", "sys/module", "proc/sys", "run", "var"}) {
+    std::error_code ec;
+    fs::recursive_directory_iterator it(fs::path(root) / top, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      const fs::path& p = it->path();
+      std::string rel = p.lexically_relative(root).string();
+      if (it->is_symlink(ec)) {
+        lines.push_back(rel + " -> " + fs::read_symlink(p, ec).string());
+      } else if (it->is_regular_file(ec)) {
+        std::ifstream in(p, std::ios::binary);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        char hash[17];
+        std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(text));
+        lines.push_back(rel + " " + std::to_string(text.size()) + " " + hash);
+      }
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
   return out;
 }
 

@@ -45,6 +45,14 @@ std::string AgentBinary();
 // non-zero exit status.
 std::string RunCommand(const std::string& command, int* exit_status = nullptr);
 
+// Everything apply may touch under `root` (etc, sys/bus, sys/devices,
+// sys/module, proc/sys, run, var), one sorted line per entry: a file's
+// relative path, size and a hash of its contents, a link's path and target.
+// Directories are not listed, links are not followed. The kill tests compare
+// a run killed and completed with one never killed. (It replaced `find
+// -exec md5sum`, one process per file, which took most of those tests' 270 s.)
+std::string TreeSnapshot(const std::string& root);
+
 // How many times `what` occurs in `s` (overlapping occurrences count).
 size_t Count(const std::string& s, const std::string& what);
 
